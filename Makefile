@@ -1,0 +1,47 @@
+# satoken-e2e. The two set-up commands of the README are `make run` and `make test`;
+# both install and start what they need (Docker engine, node image, probe images).
+SHELL := /bin/bash
+GO    ?= go
+OUT   ?= out
+# e2e-framework label filter: CI runs smoke + the fast reproduction, not the 70-min one.
+E2E_ARGS ?= --skip-labels=scenario=long
+
+.PHONY: run test unit e2e e2e-long satoken image apps lint clean
+
+## run: the main job — a real reproduction across the probe matrix with a verdict table
+run: satoken
+	./bin/satoken run --out $(OUT)
+
+## test: unit tests, then the e2e suite (smoke + fast reproduction) on a real cluster
+test: unit e2e
+
+## unit: fast tests, no cluster
+unit:
+	$(GO) test ./...
+	cd apps/probe && $(GO) test ./...
+
+e2e:
+	$(GO) test -tags e2e -v -count=1 -timeout 75m ./e2e -args $(E2E_ARGS)
+
+## e2e-long: the faithful path (default automounted token capped to 1h), ~70 min
+e2e-long:
+	$(GO) test -tags e2e -v -count=1 -timeout 120m ./e2e -args --labels=scenario=long
+
+satoken:
+	$(GO) build -o bin/satoken ./cmd/satoken
+
+## image: the offline kind node image
+image: satoken
+	./bin/satoken image build
+
+## apps: every probe image
+apps: satoken
+	./bin/satoken apps build
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e
+
+clean:
+	rm -rf bin out _artifacts

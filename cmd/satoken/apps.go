@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/harness"
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/probes"
+)
+
+func newAppsCommand() *cobra.Command {
+	c := &cobra.Command{Use: "apps", Short: "The client-go probe matrix"}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the probe versions (label, pinned client-go module, notes)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			root, err := repoRoot()
+			if err != nil {
+				return err
+			}
+			all, err := probes.Load(root)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "LABEL\tCLIENT-GO MODULE\tK8S\tIMAGE\tNOTE")
+			for _, p := range all {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Label, p.Module, p.K8sRelease, probes.ImageName(p.Label), p.Note)
+			}
+			return w.Flush()
+		},
+	}
+	var versions string
+	build := &cobra.Command{
+		Use:   "build",
+		Short: "Build probe binaries and FROM-scratch images satoken/probe:<label> (skipped when unchanged)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			root, err := repoRoot()
+			if err != nil {
+				return err
+			}
+			selected, err := harness.SelectProbes(root, versions)
+			if err != nil {
+				return err
+			}
+			env, err := prepare(cmd, phase.New())
+			if err != nil {
+				return err
+			}
+			built, err := env.BuildProbes(cmd.Context(), selected)
+			for _, b := range built {
+				fmt.Println(b.Image)
+			}
+			return err
+		},
+	}
+	build.Flags().StringVar(&versions, "versions", "all", "comma-separated probe labels, or all")
+	c.AddCommand(list, build)
+	return c
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
+	"github.com/satoken-e2e/satoken-e2e/internal/harness"
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+)
+
+const defaultClusterName = "satoken"
+
+// clusterFlags are shared by `cluster up`, `run` and `check`.
+type clusterFlags struct {
+	name      string
+	maxExpiry time.Duration
+	extend    bool
+	reuse     bool
+	image     nodeImageFlags
+}
+
+func (f *clusterFlags) register(c *cobra.Command, nameFlag string) {
+	c.Flags().StringVar(&f.name, nameFlag, defaultClusterName, "kind cluster name")
+	c.Flags().DurationVar(&f.maxExpiry, "max-token-expiration", time.Hour, "apiserver --service-account-max-token-expiration (>= 1h)")
+	c.Flags().BoolVar(&f.extend, "extend-token-expiration", false, "apiserver --service-account-extend-token-expiration (true hides expiry for a year)")
+	c.Flags().BoolVar(&f.reuse, "reuse", false, "keep an existing cluster of this name instead of replacing it")
+	f.image.register(c)
+}
+
+// options validates the flags, before any slow work starts.
+func (f *clusterFlags) options() (cluster.Options, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return cluster.Options{}, err
+	}
+	o, err := harness.ClusterOptions(root, f.name)
+	if err != nil {
+		return o, err
+	}
+	o.MaxTokenExpiration, o.ExtendTokenExpiration, o.Reuse = f.maxExpiry, f.extend, f.reuse
+	o.NodeImage = "pending" // validated for real once resolved
+	return o, o.Validate()
+}
+
+// up resolves the node image and creates the cluster on a prepared host.
+func (f *clusterFlags) up(cmd *cobra.Command, env *harness.Env) (*cluster.Cluster, error) {
+	o, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	if o.NodeImage, err = env.NodeImage(cmd.Context(), f.image.k8sVersion, f.image.nodeImage); err != nil {
+		return nil, err
+	}
+	var c *cluster.Cluster
+	err = env.Log.Run(fmt.Sprintf("kind cluster %q (max token expiration %s, extend %v)", o.Name, o.MaxTokenExpiration, o.ExtendTokenExpiration), func() error {
+		c, err = cluster.Up(cmd.Context(), o, env.Log)
+		return err
+	})
+	return c, err
+}
+
+func newClusterCommand() *cobra.Command {
+	c := &cobra.Command{Use: "cluster", Short: "Create or delete a kind cluster with short-lived ServiceAccount tokens"}
+	var f clusterFlags
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Create the cluster and print its kubeconfig path",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := f.options(); err != nil {
+				return err
+			}
+			env, err := prepare(cmd, phase.New())
+			if err != nil {
+				return err
+			}
+			cl, err := f.up(cmd, env)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("kubeconfig: %s\naudit log:  %s\n", cl.Kubeconfig(), cl.AuditLog())
+			return nil
+		},
+	}
+	f.register(up, "name")
+	var downName string
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Delete the cluster, its state and kind's network when unused",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			root, err := repoRoot()
+			if err != nil {
+				return err
+			}
+			o, err := harness.ClusterOptions(root, downName)
+			if err != nil {
+				return err
+			}
+			return cluster.Down(o)
+		},
+	}
+	down.Flags().StringVar(&downName, "name", defaultClusterName, "kind cluster name")
+	c.AddCommand(up, down)
+	return c
+}

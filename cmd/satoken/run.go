@@ -1,0 +1,204 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
+	"github.com/satoken-e2e/satoken-e2e/internal/harness"
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/probes"
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/repro"
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+// exitGate is the exit code when verdicts do not meet --expect (a CI gate failing), as
+// opposed to 1 for a harness error.
+const exitGate = 3
+
+type runFlags struct {
+	cluster     clusterFlags
+	ttl         time.Duration
+	versions    string
+	out         string
+	keepCluster bool
+	settle      time.Duration
+	interval    time.Duration
+	expect      string
+	automount   bool
+}
+
+func newRunCommand() *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Reproduce token expiry across the client-go probe matrix and report verdicts",
+		Long: `Creates a kind cluster with short-lived ServiceAccount tokens, deploys one probe per
+client-go version with a projected token of --ttl, waits until every first token is past
+exp + 60s validator leeway (and --settle after each first 401), restarts the probes that
+are still failing, and writes report.json, report.md, junit.xml and timeline.svg to --out.
+
+Exit codes: 0 run completed (and --expect met), 1 harness error, 3 --expect not met.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
+	}
+	f.cluster.register(c, "cluster")
+	c.Flags().DurationVar(&f.ttl, "ttl", 10*time.Minute, "projected token expirationSeconds (>= 10m)")
+	c.Flags().StringVar(&f.versions, "versions", "all", "comma-separated probe labels, or all")
+	c.Flags().StringVar(&f.out, "out", "out", "directory for the report and artifacts")
+	c.Flags().BoolVar(&f.keepCluster, "keep-cluster", false, "leave the cluster (and probes) running afterwards")
+	c.Flags().DurationVar(&f.settle, "settle", 5*time.Minute, "keep watching a failing probe this long after its first 401")
+	c.Flags().DurationVar(&f.interval, "interval", 5*time.Second, "probe call interval")
+	c.Flags().StringVar(&f.expect, "expect", "", "label=VERDICT,... ; a mismatch fails the run (exit 3)")
+	c.Flags().BoolVar(&f.automount, "automount", false, "use the default automounted token (3607 s requested, capped by --max-token-expiration) instead of --ttl")
+	return c
+}
+
+// parseExpect parses "v0.15.7=RELOADS,v8.0.0=FAILS_AFTER_EXPIRY".
+func parseExpect(s string) (map[string]verdict.Verdict, error) {
+	out := map[string]verdict.Verdict{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		label, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || label == "" {
+			return nil, fmt.Errorf("--expect %q: want label=VERDICT", part)
+		}
+		want := verdict.Verdict(strings.ToUpper(v))
+		valid := false
+		for _, known := range verdict.All {
+			valid = valid || want == known
+		}
+		if !valid {
+			return nil, fmt.Errorf("--expect %q: unknown verdict %q (known: %v)", part, v, verdict.All)
+		}
+		out[label] = want
+	}
+	return out, nil
+}
+
+// applyExpectations records each expectation's outcome and whether all were met.
+func applyExpectations(rep *report.Report, want map[string]verdict.Verdict) error {
+	got := map[string]verdict.Verdict{}
+	for _, p := range rep.Probes {
+		got[p.ClientGo] = p.Verdict
+	}
+	rep.Passed = true
+	var missed []string
+	for label, w := range want {
+		e := report.Expectation{ClientGo: label, Want: w, Got: got[label], Met: got[label] == w}
+		rep.Expectations = append(rep.Expectations, e)
+		if !e.Met {
+			rep.Passed = false
+			missed = append(missed, fmt.Sprintf("%s: expected %s, measured %s", label, w, orNone(got[label])))
+		}
+	}
+	if len(missed) > 0 {
+		return &exitError{code: exitGate, err: fmt.Errorf("expectations not met: %s", strings.Join(missed, "; "))}
+	}
+	return nil
+}
+
+func orNone(v verdict.Verdict) string {
+	if v == "" {
+		return "nothing (probe not in this run)"
+	}
+	return string(v)
+}
+
+func (f *runFlags) run(cmd *cobra.Command) error {
+	log := phase.New()
+	want, err := parseExpect(f.expect)
+	if err != nil {
+		return err
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	in := repro.Input{TTL: f.ttl, Automount: f.automount, Interval: f.interval, Settle: f.settle,
+		OutDir: f.out, FixturesDir: filepath.Join(root, "fixtures"), Log: log}
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	if _, err := f.cluster.options(); err != nil {
+		return err
+	}
+	if !f.automount && f.ttl > f.cluster.maxExpiry {
+		return fmt.Errorf("--ttl %s exceeds --max-token-expiration %s: the apiserver would cap it", f.ttl, f.cluster.maxExpiry)
+	}
+	selected, err := harness.SelectProbes(root, f.versions)
+	if err != nil {
+		return err
+	}
+	for label := range want {
+		if !slices.ContainsFunc(selected, func(p probes.Probe) bool { return p.Label == label }) {
+			return fmt.Errorf("--expect names %s, which is not among --versions", label)
+		}
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return err
+	}
+	env, err := harness.Prepare(cmd.Context(), root, log)
+	if err != nil {
+		return err
+	}
+	// Probes before the cluster: a compile error should not cost a cluster.
+	if in.Probes, err = env.BuildProbes(cmd.Context(), selected); err != nil {
+		return err
+	}
+	cl, err := f.cluster.up(cmd, env)
+	if err != nil {
+		return err
+	}
+	in.Cluster = cl
+	rep, runErr := repro.Run(cmd.Context(), in)
+	if rep != nil {
+		rep.Phases = log.Timings()
+	}
+	if runErr != nil || cmd.Context().Err() != nil {
+		exportLogs(log, cl, f.out)
+	}
+	f.teardown(log, cl)
+	if rep == nil {
+		return runErr
+	}
+	gateErr := applyExpectations(rep, want)
+	rep.Phases = log.Timings()
+	if err := rep.WriteAll(f.out); err != nil {
+		return err
+	}
+	fmt.Println(rep.Markdown())
+	log.Printf("report: %s", filepath.Join(f.out, "report.json"))
+	if runErr != nil {
+		return runErr
+	}
+	return gateErr
+}
+
+// teardown deletes the cluster unless asked to keep it; it runs on success, failure and
+// Ctrl-C alike.
+func (f *runFlags) teardown(log *phase.Recorder, cl *cluster.Cluster) {
+	if f.keepCluster {
+		log.Printf("keeping cluster %q (kubeconfig %s); delete it with: satoken cluster down --name %s", cl.Name, cl.Kubeconfig(), cl.Name)
+		return
+	}
+	_ = log.Run("delete cluster "+cl.Name, cl.Down)
+}
+
+func exportLogs(log *phase.Recorder, cl *cluster.Cluster, out string) {
+	dir := filepath.Join(out, "kind-logs")
+	if err := cl.ExportLogs(dir); err != nil {
+		log.Printf("warning: kind export logs: %v", err)
+		return
+	}
+	log.Printf("cluster logs exported to %s", dir)
+}

@@ -1,0 +1,122 @@
+//go:build e2e
+
+// Package e2e is the regression suite: real kind clusters, real probes, real token expiry.
+// Run it with `make test` (see README); select scenarios with e2e-framework's
+// --labels/--skip-labels (scenario=smoke|fast|long).
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"sigs.k8s.io/e2e-framework/pkg/env"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/harness"
+	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/probes"
+)
+
+const clusterName = "satoken-e2e"
+
+var (
+	testenv  env.Environment
+	hctx     *harness.Env
+	provider = &kindLibProvider{}
+	built    []probes.Built // every probe of the matrix, built in Setup
+	// artifacts is where reports and, on failure, cluster logs go ($ARTIFACTS or _artifacts).
+	artifacts string
+)
+
+func TestMain(m *testing.M) {
+	cfg, err := envconf.NewFromFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e flags:", err)
+		os.Exit(2)
+	}
+	testenv = env.NewWithConfig(cfg)
+	testenv.Setup(prepareHost, buildImages, envfuncs.CreateCluster(provider, clusterName))
+	testenv.AfterEachFeature(exportLogsOnFailure)
+	testenv.Finish(destroyCluster)
+	os.Exit(testenv.Run(m))
+}
+
+func prepareHost(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return ctx, err
+	}
+	root, err := harness.RepoRoot(wd)
+	if err != nil {
+		return ctx, err
+	}
+	artifacts = os.Getenv("ARTIFACTS")
+	if artifacts == "" {
+		artifacts = filepath.Join(root, "_artifacts")
+	}
+	log := phase.New()
+	hctx, err = harness.Prepare(ctx, root, log)
+	if err != nil {
+		return ctx, err
+	}
+	provider.log = log
+	provider.opts, err = harness.ClusterOptions(root, clusterName)
+	return ctx, err
+}
+
+// buildImages builds (or finds cached) the node image and every probe image.
+// SATOKEN_NODE_IMAGE selects a registry node image instead (e.g. kindest/node:v1.34.0).
+func buildImages(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	k8s := os.Getenv("SATOKEN_K8S")
+	if k8s == "" {
+		k8s = nodeimage.DefaultKubernetesVersion
+	}
+	image, err := hctx.NodeImage(ctx, k8s, os.Getenv("SATOKEN_NODE_IMAGE"))
+	if err != nil {
+		return ctx, err
+	}
+	provider.opts.NodeImage = image
+	all, err := probes.Load(hctx.Root)
+	if err != nil {
+		return ctx, err
+	}
+	built, err = hctx.BuildProbes(ctx, all)
+	return ctx, err
+}
+
+func exportLogsOnFailure(ctx context.Context, cfg *envconf.Config, t *testing.T, f features.Feature) (context.Context, error) {
+	if !t.Failed() || provider.cluster == nil {
+		return ctx, nil
+	}
+	dir := filepath.Join(artifacts, "kind-logs", sanitize(f.Name()))
+	t.Logf("feature failed: exporting cluster logs to %s", dir)
+	return envfuncs.ExportClusterLogs(clusterName, dir)(ctx, cfg)
+}
+
+// destroyCluster deletes the cluster unless SATOKEN_KEEP_CLUSTER is set.
+func destroyCluster(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+	if os.Getenv("SATOKEN_KEEP_CLUSTER") != "" {
+		fmt.Fprintf(os.Stderr, "keeping cluster %s (kubeconfig %s)\n", clusterName, provider.GetKubeconfig())
+		return ctx, nil
+	}
+	if provider.cluster == nil {
+		return ctx, nil
+	}
+	return envfuncs.DestroyCluster(clusterName)(ctx, cfg)
+}
+
+func sanitize(s string) string {
+	out := []rune(s)
+	for i, r := range out {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			out[i] = '-'
+		}
+	}
+	return string(out)
+}

@@ -1,0 +1,97 @@
+// Package audit reads the apiserver's audit log (JSON lines) for the evidence the harness
+// attributes to pods: 401 answers by source IP and stale-token annotations.
+package audit
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"os"
+	"time"
+)
+
+// StaleTokenAnnotation is set on requests authenticated with a token past its intended
+// expiry that the apiserver's extension still accepts (the one-year grace period).
+const StaleTokenAnnotation = "authentication.k8s.io/stale-token"
+
+// Event holds the audit fields the harness reads.
+type Event struct {
+	AuditID        string    `json:"auditID"`
+	Stage          string    `json:"stage"`
+	RequestURI     string    `json:"requestURI"`
+	Verb           string    `json:"verb"`
+	SourceIPs      []string  `json:"sourceIPs"`
+	UserAgent      string    `json:"userAgent"`
+	StageTimestamp time.Time `json:"stageTimestamp"`
+	User           struct {
+		Username string              `json:"username"`
+		Extra    map[string][]string `json:"extra"`
+	} `json:"user"`
+	ResponseStatus *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// Code is the HTTP status of the response (0 when not recorded).
+func (e Event) Code() int {
+	if e.ResponseStatus == nil {
+		return 0
+	}
+	return e.ResponseStatus.Code
+}
+
+// SourceIP is the first source address: the client as the apiserver saw it.
+func (e Event) SourceIP() string {
+	if len(e.SourceIPs) == 0 {
+		return ""
+	}
+	return e.SourceIPs[0]
+}
+
+// PodName is the pod a ServiceAccount token was bound to, when the token says so.
+func (e Event) PodName() string {
+	if v := e.User.Extra["authentication.kubernetes.io/pod-name"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// ReadFile parses an audit log; unparsable lines (a partially written last line) are skipped.
+func ReadFile(path string) ([]Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Read(f)
+}
+
+// Read parses audit events from r.
+func Read(r io.Reader) ([]Event, error) {
+	var events []Event
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var e Event
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.AuditID != "" {
+			events = append(events, e)
+		}
+	}
+	return events, sc.Err()
+}
+
+// UnauthorizedByIP counts 401 answers per source IP. Each request is counted once, at its
+// final stage (ResponseComplete, or ResponseStarted when that is all there is).
+func UnauthorizedByIP(events []Event) map[string]int {
+	seen := map[string]bool{}
+	out := map[string]int{}
+	for _, e := range events {
+		if e.Code() != 401 || seen[e.AuditID] {
+			continue
+		}
+		seen[e.AuditID] = true
+		out[e.SourceIP()]++
+	}
+	return out
+}

@@ -1,0 +1,191 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+	kindcmd "sigs.k8s.io/kind/pkg/cmd"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+)
+
+// offlineImageLabel marks node images built by internal/nodeimage.
+const offlineImageLabel = "satoken.inputs"
+
+// Cluster is a running kind cluster.
+type Cluster struct {
+	Options
+	provider *kindcluster.Provider
+}
+
+func newProvider() *kindcluster.Provider {
+	return kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(kindcmd.NewLogger()))
+}
+
+// Up creates the cluster (replacing one of the same name left behind by an earlier run,
+// unless Reuse) and writes its kubeconfig to o.Kubeconfig().
+func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Cluster{Options: o, provider: newProvider()}
+	existing, err := c.provider.List()
+	if err != nil {
+		return nil, fmt.Errorf("list kind clusters: %w", err)
+	}
+	if slices.Contains(existing, o.Name) {
+		if o.Reuse {
+			return c, c.reuse()
+		}
+		log.Printf("cluster %q exists (left by an earlier run?): deleting it to start clean (--reuse keeps it)", o.Name)
+		if err := c.delete(); err != nil {
+			return nil, err
+		}
+	}
+	if err := o.prepareState(); err != nil {
+		return nil, err
+	}
+	_, offline := docker.ImageLabel(ctx, o.NodeImage, offlineImageLabel)
+	config, err := o.RenderConfig(offline)
+	if err != nil {
+		return nil, err
+	}
+	create := func() error {
+		return c.provider.Create(o.Name,
+			kindcluster.CreateWithRawConfig(config),
+			kindcluster.CreateWithNodeImage(o.NodeImage),
+			kindcluster.CreateWithKubeconfigPath(o.Kubeconfig()),
+			kindcluster.CreateWithWaitForReady(3*time.Minute),
+			kindcluster.CreateWithDisplayUsage(false),
+			kindcluster.CreateWithDisplaySalutation(false),
+		)
+	}
+	err = create()
+	if err != nil && ctx.Err() == nil {
+		log.Printf("cluster create failed (%v); cleaning up and retrying once", err)
+		_ = c.delete()
+		if err = o.prepareState(); err == nil {
+			err = create()
+		}
+	}
+	if err == nil {
+		err = ctx.Err() // interrupted while kind was creating: do not leave it behind
+	}
+	if err != nil {
+		_ = c.delete()
+		return nil, fmt.Errorf("create cluster %q: %w", o.Name, err)
+	}
+	return c, c.saveOptions()
+}
+
+// reuse adopts an existing cluster if it was made with the same token settings.
+func (c *Cluster) reuse() error {
+	var saved Options
+	data, err := os.ReadFile(c.optionsFile())
+	if err == nil {
+		err = json.Unmarshal(data, &saved)
+	}
+	if err != nil {
+		return fmt.Errorf("--reuse: cluster %q was not created by satoken (no %s); drop --reuse to replace it", c.Name, c.optionsFile())
+	}
+	if saved.MaxTokenExpiration != c.MaxTokenExpiration || saved.ExtendTokenExpiration != c.ExtendTokenExpiration {
+		return fmt.Errorf("--reuse: cluster %q runs with max-token-expiration=%s extend=%v, not %s/%v; drop --reuse to replace it",
+			c.Name, saved.MaxTokenExpiration, saved.ExtendTokenExpiration, c.MaxTokenExpiration, c.ExtendTokenExpiration)
+	}
+	c.NodeImage = saved.NodeImage
+	return c.provider.ExportKubeConfig(c.Name, c.Kubeconfig(), false)
+}
+
+func (c *Cluster) optionsFile() string { return filepath.Join(c.StateDir, "options.json") }
+
+func (c *Cluster) saveOptions() error {
+	data, err := json.MarshalIndent(c.Options, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(c.optionsFile(), data, 0o644)
+}
+
+// Down deletes the cluster, its state directory and kind's docker network when no other
+// cluster uses it.
+func Down(o Options) error {
+	c := &Cluster{Options: o, provider: newProvider()}
+	return c.Down()
+}
+
+// Down deletes the cluster; see the package-level Down.
+func (c *Cluster) Down() error {
+	if err := c.delete(); err != nil {
+		return err
+	}
+	return os.RemoveAll(c.StateDir)
+}
+
+func (c *Cluster) delete() error {
+	if err := c.provider.Delete(c.Name, c.Kubeconfig()); err != nil {
+		return fmt.Errorf("delete cluster %q: %w", c.Name, err)
+	}
+	ctx := context.Background()
+	if n, err := sh.Out(ctx, "docker", "network", "inspect", "kind", "--format", "{{len .Containers}}"); err == nil && n == "0" {
+		_, _ = sh.Out(ctx, "docker", "network", "rm", "kind")
+	}
+	return nil
+}
+
+// LoadImages copies local docker images into every node's containerd, as `kind load
+// docker-image` does.
+func (c *Cluster) LoadImages(ctx context.Context, images ...string) error {
+	nodes, err := c.provider.ListInternalNodes(c.Name)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp("", "satoken-images-*.tar")
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	if _, err := sh.Out(ctx, "docker", append([]string{"save", "-o", tmp.Name()}, images...)...); err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		f, err := os.Open(tmp.Name())
+		if err != nil {
+			return err
+		}
+		err = nodeutils.LoadImageArchive(n, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("load images into %s: %w", n.String(), err)
+		}
+	}
+	return nil
+}
+
+// ExportLogs writes `kind export logs` output to dir.
+func (c *Cluster) ExportLogs(dir string) error { return c.provider.CollectLogs(c.Name, dir) }
+
+// NodeNames lists the cluster's node container names.
+func (c *Cluster) NodeNames() ([]string, error) {
+	nodes, err := c.provider.ListNodes(c.Name)
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.String())
+	}
+	return names, err
+}
+
+// Exists reports whether kind knows a cluster called name.
+func Exists(name string) (bool, error) {
+	list, err := newProvider().List()
+	return slices.Contains(list, name), err
+}

@@ -1,0 +1,78 @@
+package cluster
+
+import (
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	"sigs.k8s.io/yaml"
+)
+
+func fixtures(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "fixtures")
+}
+
+func validOptions(t *testing.T) Options {
+	return Options{Name: "satoken", NodeImage: "img", MaxTokenExpiration: time.Hour, FixturesDir: fixtures(t), StateDir: "/state"}
+}
+
+func TestValidate(t *testing.T) {
+	require.NoError(t, validOptions(t).Validate())
+	for name, mutate := range map[string]func(*Options){
+		"expiry below 1h": func(o *Options) { o.MaxTokenExpiration = 59 * time.Minute },
+		"zero expiry":     func(o *Options) { o.MaxTokenExpiration = 0 },
+		"bad name":        func(o *Options) { o.Name = "Bad_Name" },
+		"empty name":      func(o *Options) { o.Name = "" },
+		"no image":        func(o *Options) { o.NodeImage = "" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := validOptions(t)
+			mutate(&o)
+			require.Error(t, o.Validate())
+		})
+	}
+}
+
+func TestRenderConfig(t *testing.T) {
+	o := validOptions(t)
+	o.MaxTokenExpiration = 90 * time.Minute
+	for _, offline := range []bool{true, false} {
+		raw, err := o.RenderConfig(offline)
+		require.NoError(t, err)
+		var cfg v1alpha4.Cluster
+		require.NoError(t, yaml.UnmarshalStrict(raw, &cfg), string(raw))
+		require.Equal(t, "127.0.0.1", cfg.Networking.APIServerAddress)
+		require.Equal(t, offline, cfg.Networking.DisableDefaultCNI)
+		require.Len(t, cfg.Nodes, 1)
+		require.Equal(t, "/state/audit", cfg.Nodes[0].ExtraMounts[0].HostPath)
+
+		// The patch is YAML the kubeadm API must accept: parse and check the flags.
+		var patch struct {
+			APIServer struct {
+				ExtraArgs map[string]string `json:"extraArgs"`
+			} `json:"apiServer"`
+		}
+		require.NoError(t, yaml.Unmarshal([]byte(cfg.KubeadmConfigPatches[0]), &patch))
+		require.Equal(t, "1h30m0s", patch.APIServer.ExtraArgs["service-account-max-token-expiration"])
+		require.Equal(t, "false", patch.APIServer.ExtraArgs["service-account-extend-token-expiration"])
+		require.Equal(t, "/var/log/satoken-audit/audit.log", patch.APIServer.ExtraArgs["audit-log-path"])
+		if offline {
+			require.Len(t, cfg.KubeadmConfigPatches, 2)
+			require.Contains(t, cfg.KubeadmConfigPatches[1], "addon/coredns")
+		} else {
+			require.Len(t, cfg.KubeadmConfigPatches, 1, "kind's node images have CoreDNS and kindnet")
+		}
+	}
+}
+
+func TestRenderConfigExtend(t *testing.T) {
+	o := validOptions(t)
+	o.ExtendTokenExpiration = true
+	raw, err := o.RenderConfig(true)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), `service-account-extend-token-expiration: "true"`)
+}

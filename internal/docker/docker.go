@@ -1,0 +1,19 @@
+// Package docker holds the few docker CLI queries shared by the image builders and the
+// cluster code.
+package docker
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+)
+
+// ImageLabel returns a label of a local image; ok is false when the image or label is absent.
+func ImageLabel(ctx context.Context, image, label string) (value string, ok bool) {
+	out, err := sh.Out(ctx, "docker", "image", "inspect", "--format", fmt.Sprintf("{{index .Config.Labels %q}}", label), image)
+	if err != nil || out == "" || out == "<no value>" {
+		return "", false
+	}
+	return out, true
+}

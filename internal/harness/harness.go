@@ -1,0 +1,110 @@
+// Package harness wires the steps every entry point shares — host prerequisites, node
+// image, probe images, cluster options — so the CLI and the e2e suite run the same code.
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/cache"
+	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
+	"github.com/satoken-e2e/satoken-e2e/internal/host"
+	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/probes"
+)
+
+// Env is a prepared host.
+type Env struct {
+	Root     string // the satoken-e2e checkout
+	Log      *phase.Recorder
+	Facts    host.Facts
+	CacheDir string
+}
+
+// RepoRoot finds the satoken-e2e checkout from dir upwards, or $SATOKEN_REPO.
+func RepoRoot(dir string) (string, error) {
+	if r := os.Getenv("SATOKEN_REPO"); r != "" {
+		return r, nil
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "fixtures", "kind", "cluster.yaml.tmpl")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run satoken inside a satoken-e2e checkout (or set SATOKEN_REPO): fixtures/kind not found")
+		}
+		dir = parent
+	}
+}
+
+// Prepare installs and starts what the host needs (a no-op on a ready host).
+func Prepare(ctx context.Context, root string, log *phase.Recorder) (*Env, error) {
+	dir, err := cache.Dir()
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Root: root, Log: log, CacheDir: dir}
+	err = log.Run("host prerequisites", func() error {
+		e.Facts, err = host.Ensure(ctx, host.Input{RepoRoot: root, Log: log})
+		if err == nil && e.Facts.CapSysResourceMissing {
+			log.Printf("CAP_SYS_RESOURCE is missing here: privileged containers run through %s", host.WrapperPath)
+		}
+		return err
+	})
+	return e, err
+}
+
+// NodeImage returns override when given (a registry image such as kindest/node), else
+// builds (or reuses) the offline node image for k8sVersion.
+func (e *Env) NodeImage(ctx context.Context, k8sVersion, override string) (string, error) {
+	if override != "" {
+		e.Log.Printf("using node image %s (nothing built)", override)
+		return override, nil
+	}
+	var image string
+	err := e.Log.Run("node image "+nodeimage.ImageName(k8sVersion), func() (err error) {
+		image, err = nodeimage.Build(ctx, nodeimage.Input{
+			KubernetesVersion:     k8sVersion,
+			CacheDir:              e.CacheDir,
+			SysResourceWorkaround: e.Facts.CapSysResourceMissing,
+			RuncWrapper:           host.WrapperPath,
+			Log:                   e.Log,
+		})
+		return err
+	})
+	return image, err
+}
+
+// SelectProbes loads the probe matrix and picks spec ("all" or labels).
+func SelectProbes(root, spec string) ([]probes.Probe, error) {
+	all, err := probes.Load(root)
+	if err != nil {
+		return nil, err
+	}
+	return probes.Select(all, spec)
+}
+
+// BuildProbes builds the probe images (cached by their inputs).
+func (e *Env) BuildProbes(ctx context.Context, selected []probes.Probe) ([]probes.Built, error) {
+	var built []probes.Built
+	err := e.Log.Run(fmt.Sprintf("probe images (%d)", len(selected)), func() (err error) {
+		built, err = probes.Build(ctx, probes.BuildInput{RepoRoot: e.Root, Probes: selected, CacheDir: e.CacheDir, Log: e.Log})
+		return err
+	})
+	return built, err
+}
+
+// ClusterOptions are the defaults for a cluster called name: state under the cache,
+// fixtures from the checkout, 1h max token expiration without extension.
+func ClusterOptions(root, name string) (cluster.Options, error) {
+	state, err := cache.Dir("clusters", name)
+	return cluster.Options{
+		Name: name, FixturesDir: filepath.Join(root, "fixtures"), StateDir: state,
+		MaxTokenExpiration: cluster.MinMaxTokenExpiration,
+	}, err
+}

@@ -1,0 +1,253 @@
+// Package host makes the machine able to run kind: a Docker engine (installed from Debian's
+// docker.io and started when none answers) and, only where the capability bounding set
+// lacks CAP_SYS_RESOURCE, a runc wrapper registered as dockerd's default runtime.
+package host
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+)
+
+const (
+	// capSysResource is CAP_SYS_RESOURCE's bit in the capability sets.
+	capSysResource = 24
+	// RuntimeName is the dockerd runtime registered on hosts without CAP_SYS_RESOURCE.
+	RuntimeName = "satoken-runc"
+	// WrapperPath is where the runc wrapper is installed on the host.
+	WrapperPath    = "/usr/local/libexec/satoken/runc-nosysresource"
+	daemonJSON     = "/etc/docker/daemon.json"
+	dockerdLog     = "/var/log/satoken-dockerd.log"
+	dockerdPIDFile = "/var/run/satoken-dockerd.pid"
+)
+
+// Packages are the Debian packages the harness needs on the host.
+var Packages = map[string]string{ // command -> package
+	"dockerd":     "docker.io",
+	"debootstrap": "debootstrap",
+	"gcc":         "gcc",
+}
+
+// Input configures Ensure.
+type Input struct {
+	RepoRoot string // to build the runc wrapper from cmd/runc-nosysresource
+	Log      *phase.Recorder
+}
+
+// Facts are what Ensure found out about the host.
+type Facts struct {
+	CapSysResourceMissing bool
+	StartedDockerd        bool
+}
+
+// Ensure installs and starts what is missing; on a host that already runs a Docker engine
+// with every capability it changes nothing.
+func Ensure(ctx context.Context, in Input) (Facts, error) {
+	var f Facts
+	missing, err := CapabilityMissing(capSysResource)
+	if err != nil {
+		return f, err
+	}
+	f.CapSysResourceMissing = missing
+	if err := installPackages(ctx, in.Log); err != nil {
+		return f, err
+	}
+	if missing {
+		if err := installWrapper(ctx, in); err != nil {
+			return f, err
+		}
+	}
+	running := dockerAnswers(ctx)
+	if running && missing && !runtimeRegistered(ctx) {
+		if !startedByUs() {
+			return f, fmt.Errorf("this host lacks CAP_SYS_RESOURCE and the running Docker engine has no %q runtime; "+
+				"add it to %s (path %s, and set it as default-runtime), restart dockerd, and retry", RuntimeName, daemonJSON, WrapperPath)
+		}
+		in.Log.Printf("restarting the dockerd satoken started, to register the %s runtime", RuntimeName)
+		if err := stopDockerd(); err != nil {
+			return f, err
+		}
+		running = false
+	}
+	if running {
+		return f, nil
+	}
+	if missing {
+		if err := registerRuntime(); err != nil {
+			return f, err
+		}
+	}
+	if err := startDockerd(ctx, in.Log); err != nil {
+		return f, err
+	}
+	f.StartedDockerd = true
+	return f, nil
+}
+
+// CapabilityMissing reports whether bit is absent from this process's bounding set.
+func CapabilityMissing(bit uint) (bool, error) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false, err
+	}
+	return capMissingFromStatus(string(data), bit)
+}
+
+func capMissingFromStatus(status string, bit uint) (bool, error) {
+	sc := bufio.NewScanner(strings.NewReader(status))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CapBnd:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return false, fmt.Errorf("parse CapBnd %q: %w", v, err)
+			}
+			return mask&(1<<bit) == 0, nil
+		}
+	}
+	return false, errors.New("no CapBnd line in /proc/self/status")
+}
+
+func installPackages(ctx context.Context, log *phase.Recorder) error {
+	var need []string
+	for cmd, pkg := range Packages {
+		if _, err := exec.LookPath(cmd); err != nil {
+			need = append(need, pkg)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("missing Debian packages %v and not running as root: install them (apt-get install %s) or rerun as root", need, strings.Join(need, " "))
+	}
+	log.Printf("installing Debian packages: %s", strings.Join(need, " "))
+	if _, err := sh.Run(ctx, sh.Cmd{Name: "apt-get", Args: []string{"update", "-qq"}}); err != nil {
+		return err
+	}
+	_, err := sh.Run(ctx, sh.Cmd{Name: "apt-get", Args: append([]string{"install", "-y", "-qq", "--no-install-recommends"}, need...), Env: []string{"DEBIAN_FRONTEND=noninteractive"}})
+	return err
+}
+
+func dockerAnswers(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := sh.Out(ctx, "docker", "version", "--format", "{{.Server.Version}}")
+	return err == nil
+}
+
+func runtimeRegistered(ctx context.Context) bool {
+	out, err := sh.Out(ctx, "docker", "info", "--format", "{{.DefaultRuntime}}")
+	return err == nil && out == RuntimeName
+}
+
+// installWrapper builds the runc wrapper (Go build cache makes this instant when unchanged).
+func installWrapper(ctx context.Context, in Input) error {
+	if err := os.MkdirAll(filepath.Dir(WrapperPath), 0o755); err != nil {
+		return fmt.Errorf("install runc wrapper (needs root): %w", err)
+	}
+	_, err := sh.Run(ctx, sh.Cmd{Name: "go", Args: []string{"build", "-trimpath", "-o", WrapperPath, "./cmd/runc-nosysresource"},
+		Dir: in.RepoRoot, Env: []string{"CGO_ENABLED=0"}})
+	return err
+}
+
+// registerRuntime merges the wrapper runtime into daemon.json, keeping other settings.
+func registerRuntime() error {
+	cfg := map[string]any{}
+	if data, err := os.ReadFile(daemonJSON); err == nil {
+		if err := json.Unmarshal(data, &cfg); err != nil {
+			return fmt.Errorf("%s: %w", daemonJSON, err)
+		}
+	} else if !os.IsNotExist(err) {
+		return err
+	}
+	runtimes, _ := cfg["runtimes"].(map[string]any)
+	if runtimes == nil {
+		runtimes = map[string]any{}
+	}
+	runtimes[RuntimeName] = map[string]any{"path": WrapperPath}
+	cfg["runtimes"] = runtimes
+	cfg["default-runtime"] = RuntimeName
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(daemonJSON), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(daemonJSON, data, 0o644)
+}
+
+func startDockerd(ctx context.Context, log *phase.Recorder) error {
+	if os.Geteuid() != 0 {
+		return errors.New("no Docker engine answers and not running as root: start dockerd, or rerun as root")
+	}
+	logf, err := os.OpenFile(dockerdLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command("dockerd", "--pidfile", dockerdPIDFile)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own session, so it outlives this process and a Ctrl-C here.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start dockerd: %w", err)
+	}
+	log.Printf("started dockerd (pid %d, log %s)", cmd.Process.Pid, dockerdLog)
+	_ = cmd.Process.Release()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if dockerAnswers(ctx) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return fmt.Errorf("dockerd did not answer within 60s; see %s", dockerdLog)
+}
+
+// startedByUs is true when the running dockerd is the one Ensure started.
+func startedByUs() bool {
+	pid, err := readPID()
+	return err == nil && syscall.Kill(pid, 0) == nil
+}
+
+func stopDockerd() error {
+	pid, err := readPID()
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return err
+	}
+	for i := 0; i < 60; i++ {
+		if syscall.Kill(pid, 0) != nil {
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("dockerd (pid %d) did not stop", pid)
+}
+
+func readPID() (int, error) {
+	data, err := os.ReadFile(dockerdPIDFile)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(data)))
+}

@@ -1,0 +1,169 @@
+// Package kube is the harness's Kubernetes client: typed access plus applying YAML
+// documents (our probe fixtures and third-party manifests alike).
+package kube
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Client bundles the clients the harness uses against one cluster.
+type Client struct {
+	Config  *rest.Config
+	Typed   kubernetes.Interface
+	Dynamic dynamic.Interface
+	mapper  meta.ResettableRESTMapper
+}
+
+// New connects with a kubeconfig file.
+func New(kubeconfig string) (*Client, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+	}
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{Config: cfg, Typed: typed, Dynamic: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))}, nil
+}
+
+// Decode splits multi-document YAML (or JSON) into objects, skipping empty documents.
+func Decode(data []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var objs []*unstructured.Unstructured
+	for {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return objs, nil
+			}
+			return nil, err
+		}
+		if len(m) == 0 {
+			continue
+		}
+		u := &unstructured.Unstructured{Object: m}
+		if u.GetKind() == "" || u.GetAPIVersion() == "" {
+			return nil, fmt.Errorf("document without apiVersion/kind: %v", truncate(fmt.Sprint(m), 120))
+		}
+		if u.IsList() {
+			items, err := u.ToList()
+			if err != nil {
+				return nil, err
+			}
+			for i := range items.Items {
+				objs = append(objs, &items.Items[i])
+			}
+			continue
+		}
+		objs = append(objs, u)
+	}
+}
+
+// Create creates objs in order; namespaced objects without a namespace go to defaultNS.
+// Objects that already exist are left as they are.
+func (c *Client) Create(ctx context.Context, objs []*unstructured.Unstructured, defaultNS string) error {
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if meta.IsNoMatchError(err) {
+			c.mapper.Reset() // a CRD created earlier in this apply
+			m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", gvk.Kind, o.GetName(), err)
+		}
+		var ri dynamic.ResourceInterface = c.Dynamic.Resource(m.Resource)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			if o.GetNamespace() == "" {
+				o.SetNamespace(defaultNS)
+			}
+			ri = c.Dynamic.Resource(m.Resource).Namespace(o.GetNamespace())
+		}
+		if _, err := ri.Create(ctx, o, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// WaitPodRunning waits until the pod runs and returns it (with its IP).
+func (c *Client) WaitPodRunning(ctx context.Context, ns, name string, timeout time.Duration) (*corev1.Pod, error) {
+	var pod *corev1.Pod
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		p, err := c.Typed.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		pod = p
+		return p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "", nil
+	})
+	if err != nil {
+		return pod, fmt.Errorf("pod %s/%s not running after %s: %s", ns, name, timeout, PodProblem(pod))
+	}
+	return pod, nil
+}
+
+// PodProblem describes why a pod is not running, for error messages.
+func PodProblem(p *corev1.Pod) string {
+	if p == nil {
+		return "pod not found"
+	}
+	var parts []string
+	parts = append(parts, "phase "+string(p.Status.Phase))
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil {
+			parts = append(parts, fmt.Sprintf("%s waiting: %s %s", cs.Name, w.Reason, truncate(w.Message, 200)))
+		}
+		if t := cs.State.Terminated; t != nil {
+			parts = append(parts, fmt.Sprintf("%s terminated: %s exit %d", cs.Name, t.Reason, t.ExitCode))
+		}
+	}
+	for _, cond := range p.Status.Conditions {
+		if cond.Status != corev1.ConditionTrue && cond.Message != "" {
+			parts = append(parts, fmt.Sprintf("%s: %s", cond.Type, truncate(cond.Message, 200)))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Logs returns a container's whole log.
+func (c *Client) Logs(ctx context.Context, ns, pod, container string) ([]byte, error) {
+	return c.Typed.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container}).DoRaw(ctx)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

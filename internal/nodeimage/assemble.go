@@ -1,0 +1,89 @@
+package nodeimage
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+)
+
+// preloadScript starts containerd in the build container and imports the saved images into
+// the k8s.io namespace without unpacking (no snapshotter mounts needed), as kind's own
+// node-image builder does; containerd is stopped before the commit so its store is flushed.
+const preloadScript = `set -eu
+nohup containerd >/tmp/containerd.log 2>&1 &
+for i in $(seq 1 30); do
+  if [ -S /run/containerd/containerd.sock ] && ctr version >/dev/null 2>&1; then break; fi
+  sleep 1
+done
+ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests /preload/images.tar >/dev/null
+ctr --namespace=k8s.io images list -q
+pkill containerd
+while pgrep -x containerd >/dev/null; do sleep 0.2; done
+rm -f /tmp/containerd.log
+`
+
+// assemble adds the node binaries to the base image, preloads the control-plane images
+// into the node's containerd and commits the result as image, labelled with its inputs.
+func (b *builder) assemble(ctx context.Context, binDir string, im kubeadmImages, image, hash string) error {
+	ctxDir := filepath.Join(b.workDir, "node")
+	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
+		return err
+	}
+	for _, c := range []string{"kubeadm", "kubelet", "kubectl"} {
+		if err := copyFile(filepath.Join(binDir, c), filepath.Join(ctxDir, c), 0o755); err != nil {
+			return err
+		}
+	}
+	dockerfile := fmt.Sprintf("FROM %s\nCOPY kubeadm kubelet kubectl /usr/bin/\nRUN echo %s > /kind/version\n", b.baseImage, b.in.KubernetesVersion)
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		return err
+	}
+	buildImage := "satoken/kind-node-build:" + hash
+	if _, err := sh.Out(ctx, "docker", "build", "-q", "-t", buildImage, ctxDir); err != nil {
+		return err
+	}
+	defer sh.Out(context.WithoutCancel(ctx), "docker", "rmi", buildImage)
+
+	refs := []string{string(im.Etcd), string(im.Pause)}
+	for _, c := range im.Components {
+		refs = append(refs, string(c))
+	}
+	preload := filepath.Join(b.workDir, "preload")
+	if err := os.MkdirAll(preload, 0o755); err != nil {
+		return err
+	}
+	b.log.Printf("saving %d control-plane images for preload", len(refs))
+	if _, err := sh.Out(ctx, "docker", append([]string{"save", "-o", filepath.Join(preload, "images.tar")}, refs...)...); err != nil {
+		return err
+	}
+	// The images now live in the tarball; the host's docker does not need them.
+	defer sh.Out(context.WithoutCancel(ctx), "docker", append([]string{"rmi"}, refs...)...)
+
+	container := "satoken-nodeimage-" + hash
+	_, _ = sh.Out(ctx, "docker", "rm", "-f", container) // left over by an interrupted build
+	if _, err := sh.Out(ctx, "docker", "run", "-d", "--name", container, "--entrypoint=sleep",
+		"--security-opt", "seccomp=unconfined", "-v", preload+":/preload:ro", buildImage, "infinity"); err != nil {
+		return err
+	}
+	defer sh.Out(context.WithoutCancel(ctx), "docker", "rm", "-f", "-v", container)
+	listed, err := sh.Out(ctx, "docker", "exec", container, "bash", "-c", preloadScript)
+	if err != nil {
+		return fmt.Errorf("preload images: %w", err)
+	}
+	for _, r := range refs {
+		if !strings.Contains(listed, r) {
+			return fmt.Errorf("image %s missing from the node's containerd after import; it has:\n%s", r, listed)
+		}
+	}
+	b.log.Printf("committing %s", image)
+	_, err = sh.Out(ctx, "docker", "commit",
+		"--change", `ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]`,
+		"--change", `CMD []`,
+		"--change", fmt.Sprintf("LABEL %s=%s", inputsLabel, hash),
+		container, image)
+	return err
+}

@@ -1,0 +1,112 @@
+package nodeimage
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+)
+
+// imageRef is one image kubeadm will run, e.g. registry.k8s.io/etcd:3.6.5-0.
+type imageRef string
+
+func (r imageRef) tag() string {
+	s := string(r)
+	return s[strings.LastIndex(s, ":")+1:]
+}
+
+func (r imageRef) name() string {
+	s := string(r)
+	s = s[:strings.LastIndex(s, ":")]
+	return s[strings.LastIndex(s, "/")+1:]
+}
+
+// kubeadmImages are the images `kubeadm config images list` names for a version; asking
+// the built kubeadm keeps etcd/pause versions in step with Kubernetes without a table.
+type kubeadmImages struct {
+	Components []imageRef // kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy
+	Etcd       imageRef
+	Pause      imageRef
+}
+
+func listKubeadmImages(ctx context.Context, binDir, version string) (kubeadmImages, error) {
+	out, err := sh.Out(ctx, filepath.Join(binDir, "kubeadm"), "config", "images", "list", "--kubernetes-version", version)
+	if err != nil {
+		return kubeadmImages{}, err
+	}
+	return parseKubeadmImages(out)
+}
+
+func parseKubeadmImages(out string) (kubeadmImages, error) {
+	var im kubeadmImages
+	for _, line := range strings.Fields(out) {
+		ref := imageRef(line)
+		if !strings.Contains(line, ":") {
+			return im, fmt.Errorf("unexpected kubeadm image %q", line)
+		}
+		switch n := ref.name(); {
+		case n == "etcd":
+			im.Etcd = ref
+		case n == "pause":
+			im.Pause = ref
+		case n == "coredns":
+			// Not preloaded: the probes reach the apiserver by KUBERNETES_SERVICE_HOST and the
+			// cluster config skips the CoreDNS addon phase.
+		case strings.HasPrefix(n, "kube-"):
+			im.Components = append(im.Components, ref)
+		default:
+			return im, fmt.Errorf("kubeadm wants image %q, which this builder does not know how to build", line)
+		}
+	}
+	if im.Etcd == "" || im.Pause == "" || len(im.Components) != 4 {
+		return im, fmt.Errorf("kubeadm image list incomplete: %q", out)
+	}
+	return im, nil
+}
+
+// etcdModuleVersion maps the etcd image tag 3.6.5-0 to the Go module version v3.6.5.
+func (im kubeadmImages) etcdModuleVersion() string {
+	tag, _, _ := strings.Cut(im.Etcd.tag(), "-")
+	return "v" + tag
+}
+
+// componentImages builds each kubeadm image FROM scratch (kube-proxy on the node rootfs,
+// as it needs iptables/nft) and saves them for import into the node's containerd.
+func (b *builder) componentImages(ctx context.Context, binDir string, im kubeadmImages) error {
+	for _, ref := range append(append([]imageRef(nil), im.Components...), im.Etcd, im.Pause) {
+		name := ref.name()
+		ctxDir := filepath.Join(b.workDir, "images", name)
+		if err := os.MkdirAll(ctxDir, 0o755); err != nil {
+			return err
+		}
+		if err := copyFile(filepath.Join(binDir, name), filepath.Join(ctxDir, name), 0o755); err != nil {
+			return err
+		}
+		dockerfile := fmt.Sprintf("FROM scratch\nCOPY %s /usr/local/bin/%s\nENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n", name, name)
+		switch name {
+		case "kube-proxy":
+			dockerfile = fmt.Sprintf("FROM %s\nCOPY %s /usr/local/bin/%s\n", b.baseImage, name, name)
+		case "pause":
+			dockerfile = "FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT [\"/pause\"]\n"
+		}
+		if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+			return err
+		}
+		b.log.Printf("image %s", ref)
+		if _, err := sh.Out(ctx, "docker", "build", "-q", "-t", string(ref), ctxDir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, mode)
+}

@@ -1,0 +1,125 @@
+package nodeimage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+)
+
+// inputsLabel records on each built image the hash of everything that went into it.
+const inputsLabel = "satoken.inputs"
+
+// builderRevision changes whenever this package starts producing different images.
+const builderRevision = 1
+
+// inputs is everything a node image depends on; its hash is the image's cache key.
+type inputs struct {
+	BuilderRevision   int
+	KubernetesVersion string
+	KindVersion       string
+	KindFilesHash     string
+	DebianSuite       string
+	Packages          []string
+	CNIConfig         string
+	Workaround        bool
+	WrapperHash       string `json:",omitempty"`
+
+	KindFilesDir string `json:"-"`
+}
+
+func (b *builder) inputs(ctx context.Context) (inputs, error) {
+	in := inputs{
+		BuilderRevision:   builderRevision,
+		KubernetesVersion: b.in.KubernetesVersion,
+		DebianSuite:       debianSuite,
+		Packages:          rootfsPackages,
+		CNIConfig:         cniConfig,
+		Workaround:        b.in.SysResourceWorkaround,
+	}
+	var err error
+	in.KindVersion, in.KindFilesDir, err = kindFiles(ctx)
+	if err != nil {
+		return in, err
+	}
+	if in.KindFilesHash, err = hashTree(in.KindFilesDir); err != nil {
+		return in, err
+	}
+	if in.Workaround {
+		if in.WrapperHash, err = hashFile(b.in.RuncWrapper); err != nil {
+			return in, fmt.Errorf("runc wrapper: %w", err)
+		}
+	}
+	return in, nil
+}
+
+func (in inputs) hash() string {
+	data, _ := json.Marshal(in)
+	return shortHash(string(data))
+}
+
+// baseHash keys the base image: everything but the Kubernetes binaries and images.
+func (in inputs) baseHash() string {
+	in.KubernetesVersion = in.KubernetesVersion + "/base" // the pause image in containerd's config depends on it
+	return in.hash()
+}
+
+func (in inputs) summary() string {
+	return fmt.Sprintf("kubernetes %s, kind %s node files, debian %s, CAP_SYS_RESOURCE workaround %v",
+		in.KubernetesVersion, in.KindVersion, in.DebianSuite, in.Workaround)
+}
+
+// kindFiles locates images/base/files of the sigs.k8s.io/kind version this binary links.
+func kindFiles(ctx context.Context) (version, dir string, err error) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", "", fmt.Errorf("no build info: cannot tell which sigs.k8s.io/kind is linked")
+	}
+	for _, dep := range bi.Deps {
+		if dep.Path == "sigs.k8s.io/kind" {
+			version = dep.Version
+		}
+	}
+	if version == "" {
+		return "", "", fmt.Errorf("sigs.k8s.io/kind is not a dependency of this binary")
+	}
+	modDir, err := moduleDir(ctx, "sigs.k8s.io/kind", version)
+	if err != nil {
+		return "", "", err
+	}
+	return version, filepath.Join(modDir, "images", "base", "files"), nil
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:12]
+}
+
+func hashFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return shortHash(string(data)), nil
+}
+
+// hashTree hashes relative paths and contents of every file under dir.
+func hashTree(dir string) (string, error) {
+	var sb strings.Builder
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		h, err := hashFile(path)
+		rel, _ := filepath.Rel(dir, path)
+		fmt.Fprintf(&sb, "%s %s\n", rel, h)
+		return err
+	})
+	return shortHash(sb.String()), err
+}

@@ -1,0 +1,95 @@
+// Package nodeimage builds a kind node image without any container registry: Kubernetes,
+// etcd and pause from their Go/C sources, a debootstrap Debian rootfs, and the control-plane
+// images kubeadm expects preloaded into the node's containerd.
+//
+// The node's systemd units, entrypoint and containerd config come from the sigs.k8s.io/kind
+// module the harness links (images/base/files in the module cache), so the node honours the
+// contract of exactly that kind version.
+package nodeimage
+
+import (
+	"context"
+	"fmt"
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+)
+
+// DefaultKubernetesVersion runs on Debian's containerd 1.6 and cgroup v1 (see README).
+const DefaultKubernetesVersion = "v1.34.4"
+
+// Input says which node image to build.
+type Input struct {
+	KubernetesVersion string // e.g. v1.34.4
+	CacheDir          string // binaries and rootfs live here across clones
+	// SysResourceWorkaround routes privileged pods through the runc wrapper and restricts
+	// oom_score_adj: needed where the host lacks CAP_SYS_RESOURCE, never applied otherwise.
+	SysResourceWorkaround bool
+	// RuncWrapper is the wrapper binary copied into the node when the workaround is on.
+	RuncWrapper string
+	Log         *phase.Recorder
+}
+
+// ImageName is the tag of the node image built for a Kubernetes version.
+func ImageName(k8sVersion string) string { return "satoken/kind-node:" + k8sVersion }
+
+type builder struct {
+	in         Input
+	log        *phase.Recorder
+	now        time.Time
+	workDir    string
+	baseImage  string // set by the rootfs step
+	pauseImage string // set from the kubeadm image list
+}
+
+// Build makes ImageName(in.KubernetesVersion) unless an image with the same inputs exists.
+func Build(ctx context.Context, in Input) (string, error) {
+	if _, err := stagingVersion(in.KubernetesVersion); err != nil {
+		return "", err
+	}
+	b := &builder{in: in, log: in.Log, now: time.Now()}
+	image := ImageName(in.KubernetesVersion)
+	inputs, err := b.inputs(ctx)
+	if err != nil {
+		return "", err
+	}
+	hash := inputs.hash()
+	if have, _ := docker.ImageLabel(ctx, image, inputsLabel); have == hash {
+		b.log.Printf("node image %s is up to date (inputs %s)", image, hash)
+		return image, nil
+	}
+	b.log.Printf("building node image %s (inputs %s): %s", image, hash, inputs.summary())
+	b.workDir, err = os.MkdirTemp(in.CacheDir, "nodeimage-build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(b.workDir)
+
+	binDir := filepath.Join(in.CacheDir, "kubernetes", in.KubernetesVersion, "bin")
+	var images kubeadmImages
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"kubernetes binaries " + in.KubernetesVersion, func() error { return b.kubernetesBinaries(ctx, binDir) }},
+		{"kubeadm image list", func() (err error) {
+			images, err = listKubeadmImages(ctx, binDir, in.KubernetesVersion)
+			b.pauseImage = string(images.Pause)
+			return err
+		}},
+		{"etcd", func() error { return b.buildEtcd(ctx, images.etcdModuleVersion(), binDir) }},
+		{"pause", func() error { return b.buildPause(ctx, images.Pause.tag(), binDir) }},
+		{"debian rootfs", func() error { return b.rootfs(ctx, inputs) }},
+		{"control-plane images", func() error { return b.componentImages(ctx, binDir, images) }},
+		{"assemble node image", func() error { return b.assemble(ctx, binDir, images, image, hash) }},
+	}
+	for _, s := range steps {
+		if err := b.log.Run(s.name, s.fn); err != nil {
+			return "", fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return image, nil
+}

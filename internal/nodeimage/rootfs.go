@@ -1,0 +1,312 @@
+package nodeimage
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+)
+
+const debianSuite = "bookworm"
+
+// rootfsPackages are what kind's base image installs plus what Debian splits out of it:
+// Debian's containerd/runc replace kind's own builds, and Debian's CNI plugins replace
+// kind's (ptp/host-local/portmap/loopback).
+var rootfsPackages = []string{
+	"systemd", "systemd-sysv", "dbus", "containerd", "runc",
+	"conntrack", "iptables", "nftables", "iproute2", "ethtool", "util-linux", "mount", "kmod",
+	"libseccomp2", "socat", "bash", "ca-certificates", "jq", "procps",
+	"containernetworking-plugins",
+}
+
+// podSubnet must match the kind cluster's podSubnet (fixtures/kind); single node, so one /24.
+const cniConfig = `{
+  "cniVersion": "1.0.0",
+  "name": "satoken",
+  "plugins": [
+    {
+      "type": "ptp",
+      "ipMasq": true,
+      "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.0.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+`
+
+// rootfs makes the base image: a cached debootstrap tarball, customized with kind's
+// node files, then imported into docker as b.baseImage.
+func (b *builder) rootfs(ctx context.Context, in inputs) error {
+	b.baseImage = "satoken/kind-base:" + in.baseHash()
+	if have, _ := docker.ImageLabel(ctx, b.baseImage, inputsLabel); have == in.baseHash() {
+		b.log.Printf("base image %s is up to date", b.baseImage)
+		return nil
+	}
+	tarball, err := b.debootstrap(ctx)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(b.workDir, "rootfs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if _, err := sh.Run(ctx, sh.Cmd{Name: "tar", Args: []string{"--numeric-owner", "-xpf", tarball, "-C", dir}}); err != nil {
+		return err
+	}
+	if err := b.customize(ctx, dir, in.KindFilesDir); err != nil {
+		return fmt.Errorf("customize rootfs: %w", err)
+	}
+	b.log.Printf("importing rootfs as %s", b.baseImage)
+	_, err = sh.Run(ctx, sh.Cmd{Name: "bash", Args: []string{"-c",
+		`tar --numeric-owner -C "$1" -cf - . | docker import ` +
+			`--change 'ENV container=docker' --change 'STOPSIGNAL SIGRTMIN+3' ` +
+			`--change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' ` +
+			`--change "LABEL ` + inputsLabel + `=$2" - "$3"`, "import", dir, in.baseHash(), b.baseImage}})
+	return err
+}
+
+// debootstrap returns a cached minbase rootfs tarball, building it on first use (~3 min).
+func (b *builder) debootstrap(ctx context.Context) (string, error) {
+	dir := filepath.Join(b.in.CacheDir, "rootfs")
+	tarball := filepath.Join(dir, fmt.Sprintf("%s-%s.tar", debianSuite, shortHash(strings.Join(rootfsPackages, ","))))
+	if _, err := os.Stat(tarball); err == nil {
+		b.log.Printf("using cached rootfs %s", tarball)
+		return tarball, nil
+	}
+	mirror, err := debianMirror()
+	if err != nil {
+		return "", err
+	}
+	target := filepath.Join(b.workDir, "debootstrap")
+	b.log.Printf("debootstrap %s (minbase + %d packages) from the host's apt mirror (~3 min)", debianSuite, len(rootfsPackages))
+	if _, err := sh.Run(ctx, sh.Cmd{Name: "debootstrap", Args: []string{"--variant=minbase", "--include=" + strings.Join(rootfsPackages, ","), debianSuite, target, mirror}}); err != nil {
+		return "", err
+	}
+	// Package caches only bloat the image.
+	for _, glob := range []string{"var/cache/apt/archives/*.deb", "var/lib/apt/lists/*"} {
+		matches, _ := filepath.Glob(filepath.Join(target, glob))
+		for _, m := range matches {
+			_ = os.RemoveAll(m)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp := tarball + ".tmp"
+	if _, err := sh.Run(ctx, sh.Cmd{Name: "tar", Args: []string{"--numeric-owner", "-C", target, "-cf", tmp, "."}}); err != nil {
+		return "", err
+	}
+	return tarball, os.Rename(tmp, tarball)
+}
+
+// debianMirror reads the first Debian archive URI the host's apt uses, so the rootfs comes
+// from wherever this machine is allowed to fetch packages.
+func debianMirror() (string, error) {
+	if m := os.Getenv("SATOKEN_DEBIAN_MIRROR"); m != "" {
+		return m, nil
+	}
+	files, _ := filepath.Glob("/etc/apt/sources.list.d/*.sources")
+	files = append(files, "/etc/apt/sources.list")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if m := mirrorFromSources(string(data)); m != "" {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("no Debian mirror found in apt sources; set SATOKEN_DEBIAN_MIRROR")
+}
+
+func mirrorFromSources(text string) string {
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) >= 2 && f[0] == "URIs:":
+			if !strings.Contains(f[1], "security") {
+				return f[1]
+			}
+		case len(f) >= 3 && f[0] == "deb" && !strings.HasPrefix(f[1], "["):
+			if !strings.Contains(f[1], "security") {
+				return f[1]
+			}
+		}
+	}
+	return ""
+}
+
+// customize applies what kind's base image Dockerfile does, on Debian's packages.
+func (b *builder) customize(ctx context.Context, root, kindFiles string) error {
+	if err := copyTree(kindFiles, root); err != nil {
+		return err
+	}
+	// kind's units start /usr/local/bin/containerd; Debian installs it in /usr/bin.
+	if err := os.Symlink("/usr/bin/containerd", filepath.Join(root, "usr/local/bin/containerd")); err != nil {
+		return err
+	}
+	if err := b.containerdConfig(filepath.Join(root, "etc/containerd/config.toml")); err != nil {
+		return err
+	}
+	if err := criBaseSpec(ctx, root); err != nil {
+		return err
+	}
+	// containerd's CRI looks for plugins in /opt/cni/bin.
+	plugins, err := filepath.Glob(filepath.Join(root, "usr/lib/cni/*"))
+	if err != nil || len(plugins) == 0 {
+		return fmt.Errorf("no CNI plugins in rootfs usr/lib/cni")
+	}
+	if err := os.MkdirAll(filepath.Join(root, "opt/cni/bin"), 0o755); err != nil {
+		return err
+	}
+	for _, p := range plugins {
+		if err := os.Symlink("/usr/lib/cni/"+filepath.Base(p), filepath.Join(root, "opt/cni/bin", filepath.Base(p))); err != nil {
+			return err
+		}
+	}
+	for path, content := range map[string]string{
+		"etc/cni/net.d/10-satoken.conflist": cniConfig,
+		"etc/kubernetes/manifests/.keep":    "",
+	} {
+		if err := writeFile(filepath.Join(root, path), content, 0o644); err != nil {
+			return err
+		}
+	}
+	if b.in.SysResourceWorkaround {
+		if err := copyFile(b.in.RuncWrapper, filepath.Join(root, nodeRuncWrapper), 0o755); err != nil {
+			return err
+		}
+	}
+	return systemdSetup(ctx, root)
+}
+
+// nodeRuncWrapper is where the CAP_SYS_RESOURCE wrapper lives inside the node.
+const nodeRuncWrapper = "usr/local/bin/runc-nosysresource"
+
+var sandboxImageLine = regexp.MustCompile(`sandbox_image = "[^"]*"`)
+
+// containerdConfig edits kind's containerd config for this node: the pause image kubeadm
+// wants, and (only without CAP_SYS_RESOURCE) the oom_score_adj restriction and runc wrapper.
+func (b *builder) containerdConfig(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if !sandboxImageLine.Match(data) {
+		return fmt.Errorf("%s: no sandbox_image line (kind's containerd config changed?)", path)
+	}
+	cfg := sandboxImageLine.ReplaceAllString(string(data), `sandbox_image = "`+b.pauseImage+`"`)
+	var edits [][2]string
+	if b.in.SysResourceWorkaround {
+		edits = append(edits,
+			[2]string{"restrict_oom_score_adj = false", "restrict_oom_score_adj = true"},
+			[2]string{"SystemdCgroup = true", "SystemdCgroup = true\n    BinaryName = \"/" + nodeRuncWrapper + "\""},
+		)
+	}
+	for _, e := range edits {
+		if !strings.Contains(cfg, e[0]) {
+			return fmt.Errorf("%s: expected %q (kind's containerd config changed?)", path, e[0])
+		}
+		cfg = strings.ReplaceAll(cfg, e[0], e[1])
+	}
+	return os.WriteFile(path, []byte(cfg), 0o644)
+}
+
+// criBaseSpec writes the base OCI spec kind's containerd config points at: containerd's
+// default spec plus kind's product-files hook, without rlimits.
+func criBaseSpec(ctx context.Context, root string) error {
+	out, err := sh.Out(ctx, "chroot", root, "ctr", "oci", "spec")
+	if err != nil {
+		return err
+	}
+	var spec map[string]any
+	if err := json.Unmarshal([]byte(out), &spec); err != nil {
+		return fmt.Errorf("ctr oci spec: %w", err)
+	}
+	process, _ := spec["process"].(map[string]any)
+	delete(process, "rlimits")
+	hooks, _ := spec["hooks"].(map[string]any)
+	if hooks == nil {
+		hooks = map[string]any{}
+		spec["hooks"] = hooks
+	}
+	create, _ := hooks["createContainer"].([]any)
+	hooks["createContainer"] = append(create, map[string]any{"path": "/kind/bin/mount-product-files.sh"})
+	data, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(root, "etc/containerd/cri-base.json"), data, 0o644)
+}
+
+// systemdSetup trims boot to what a node needs and enables kind's units, as kind's base image does.
+func systemdSetup(ctx context.Context, root string) error {
+	for _, glob := range []string{
+		"lib/systemd/system/multi-user.target.wants/*",
+		"etc/systemd/system/*.wants/*",
+		"lib/systemd/system/local-fs.target.wants/*",
+		"lib/systemd/system/sockets.target.wants/*udev*",
+		"lib/systemd/system/sockets.target.wants/*initctl*",
+		"lib/systemd/system/basic.target.wants/*",
+		"lib/systemd/system/sysinit.target.wants/systemd-tmpfiles-setup.service",
+	} {
+		matches, _ := filepath.Glob(filepath.Join(root, glob))
+		for _, m := range matches {
+			if err := os.RemoveAll(m); err != nil {
+				return err
+			}
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(root, "etc/systemd/journald.conf"), os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString("ReadKMsg=no\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := sh.Out(ctx, "chroot", root, "systemctl", "enable", "kubelet.service", "containerd.service", "undo-mount-hacks.service"); err != nil {
+		return err
+	}
+	_, err = sh.Out(ctx, "chroot", root, "systemctl", "mask", "systemd-binfmt.service")
+	return err
+}
+
+// copyTree copies kind's images/base/files into the rootfs; scripts and the files under
+// bin/ directories stay executable, the rest is 0644 as kind's Dockerfile sets.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		mode := os.FileMode(0o644)
+		if strings.Contains(rel, "bin/") {
+			mode = 0o755
+		}
+		return copyFile(path, target, mode)
+	})
+}
+
+func writeFile(path, content string, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(content), mode)
+}

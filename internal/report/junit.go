@@ -1,0 +1,59 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+type junitSuite struct {
+	XMLName  xml.Name    `xml:"testsuite"`
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Time     float64     `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// JUnit renders one test case per probe. A case fails when its verdict misses an
+// expectation, or — without expectations — when the harness could not draw a verdict
+// (UNEXPECTED), or, for `satoken check`, when the workload broke.
+func (r *Report) JUnit() []byte {
+	want := map[string]Expectation{}
+	for _, e := range r.Expectations {
+		want[e.ClientGo] = e
+	}
+	s := junitSuite{Name: "satoken " + r.Command + " " + r.K8sVersion, Time: r.FinishedAt.Sub(r.StartedAt).Seconds()}
+	for _, p := range r.Probes {
+		c := junitCase{Name: fmt.Sprintf("%s %s", p.ClientGo, p.Verdict), Classname: "satoken." + r.Command, SystemOut: p.Reason}
+		e, expected := want[p.ClientGo]
+		switch {
+		case expected && !e.Met:
+			c.Failure = &junitFailure{Message: fmt.Sprintf("expected %s, measured %s", e.Want, e.Got), Text: p.Reason}
+		case !expected && p.Verdict == verdict.Unexpected:
+			c.Failure = &junitFailure{Message: "no verdict could be drawn from the data", Text: p.Reason}
+		case r.Command == "check" && p.Failed():
+			c.Failure = &junitFailure{Message: fmt.Sprintf("workload got %d 401 Unauthorized", p.UnauthorizedCount+p.AuditUnauthorized), Text: p.Reason}
+		}
+		if c.Failure != nil {
+			s.Failures++
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	s.Tests = len(s.Cases)
+	out, _ := xml.MarshalIndent(s, "", "  ")
+	return append([]byte(xml.Header), append(out, '\n')...)
+}

@@ -1,0 +1,87 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Markdown renders the verdict table, fit for a pull-request comment.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## satoken %s: ServiceAccount token expiry on Kubernetes %s\n\n", r.Command, r.K8sVersion)
+	fmt.Fprintf(&b, "Token TTL %ds (%s), validator leeway %ds, probe interval %gs, settle %gs after the first 401. Run %s → %s.\n\n",
+		r.TTLSeconds, r.TokenMode, r.ValidatorLeewaySeconds, r.IntervalSeconds, r.SettleSeconds,
+		r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
+	b.WriteString("| client-go | module | k8s | verdict | token exp | rotations | first 401 | 401 / ok | audit 401 | restart → recovered |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, p := range r.Probes {
+		fmt.Fprintf(&b, "| %s | `%s` | %s | **%s** | %s | %d | %s | %d / %d | %d | %s |\n",
+			p.ClientGo, p.ClientGoModule, dash(p.K8sRelease), p.Verdict, clock(p.TokenExp), p.RotationsSeen,
+			relative(p.FirstUnauthorizedAt, p.TokenExp), p.UnauthorizedCount, p.OKCount, p.AuditUnauthorized, recovery(p))
+	}
+	b.WriteString("\n<details><summary>Why each verdict</summary>\n\n")
+	for _, p := range r.Probes {
+		fmt.Fprintf(&b, "- **%s** %s: %s\n", p.ClientGo, p.Verdict, p.Reason)
+	}
+	b.WriteString("\n</details>\n")
+	if len(r.Expectations) > 0 {
+		b.WriteString("\n### Expectations\n\n| client-go | expected | measured | |\n|---|---|---|---|\n")
+		for _, e := range r.Expectations {
+			mark := "✅"
+			if !e.Met {
+				mark = "❌"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", e.ClientGo, e.Want, e.Got, mark)
+		}
+	}
+	b.WriteString("\nPhases: ")
+	for i, ph := range r.Phases {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %.0fs", ph.Name, ph.Seconds)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+func clock(t *time.Time) string {
+	if t == nil {
+		return "–"
+	}
+	return t.UTC().Format("15:04:05")
+}
+
+// relative renders t as an offset from ref ("exp+61s").
+func relative(t, ref *time.Time) string {
+	switch {
+	case t == nil:
+		return "–"
+	case ref == nil:
+		return clock(t)
+	}
+	d := t.Sub(*ref).Round(time.Second)
+	sign := "+"
+	if d < 0 {
+		sign = ""
+	}
+	return fmt.Sprintf("exp%s%s", sign, d)
+}
+
+func recovery(p Probe) string {
+	switch {
+	case !p.Restarted:
+		return "–"
+	case p.RecoveredAfterRestart != nil && *p.RecoveredAfterRestart && p.SecondsToRecover != nil:
+		return fmt.Sprintf("yes, %.0fs", *p.SecondsToRecover)
+	}
+	return "**no**"
+}

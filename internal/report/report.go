@@ -1,0 +1,142 @@
+// Package report writes the results of a run: report.json (the schema in the README),
+// report.md (a verdict table for a PR comment), junit.xml and timeline.svg.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+// SchemaVersion is bumped on incompatible changes to report.json.
+const SchemaVersion = 1
+
+// Report is one run of the harness.
+type Report struct {
+	SchemaVersion          int            `json:"schemaVersion"`
+	Command                string         `json:"command"` // run | check
+	StartedAt              time.Time      `json:"startedAt"`
+	FinishedAt             time.Time      `json:"finishedAt"`
+	Cluster                string         `json:"cluster"`
+	NodeImage              string         `json:"nodeImage"`
+	K8sVersion             string         `json:"k8sVersion"`
+	TTLSeconds             int            `json:"ttlSeconds"`
+	TokenMode              string         `json:"tokenMode"` // projected (--ttl) | automount (apiserver default, capped by max)
+	MaxTokenExpiration     string         `json:"maxTokenExpiration"`
+	ValidatorLeewaySeconds int            `json:"validatorLeewaySeconds"`
+	IntervalSeconds        float64        `json:"intervalSeconds"`
+	SettleSeconds          float64        `json:"settleSeconds"`
+	Phases                 []phase.Timing `json:"phases"`
+	Probes                 []Probe        `json:"probes"`
+	Expectations           []Expectation  `json:"expectations,omitempty"`
+	Passed                 bool           `json:"passed"` // every expectation met (true when none given)
+}
+
+// Probe is one client (a probe build, or a workload pod for `satoken check`).
+type Probe struct {
+	ClientGo              string          `json:"clientGo"`       // the probe's label, e.g. v12.0.0
+	ClientGoModule        string          `json:"clientGoModule"` // exact pinned module version
+	K8sRelease            string          `json:"k8sRelease"`     // the Kubernetes minor the client-go release belongs to
+	Image                 string          `json:"image"`
+	Namespace             string          `json:"namespace"`
+	Pod                   string          `json:"pod"`
+	Verdict               verdict.Verdict `json:"verdict"`
+	Reason                string          `json:"reason"`
+	TokenIat              *time.Time      `json:"tokenIat"`
+	TokenExp              *time.Time      `json:"tokenExp"`
+	RotationsSeen         int             `json:"rotationsSeen"`
+	FirstUnauthorizedAt   *time.Time      `json:"firstUnauthorizedAt"`
+	UnauthorizedCount     int             `json:"unauthorizedCount"`
+	OKCount               int             `json:"okCount"`
+	Restarted             bool            `json:"restarted"`
+	RestartedAt           *time.Time      `json:"restartedAt,omitempty"`
+	RecoveredAfterRestart *bool           `json:"recoveredAfterRestart"`
+	SecondsToRecover      *float64        `json:"secondsToRecover"`
+	// AuditUnauthorized counts 401 audit events whose source IP was this probe's pod:
+	// the apiserver's own account, independent of the probe's log.
+	AuditUnauthorized int                 `json:"auditUnauthorized"`
+	Observation       verdict.Observation `json:"observation"`
+
+	// Calls feed the timeline; the full data is in the probe log artifacts.
+	Calls []Call `json:"-"`
+}
+
+// Call is one call mark on the timeline.
+type Call struct {
+	At        time.Time
+	Outcome   string
+	Restarted bool // made by the pod created by the restart
+}
+
+// Expectation is one --expect entry and whether the run met it.
+type Expectation struct {
+	ClientGo string          `json:"clientGo"`
+	Want     verdict.Verdict `json:"want"`
+	Got      verdict.Verdict `json:"got"`
+	Met      bool            `json:"met"`
+}
+
+// FromObservation fills the verdict fields of p from an observation of its first pod.
+func (p *Probe) FromObservation(o verdict.Observation, r verdict.Result) {
+	p.Observation = o
+	p.Verdict, p.Reason = r.Verdict, r.Reason
+	if first, ok := o.FirstToken(); ok {
+		p.TokenIat, p.TokenExp = timePtr(first.Iat), timePtr(first.Exp)
+	}
+	p.RotationsSeen = o.RotationsSeen
+	p.FirstUnauthorizedAt = o.FirstUnauthorizedAt
+	p.UnauthorizedCount, p.OKCount = o.UnauthorizedCount, o.OKCount
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Failed reports whether the probe ever got a 401.
+func (p Probe) Failed() bool { return p.UnauthorizedCount > 0 }
+
+// WriteAll writes every report format into dir.
+func (r *Report) WriteAll(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	for name, content := range map[string][]byte{
+		"report.json":  append(data, '\n'),
+		"report.md":    []byte(r.Markdown()),
+		"junit.xml":    r.JUnit(),
+		"timeline.svg": []byte(r.TimelineSVG()),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Load reads a report.json.
+func Load(path string) (*Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("%s: schema version %d, want %d", path, r.SchemaVersion, SchemaVersion)
+	}
+	return &r, nil
+}
