@@ -45,3 +45,8 @@ lint:
 
 clean:
 	rm -rf bin out _artifacts
+
+## verdict-table: regenerate the table `satoken scan` predicts from, from a matrix run's report
+.PHONY: verdict-table
+verdict-table: satoken
+	./bin/satoken scan table --from $(OUT)/report.json --write fixtures/verdict-table.json

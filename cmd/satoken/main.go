@@ -23,8 +23,13 @@ func (e *exitError) Error() string { return e.err.Error() }
 
 func main() {
 	// Ctrl-C cancels the context; every command cleans up what it created before returning.
+	// Only a signal cancels ctx (stop is never deferred), so the message below is true.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills at once
+		fmt.Fprintln(os.Stderr, "satoken: interrupted: cleaning up (Ctrl-C again to abort without cleanup)")
+	}()
 	root := newRootCommand()
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -45,6 +50,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newHostCommand(), newImageCommand(), newClusterCommand(), newAppsCommand(), newRunCommand())
+	root.AddCommand(newHostCommand(), newImageCommand(), newClusterCommand(), newAppsCommand(), newRunCommand(), newScanCommand())
 	return root
 }

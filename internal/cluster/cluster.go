@@ -12,6 +12,7 @@ import (
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
@@ -71,7 +72,7 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
 	}
 	err = create()
 	if err != nil && ctx.Err() == nil {
-		log.Printf("cluster create failed (%v); cleaning up and retrying once", err)
+		log.Printf("cluster create failed (%v%s); cleaning up and retrying once", err, commandOutput(err))
 		_ = c.delete()
 		if err = o.prepareState(); err == nil {
 			err = create()
@@ -82,9 +83,22 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
 	}
 	if err != nil {
 		_ = c.delete()
-		return nil, fmt.Errorf("create cluster %q: %w", o.Name, err)
+		return nil, fmt.Errorf("create cluster %q: %w%s", o.Name, err, commandOutput(err))
 	}
 	return c, c.saveOptions()
+}
+
+// commandOutput is the tail of what a failed kind step (e.g. kubeadm init) printed.
+func commandOutput(err error) string {
+	re := kindexec.RunErrorForError(err)
+	if re == nil || len(re.Output) == 0 {
+		return ""
+	}
+	out := string(re.Output)
+	if len(out) > 4000 {
+		out = "…" + out[len(out)-4000:]
+	}
+	return "\n" + out
 }
 
 // reuse adopts an existing cluster if it was made with the same token settings.

@@ -26,6 +26,15 @@ while pgrep -x containerd >/dev/null; do sleep 0.2; done
 rm -f /tmp/containerd.log
 `
 
+// kubeadmWait shadows /usr/bin/kubeadm on PATH. On cgroup v1 hosts kind only waits for the
+// entrypoint's "detected cgroup v1" line, not for systemd, so `kubeadm init` can run before
+// containerd listens and fail its CRI preflight check; this waits for the socket first.
+const kubeadmWait = `#!/bin/sh
+i=0
+while [ ! -S /run/containerd/containerd.sock ] && [ "$i" -lt 120 ]; do sleep 0.5; i=$((i+1)); done
+exec /usr/bin/kubeadm "$@"
+`
+
 // assemble adds the node binaries to the base image, preloads the control-plane images
 // into the node's containerd and commits the result as image, labelled with its inputs.
 func (b *builder) assemble(ctx context.Context, binDir string, im kubeadmImages, image, hash string) error {
@@ -38,7 +47,12 @@ func (b *builder) assemble(ctx context.Context, binDir string, im kubeadmImages,
 			return err
 		}
 	}
-	dockerfile := fmt.Sprintf("FROM %s\nCOPY kubeadm kubelet kubectl /usr/bin/\nRUN echo %s > /kind/version\n", b.baseImage, b.in.KubernetesVersion)
+	if err := os.WriteFile(filepath.Join(ctxDir, "kubeadm-wait"), []byte(kubeadmWait), 0o755); err != nil {
+		return err
+	}
+	// systemd stops on SIGRTMIN+3 (docker import cannot set STOPSIGNAL on the base).
+	dockerfile := fmt.Sprintf("FROM %s\nSTOPSIGNAL SIGRTMIN+3\nCOPY kubeadm kubelet kubectl /usr/bin/\nCOPY kubeadm-wait /usr/local/bin/kubeadm\nRUN echo %s > /kind/version\n",
+		b.baseImage, b.in.KubernetesVersion)
 	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return err
 	}

@@ -15,7 +15,10 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 )
 
-const debianSuite = "bookworm"
+const (
+	debianSuite = "bookworm"
+	baseRepo    = "satoken/kind-base"
+)
 
 // rootfsPackages are what kind's base image installs plus what Debian splits out of it:
 // Debian's containerd/runc replace kind's own builds, and Debian's CNI plugins replace
@@ -45,7 +48,7 @@ const cniConfig = `{
 // rootfs makes the base image: a cached debootstrap tarball, customized with kind's
 // node files, then imported into docker as b.baseImage.
 func (b *builder) rootfs(ctx context.Context, in inputs) error {
-	b.baseImage = "satoken/kind-base:" + in.baseHash()
+	b.baseImage = baseRepo + ":" + in.baseHash()
 	if have, _ := docker.ImageLabel(ctx, b.baseImage, inputsLabel); have == in.baseHash() {
 		b.log.Printf("base image %s is up to date", b.baseImage)
 		return nil
@@ -67,10 +70,23 @@ func (b *builder) rootfs(ctx context.Context, in inputs) error {
 	b.log.Printf("importing rootfs as %s", b.baseImage)
 	_, err = sh.Run(ctx, sh.Cmd{Name: "bash", Args: []string{"-c",
 		`tar --numeric-owner -C "$1" -cf - . | docker import ` +
-			`--change 'ENV container=docker' --change 'STOPSIGNAL SIGRTMIN+3' ` +
+			`--change 'ENV container=docker' ` +
 			`--change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' ` +
 			`--change "LABEL ` + inputsLabel + `=$2" - "$3"`, "import", dir, in.baseHash(), b.baseImage}})
+	if err == nil {
+		pruneOtherTags(ctx, baseRepo, b.baseImage)
+	}
 	return err
+}
+
+// pruneOtherTags removes superseded builds of repo (a new base makes the old one dead weight).
+func pruneOtherTags(ctx context.Context, repo, keep string) {
+	out, _ := sh.Out(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repo)
+	for _, img := range strings.Fields(out) {
+		if img != keep {
+			_, _ = sh.Out(ctx, "docker", "rmi", img)
+		}
+	}
 }
 
 // debootstrap returns a cached minbase rootfs tarball, building it on first use (~3 min).

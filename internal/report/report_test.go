@@ -1,0 +1,93 @@
+package report
+
+import (
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+var t0 = time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+
+func sample() *Report {
+	exp := t0.Add(10 * time.Minute)
+	iat := t0
+	first401 := exp.Add(61 * time.Second)
+	restart := exp.Add(7 * time.Minute)
+	recovered, secs := true, 1.5
+	r := &Report{
+		SchemaVersion: SchemaVersion, Command: "run", StartedAt: t0, FinishedAt: t0.Add(17 * time.Minute),
+		K8sVersion: "v1.34.4", TTLSeconds: 600, TokenMode: "projected", ValidatorLeewaySeconds: 60, IntervalSeconds: 5, SettleSeconds: 300,
+		Probes: []Probe{
+			{ClientGo: "v8.0.0", ClientGoModule: "v8.0.0+incompatible", K8sRelease: "1.11", Verdict: verdict.FailsAfterExpiry, Reason: "ok until exp",
+				TokenIat: &iat, TokenExp: &exp, FirstUnauthorizedAt: &first401, UnauthorizedCount: 72, OKCount: 131,
+				Restarted: true, RestartedAt: &restart, RecoveredAfterRestart: &recovered, SecondsToRecover: &secs,
+				Calls: []Call{{At: t0.Add(5 * time.Second), Outcome: "ok"}, {At: first401, Outcome: "unauthorized"}, {At: restart.Add(2 * time.Second), Outcome: "ok", Restarted: true}}},
+			{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37", Verdict: verdict.Reloads, Reason: "rotated <&>",
+				TokenIat: &iat, TokenExp: &exp, RotationsSeen: 1, OKCount: 200,
+				Calls: []Call{{At: t0.Add(5 * time.Second), Outcome: "ok"}}},
+		},
+	}
+	r.Probes[1].Observation.Tokens = []verdict.Token{{Hash: "a", ReadAt: t0}, {Hash: "b", ReadAt: t0.Add(8 * time.Minute), Rotation: 1}}
+	return r
+}
+
+func TestWriteAllAndLoad(t *testing.T) {
+	dir := t.TempDir()
+	r := sample()
+	require.NoError(t, r.WriteAll(dir))
+	for _, f := range []string{"report.json", "report.md", "junit.xml", "timeline.svg"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err)
+		require.Positive(t, st.Size(), f)
+	}
+	back, err := Load(filepath.Join(dir, "report.json"))
+	require.NoError(t, err)
+	require.Equal(t, r.Probes[0].ClientGoModule, back.Probes[0].ClientGoModule)
+	require.Equal(t, *r.Probes[0].SecondsToRecover, *back.Probes[0].SecondsToRecover)
+
+	raw, _ := os.ReadFile(filepath.Join(dir, "report.json"))
+	for _, key := range []string{`"clientGo"`, `"clientGoModule"`, `"k8sRelease"`, `"verdict"`, `"tokenIat"`, `"tokenExp"`, `"rotationsSeen"`,
+		`"firstUnauthorizedAt"`, `"unauthorizedCount"`, `"okCount"`, `"recoveredAfterRestart"`, `"secondsToRecover"`, `"k8sVersion"`, `"ttlSeconds"`, `"phases"`} {
+		require.Contains(t, string(raw), key, "report.json field named in the README")
+	}
+}
+
+func TestLoadRejectsOtherSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"schemaVersion":99}`), 0o644))
+	_, err := Load(path)
+	require.ErrorContains(t, err, "schema version")
+}
+
+func TestMarkdown(t *testing.T) {
+	md := sample().Markdown()
+	require.Contains(t, md, "| v8.0.0 | `v8.0.0+incompatible` | 1.11 | **FAILS_AFTER_EXPIRY** |")
+	require.Contains(t, md, "exp+1m1s")
+	require.Contains(t, md, "yes, 2s")
+}
+
+func TestJUnit(t *testing.T) {
+	r := sample()
+	r.Expectations = []Expectation{{ClientGo: "v8.0.0", Want: verdict.Reloads, Got: verdict.FailsAfterExpiry}}
+	var s junitSuite
+	require.NoError(t, xml.Unmarshal(r.JUnit(), &s))
+	require.Equal(t, 2, s.Tests)
+	require.Equal(t, 1, s.Failures, "the unmet expectation fails its case")
+	require.Contains(t, s.Cases[0].Failure.Message, "expected RELOADS, measured FAILS_AFTER_EXPIRY")
+}
+
+func TestTimelineIsWellFormedSVG(t *testing.T) {
+	svg := sample().TimelineSVG()
+	require.NoError(t, xml.Unmarshal([]byte(svg), new(struct{ XMLName xml.Name })))
+	require.Equal(t, 4, strings.Count(svg, `height="14"`), "one mark per call")
+	require.Contains(t, svg, "rotation 1 seen")
+	require.Contains(t, svg, "first token exp")
+	require.NotContains(t, svg, "<&>", "text is escaped")
+}

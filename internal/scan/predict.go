@@ -1,0 +1,172 @@
+package scan
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+// Prediction is the verdict expected for one client-go version.
+type Prediction struct {
+	Version   string          `json:"version"`
+	Verdict   verdict.Verdict `json:"verdict"`   // "" when the version cannot be placed
+	Predicted bool            `json:"predicted"` // false: this version itself was measured
+	Uncertain bool            `json:"uncertain,omitempty"`
+	// Neighbours are the measured entries the verdict comes from: the exact match, or the
+	// nearest measured versions below and/or above.
+	Neighbours []Entry `json:"neighbours,omitempty"`
+	Reason     string  `json:"reason"`
+}
+
+// Predict looks version up in t: an exact match is the measured verdict; otherwise the
+// verdict of its nearest measured neighbours. Tags are placed by the Kubernetes release
+// they belong to, date-only pseudo-versions by date against entries with a module time.
+// UNEXPECTED entries say nothing about a client, so they are never neighbours.
+func Predict(t Table, version string) Prediction {
+	p := Prediction{Version: version}
+	q := normalize(version)
+	if q == "" {
+		p.Reason = "no client-go version (replaced by a local directory?)"
+		return p
+	}
+	for _, e := range t.Entries {
+		if normalize(e.Module) == q || normalize(e.Label) == q {
+			p.Verdict, p.Neighbours = e.Verdict, []Entry{e}
+			p.Reason = fmt.Sprintf("measured %s on Kubernetes %s (token ttl %ds, %s)",
+				e.Name(), e.K8sVersion, e.TTLSeconds, e.MeasuredAt.Format("2006-01-02"))
+			return p
+		}
+	}
+
+	type point struct {
+		at int64
+		e  Entry
+	}
+	var points []point
+	var at int64
+	var axis string
+	if r, ok := releaseOf(q); ok {
+		at, axis = r.key(), fmt.Sprintf("Kubernetes release axis (1.%d.%d)", r.minor, r.patch)
+		for _, e := range t.Entries {
+			if er, ok := e.release(); ok && e.Verdict != verdict.Unexpected {
+				points = append(points, point{er.key(), e})
+			}
+		}
+	} else if ts, err := module.PseudoVersionTime(q); err == nil {
+		at, axis = ts.Unix(), "date axis ("+ts.Format("2006-01-02")+")"
+		for _, e := range t.Entries {
+			if e.ModuleTime != nil && e.Verdict != verdict.Unexpected {
+				points = append(points, point{e.ModuleTime.Unix(), e})
+			}
+		}
+	} else {
+		p.Reason = fmt.Sprintf("%s is neither a client-go release tag nor a pseudo-version", version)
+		return p
+	}
+	if len(points) == 0 {
+		p.Reason = fmt.Sprintf("no measured entry with a RELOADS/FAILS/INTERMITTENT verdict can be placed on the %s", axis)
+		return p
+	}
+	slices.SortStableFunc(points, func(a, b point) int { return cmp.Compare(a.at, b.at) })
+	i, _ := slices.BinarySearchFunc(points, at+1, func(p point, at int64) int { return cmp.Compare(p.at, at) })
+	p.Predicted = true
+	switch {
+	case i == 0:
+		up := points[0].e
+		p.Verdict, p.Neighbours = up.Verdict, []Entry{up}
+		p.Reason = fmt.Sprintf("older than every measured version on the %s; nearest is %s: %s", axis, up.Name(), up.Verdict)
+	case i == len(points):
+		low := points[i-1].e
+		p.Verdict, p.Neighbours = low.Verdict, []Entry{low}
+		p.Reason = fmt.Sprintf("newer than every measured version on the %s; nearest is %s: %s", axis, low.Name(), low.Verdict)
+	default:
+		low, up := points[i-1].e, points[i].e
+		p.Verdict, p.Neighbours = low.Verdict, []Entry{low, up}
+		if low.Verdict == up.Verdict {
+			p.Reason = fmt.Sprintf("between %s and %s on the %s, both %s", low.Name(), up.Name(), axis, low.Verdict)
+		} else {
+			p.Uncertain = true
+			p.Reason = fmt.Sprintf("between %s (%s) and %s (%s) on the %s: the neighbours disagree, taking the lower one",
+				low.Name(), low.Verdict, up.Name(), up.Verdict, axis)
+		}
+	}
+	return p
+}
+
+// normalize makes "0.15.7", "v12.0.0" and "v12.0.0+incompatible" comparable.
+func normalize(v string) string {
+	v = strings.TrimSuffix(strings.TrimSpace(v), "+incompatible")
+	if v != "" && !strings.HasPrefix(v, "v") {
+		v = "v" + v
+	}
+	return v
+}
+
+// release is a position on the Kubernetes release axis.
+type release struct {
+	minor, patch int
+	stage        int // 0 pre-release, 1 the release, 2 a pseudo-version after it
+}
+
+func (r release) key() int64 { return int64(r.minor)<<32 | int64(r.patch)<<8 | int64(r.stage) }
+
+// releaseOf maps a client-go version to its Kubernetes release: vN.x.y (N = 2..12) is
+// Kubernetes 1.(N+3), v0.X.Y (X >= 15) is 1.X.Y; a pseudo-version sits just after the tag
+// it derives from. Date-only pseudo-versions (v0.0.0-…) have no place here.
+func releaseOf(v string) (release, bool) {
+	v = normalize(v)
+	if !semver.IsValid(v) {
+		return release{}, false
+	}
+	stage := 1
+	if module.IsPseudoVersion(v) {
+		base, err := module.PseudoVersionBase(v)
+		if err != nil || base == "" {
+			return release{}, false
+		}
+		v, stage = base, 2
+	}
+	if semver.Prerelease(v) != "" {
+		stage = 0
+	}
+	major, minor, patch := numbers(v)
+	switch {
+	case major == 0 && minor >= 15:
+		return release{minor, patch, stage}, true
+	case major >= 2 && major <= 12 && minor == 0:
+		return release{major + 3, patch, stage}, true
+	}
+	return release{}, false
+}
+
+// release places a table entry: by its module, else its label, else its k8sRelease.
+func (e Entry) release() (release, bool) {
+	for _, v := range []string{e.Module, e.Label} {
+		if r, ok := releaseOf(v); ok {
+			return r, true
+		}
+	}
+	k := normalize(e.K8sRelease)
+	if !semver.IsValid(k) || semver.Major(k) != "v1" {
+		return release{}, false
+	}
+	_, minor, patch := numbers(k)
+	return release{minor, patch, 1}, true
+}
+
+// numbers splits a valid semantic version (shorthands like v1.15 included).
+func numbers(v string) (major, minor, patch int) {
+	c := semver.Canonical(v)
+	nums := strings.Split(strings.TrimPrefix(strings.TrimSuffix(c, semver.Prerelease(c)), "v"), ".")
+	major, _ = strconv.Atoi(nums[0])
+	minor, _ = strconv.Atoi(nums[1])
+	patch, _ = strconv.Atoi(nums[2])
+	return major, minor, patch
+}
