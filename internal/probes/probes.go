@@ -32,6 +32,9 @@ type Probe struct {
 	Module string   `json:"module"` // exact k8s.io/client-go module version pinned
 	Tags   []string `json:"tags"`   // build tags selecting API-era files
 	Note   string   `json:"note"`
+	// K8sRelease is the Kubernetes minor this client-go release belongs to (client-go's
+	// compatibility matrix), for reading reports; verdicts never depend on it.
+	K8sRelease string `json:"k8sRelease"`
 }
 
 const (

@@ -1,0 +1,14 @@
+//go:build noctx
+
+package main
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// listPods for client-go before v0.18, whose typed clients take no context (tag noctx).
+func listPods(cs kubernetes.Interface, ns string) error {
+	_, err := cs.CoreV1().Pods(ns).List(metav1.ListOptions{Limit: 1})
+	return err
+}

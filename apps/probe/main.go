@@ -1,0 +1,275 @@
+// Command probe lists the pods of its own namespace every --interval with a clientset
+// built from k8s.io/client-go's rest.InClusterConfig, and writes one JSON line per call
+// (schema: package probelog). It never exits on API errors: its output is the record of
+// whether this client-go version keeps sending an expired projected ServiceAccount token
+// or picks up the kubelet's refreshed one.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
+	"github.com/satoken-e2e/satoken-e2e/apps/probe/tokeninfo"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// buildLabel is the matrix label, set by the harness with -ldflags -X main.buildLabel=.
+var buildLabel string
+
+const (
+	saDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+	// callTimeout bounds one List so a hung connection cannot stall the record.
+	callTimeout = 30 * time.Second
+)
+
+func main() {
+	interval := flag.Duration("interval", 5*time.Second, "time between API calls")
+	label := flag.String("label", envOr("PROBE_LABEL", buildLabel), "matrix label written on every line")
+	// rest.InClusterConfig always reads the fixed in-cluster path; this only moves the watch.
+	tokenFile := flag.String("token-file", saDir+"/token", "token file to watch for changes")
+	nsFile := flag.String("namespace-file", saDir+"/namespace", "namespace file (env POD_NAMESPACE wins)")
+	// glog (client-go ≤ v9) and klog < v1 log to files in $TMPDIR by default and exit when
+	// they cannot create them, which they cannot in a FROM scratch image.
+	if f := flag.Lookup("logtostderr"); f != nil {
+		_ = f.Value.Set("true")
+	}
+	flag.Parse()
+
+	out := json.NewEncoder(os.Stdout)
+	emit := func(l probelog.Line) {
+		l.Time = time.Now().UTC()
+		l.Label = *label
+		_ = out.Encode(l) // one Write per line; nowhere to report a broken stdout
+	}
+
+	ns := namespace(*nsFile)
+	cg, cgReplace := clientGoModule()
+	emit(probelog.Line{Kind: probelog.KindStart, ClientGo: cg, ClientGoReplace: cgReplace,
+		GoVersion: runtime.Version(), Interval: interval.String(), Namespace: ns})
+	watch := &tokenWatcher{path: *tokenFile}
+	if l, changed := watch.check(); changed {
+		emit(l)
+	}
+
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "probe: not running in a cluster: %v\n", err)
+		os.Exit(2)
+	}
+	cfg.Timeout = callTimeout
+	obs := &observer{}
+	// client-go v9/v10 inject the token through InClusterConfig's own WrapTransport:
+	// keep it, outside the recorder, so the recorder sees the header it sets.
+	prev := cfg.WrapTransport
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		rt = obs.wrap(rt)
+		if prev != nil {
+			rt = prev(rt)
+		}
+		return rt
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "probe: building clientset: %v\n", err)
+		os.Exit(1)
+	}
+
+	tick := time.NewTicker(*interval)
+	defer tick.Stop()
+	for seq := int64(1); ; seq++ {
+		if l, changed := watch.check(); changed {
+			emit(l)
+		}
+		emit(call(cs, ns, obs, seq))
+		<-tick.C
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func namespace(file string) string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile(file); err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b))
+	}
+	return "default"
+}
+
+// clientGoModule reports the k8s.io/client-go this binary was linked with.
+func clientGoModule() (version, replace string) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown", ""
+	}
+	for _, d := range bi.Deps {
+		if d.Path != "k8s.io/client-go" {
+			continue
+		}
+		if r := d.Replace; r != nil {
+			replace = r.Path
+			if r.Version != "" {
+				replace += "@" + r.Version
+			}
+		}
+		return d.Version, replace
+	}
+	return "unknown", ""
+}
+
+// call makes one List and describes it.
+func call(cs kubernetes.Interface, ns string, obs *observer, seq int64) probelog.Line {
+	obs.reset()
+	start := time.Now()
+	err := listPods(cs, ns)
+	l := probelog.Line{Kind: probelog.KindCall, Seq: seq,
+		LatencyMs: float64(time.Since(start).Microseconds()) / 1000}
+	seen := obs.snapshot()
+	l.AuthHash, l.AuthHashNote, l.Requests = seen.authHash, seen.note, seen.requests
+	l.Outcome, l.Status = classify(err, seen.status)
+	if err != nil {
+		l.Error = probelog.CleanError(err.Error())
+	}
+	return l
+}
+
+// classify maps a List result to an outcome. client-go of every era turns a 401 into a
+// StatusError (from the Status body, or a generic one for a bare 401) whose code is 401;
+// the status seen on the wire is the fallback for errors that carry no code.
+func classify(err error, wireStatus int) (string, int) {
+	if err == nil {
+		return probelog.OutcomeOK, wireStatus
+	}
+	code := 0
+	var st apierrors.APIStatus
+	if errors.As(err, &st) {
+		code = int(st.Status().Code)
+	}
+	if code == 0 {
+		code = wireStatus
+	}
+	switch {
+	case apierrors.IsUnauthorized(err) || code == http.StatusUnauthorized:
+		return probelog.OutcomeUnauthorized, http.StatusUnauthorized
+	case code == 0 || code/100 == 2: // transport failure, or a 2xx that failed to decode
+		return probelog.OutcomeError, code
+	}
+	return probelog.HTTPOutcome(code), code
+}
+
+// observer records what the innermost transport saw during one call. client-go applies
+// rest.Config.WrapTransport inside its bearer-token round tripper, so the recorder sees
+// the Authorization header that actually went out.
+type observer struct {
+	mu      sync.Mutex
+	wrapped bool
+	cur     observation
+}
+
+type observation struct {
+	requests int
+	authHash string
+	note     string
+	status   int
+}
+
+// wrap is the rest.Config.WrapTransport hook. client-go may call it once per API group
+// client; all of them report into the same observer.
+func (o *observer) wrap(rt http.RoundTripper) http.RoundTripper {
+	o.mu.Lock()
+	o.wrapped = true
+	o.mu.Unlock()
+	return &recordingTransport{next: rt, obs: o}
+}
+
+func (o *observer) reset() {
+	o.mu.Lock()
+	o.cur = observation{}
+	o.mu.Unlock()
+}
+
+func (o *observer) snapshot() observation {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c := o.cur
+	switch {
+	case !o.wrapped:
+		c.note = "client-go never called rest.Config.WrapTransport: the token sent is not observable"
+	case c.requests == 0:
+		c.note = "no HTTP request reached the transport"
+	}
+	return c
+}
+
+type recordingTransport struct {
+	next http.RoundTripper
+	obs  *observer
+}
+
+func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	hash, herr := tokeninfo.HashAuthorization(req.Header.Get("Authorization"))
+	resp, err := t.next.RoundTrip(req)
+	t.obs.mu.Lock()
+	defer t.obs.mu.Unlock()
+	c := &t.obs.cur
+	c.requests++
+	c.authHash, c.note, c.status = hash, "", 0
+	if herr != nil {
+		c.note = herr.Error()
+	}
+	if resp != nil {
+		c.status = resp.StatusCode
+	}
+	return resp, err
+}
+
+// WrappedRoundTripper lets client-go's utilnet unwrap transports through this one.
+func (t *recordingTransport) WrappedRoundTripper() http.RoundTripper { return t.next }
+
+// tokenWatcher reports the token file when its content (or read error) changes.
+type tokenWatcher struct {
+	path string
+	last string
+}
+
+func (w *tokenWatcher) check() (probelog.Line, bool) {
+	l := probelog.Line{Kind: probelog.KindToken}
+	key := ""
+	if b, err := os.ReadFile(w.path); err != nil {
+		l.TokenError = probelog.CleanError(err.Error())
+		key = "error: " + l.TokenError
+	} else {
+		// Newer client-go trims the file before use; the kubelet writes no whitespace.
+		tok := strings.TrimSpace(string(b))
+		l.TokenHash = tokeninfo.Hash(tok)
+		key = l.TokenHash
+		if c, err := tokeninfo.Decode(tok); err != nil {
+			l.TokenError = probelog.CleanError(err.Error())
+		} else {
+			l.Iat, l.Exp, l.Nbf = c.Iat, c.Exp, c.Nbf
+		}
+	}
+	if key == w.last {
+		return l, false
+	}
+	w.last = key
+	return l, true
+}
