@@ -31,7 +31,7 @@ var (
 	provider = &kindLibProvider{}
 	built    []probes.Built // every probe of the matrix, built in Setup
 	// artifacts is where reports and, on failure, cluster logs go ($ARTIFACTS or _artifacts).
-	artifacts string
+	artifactsDir string
 )
 
 func TestMain(m *testing.M) {
@@ -56,9 +56,9 @@ func prepareHost(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	if err != nil {
 		return ctx, err
 	}
-	artifacts = os.Getenv("ARTIFACTS")
-	if artifacts == "" {
-		artifacts = filepath.Join(root, "_artifacts")
+	artifactsDir = os.Getenv("ARTIFACTS")
+	if artifactsDir == "" {
+		artifactsDir = filepath.Join(root, "_artifacts")
 	}
 	log := phase.New()
 	hctx, err = harness.Prepare(ctx, root, log)
@@ -94,7 +94,7 @@ func exportLogsOnFailure(ctx context.Context, cfg *envconf.Config, t *testing.T,
 	if !t.Failed() || provider.cluster == nil {
 		return ctx, nil
 	}
-	dir := filepath.Join(artifacts, "kind-logs", sanitize(f.Name()))
+	dir := filepath.Join(artifactsDir, "kind-logs", sanitize(f.Name()))
 	t.Logf("feature failed: exporting cluster logs to %s", dir)
 	return envfuncs.ExportClusterLogs(clusterName, dir)(ctx, cfg)
 }

@@ -61,7 +61,7 @@ func TestAutomountedToken(t *testing.T) {
 }
 
 func reproduce(ctx context.Context, t *testing.T, name string, ttl time.Duration, automount bool) *report.Report {
-	out := filepath.Join(artifacts, name)
+	out := filepath.Join(artifactsDir, name)
 	rep, err := repro.Run(ctx, repro.Input{
 		Cluster: provider.cluster, Probes: built, TTL: ttl, Automount: automount,
 		Interval: interval, Settle: 5 * time.Minute, OutDir: out,

@@ -158,10 +158,6 @@ func (c *Cluster) delete() error {
 // LoadImages copies local docker images into every node's containerd, as `kind load
 // docker-image` does.
 func (c *Cluster) LoadImages(ctx context.Context, images ...string) error {
-	nodes, err := c.provider.ListInternalNodes(c.Name)
-	if err != nil {
-		return err
-	}
 	tmp, err := os.CreateTemp("", "satoken-images-*.tar")
 	if err != nil {
 		return err
@@ -171,8 +167,17 @@ func (c *Cluster) LoadImages(ctx context.Context, images ...string) error {
 	if _, err := sh.Out(ctx, "docker", append([]string{"save", "-o", tmp.Name()}, images...)...); err != nil {
 		return err
 	}
+	return c.LoadArchive(tmp.Name())
+}
+
+// LoadArchive imports an image archive (docker save format) into every node.
+func (c *Cluster) LoadArchive(path string) error {
+	nodes, err := c.provider.ListInternalNodes(c.Name)
+	if err != nil {
+		return err
+	}
 	for _, n := range nodes {
-		f, err := os.Open(tmp.Name())
+		f, err := os.Open(path)
 		if err != nil {
 			return err
 		}

@@ -57,21 +57,28 @@ func (d *Deployer) Render(b probes.Built, ns, pod string) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// Deploy creates the probe (only its pod when onlyPod, for a restart) and waits until it runs.
-func (d *Deployer) Deploy(ctx context.Context, b probes.Built, ns, pod string, onlyPod bool) (*corev1.Pod, error) {
+// Create creates the probe's objects (only its pod when onlyPod, for a restart).
+func (d *Deployer) Create(ctx context.Context, b probes.Built, ns, pod string, onlyPod bool) error {
 	data, err := d.Render(b, ns, pod)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	objs, err := kube.Decode(data)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if onlyPod {
 		objs = objs[len(objs)-1:]
 	}
-	if err := d.kc.Create(ctx, objs, ns); err != nil {
+	return d.kc.Create(ctx, objs, ns)
+}
+
+// Deploy creates the probe and waits until it runs.
+func (d *Deployer) Deploy(ctx context.Context, b probes.Built, ns, pod string, onlyPod bool) (*corev1.Pod, error) {
+	if err := d.Create(ctx, b, ns, pod, onlyPod); err != nil {
 		return nil, err
 	}
-	return d.kc.WaitPodRunning(ctx, ns, pod, 2*time.Minute)
+	return d.kc.WaitPodRunning(ctx, ns, pod, podStartTimeout)
 }
+
+const podStartTimeout = 2 * time.Minute

@@ -144,15 +144,23 @@ func (r *runner) loadImages(ctx context.Context) error {
 	return r.in.Cluster.LoadImages(ctx, images...)
 }
 
+// deploy creates every probe first and then waits for them, so their first tokens expire
+// within seconds of each other.
 func (r *runner) deploy(ctx context.Context) error {
 	for _, b := range r.in.Probes {
 		ns := NamespaceFor(b.Probe.Label)
 		r.in.Log.Printf("deploying %s (%s) in namespace %s", b.Probe.Label, b.Probe.Module, ns)
-		pod, err := r.deployer.Deploy(ctx, b, ns, "probe", false)
+		if err := r.deployer.Create(ctx, b, ns, "probe", false); err != nil {
+			return err
+		}
+		r.runs = append(r.runs, &probeRun{built: b, namespace: ns, pod: "probe"})
+	}
+	for _, pr := range r.runs {
+		pod, err := r.kc.WaitPodRunning(ctx, pr.namespace, pr.pod, podStartTimeout)
 		if err != nil {
 			return err
 		}
-		r.runs = append(r.runs, &probeRun{built: b, namespace: ns, pod: pod.Name, podIP: pod.Status.PodIP})
+		pr.podIP = pod.Status.PodIP
 	}
 	return nil
 }
