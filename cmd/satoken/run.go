@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/artifacts"
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
@@ -167,27 +168,43 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 	if runErr != nil || cmd.Context().Err() != nil {
 		exportLogs(log, cl, f.out)
 	}
-	f.teardown(log, cl)
+	teardown(log, cl, f.keepCluster)
 	if rep == nil {
 		return runErr
 	}
 	gateErr := applyExpectations(rep, want)
-	rep.Phases = log.Timings()
-	if err := rep.WriteAll(f.out); err != nil {
+	if err := writeReport(log, rep, f.out); err != nil {
 		return err
 	}
-	fmt.Println(rep.Markdown())
-	log.Printf("report: %s", filepath.Join(f.out, "report.json"))
 	if runErr != nil {
 		return runErr
 	}
 	return gateErr
 }
 
+// writeReport writes every report format, refuses to leave a bearer token in any
+// artifact, and prints the verdict table.
+func writeReport(log *phase.Recorder, rep *report.Report, out string) error {
+	rep.Phases = log.Timings()
+	if err := rep.WriteAll(out); err != nil {
+		return err
+	}
+	leaks, err := artifacts.ScanForTokens(out)
+	if err != nil {
+		return err
+	}
+	if len(leaks) > 0 {
+		return fmt.Errorf("bearer-token-shaped strings in artifacts (%v): remove them before sharing %s", leaks, out)
+	}
+	fmt.Println(rep.Markdown())
+	log.Printf("report: %s", filepath.Join(out, "report.json"))
+	return nil
+}
+
 // teardown deletes the cluster unless asked to keep it; it runs on success, failure and
 // Ctrl-C alike.
-func (f *runFlags) teardown(log *phase.Recorder, cl *cluster.Cluster) {
-	if f.keepCluster {
+func teardown(log *phase.Recorder, cl *cluster.Cluster, keep bool) {
+	if keep {
 		log.Printf("keeping cluster %q (kubeconfig %s); delete it with: satoken cluster down --name %s", cl.Name, cl.Kubeconfig(), cl.Name)
 		return
 	}

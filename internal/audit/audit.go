@@ -22,6 +22,7 @@ type Event struct {
 	Verb           string    `json:"verb"`
 	SourceIPs      []string  `json:"sourceIPs"`
 	UserAgent      string    `json:"userAgent"`
+	Received       time.Time `json:"requestReceivedTimestamp"`
 	StageTimestamp time.Time `json:"stageTimestamp"`
 	User           struct {
 		Username string              `json:"username"`
@@ -50,8 +51,16 @@ func (e Event) SourceIP() string {
 }
 
 // PodName is the pod a ServiceAccount token was bound to, when the token says so.
-func (e Event) PodName() string {
-	if v := e.User.Extra["authentication.kubernetes.io/pod-name"]; len(v) > 0 {
+func (e Event) PodName() string { return e.extra("authentication.kubernetes.io/pod-name") }
+
+// PodUID is the UID of the pod the token was bound to.
+func (e Event) PodUID() string { return e.extra("authentication.kubernetes.io/pod-uid") }
+
+// CredentialID names the token used ("JTI=..." for bound ServiceAccount tokens, 1.29+).
+func (e Event) CredentialID() string { return e.extra("authentication.kubernetes.io/credential-id") }
+
+func (e Event) extra(key string) string {
+	if v := e.User.Extra[key]; len(v) > 0 {
 		return v[0]
 	}
 	return ""

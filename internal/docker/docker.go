@@ -17,3 +17,9 @@ func ImageLabel(ctx context.Context, image, label string) (value string, ok bool
 	}
 	return out, true
 }
+
+// ImageExists reports whether image is present locally (never pulls).
+func ImageExists(ctx context.Context, image string) bool {
+	_, err := sh.Out(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image)
+	return err == nil
+}

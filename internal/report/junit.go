@@ -38,7 +38,7 @@ func (r *Report) JUnit() []byte {
 	}
 	s := junitSuite{Name: "satoken " + r.Command + " " + r.K8sVersion, Time: r.FinishedAt.Sub(r.StartedAt).Seconds()}
 	for _, p := range r.Probes {
-		c := junitCase{Name: fmt.Sprintf("%s %s", p.ClientGo, p.Verdict), Classname: "satoken." + r.Command, SystemOut: p.Reason}
+		c := junitCase{Name: fmt.Sprintf("%s %s", p.Name(), p.Verdict), Classname: "satoken." + r.Command, SystemOut: p.Reason}
 		e, expected := want[p.ClientGo]
 		switch {
 		case expected && !e.Met:

@@ -13,16 +13,14 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "Token TTL %ds (%s), validator leeway %ds, probe interval %gs, settle %gs after the first 401. Run %s → %s.\n\n",
 		r.TTLSeconds, r.TokenMode, r.ValidatorLeewaySeconds, r.IntervalSeconds, r.SettleSeconds,
 		r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
-	b.WriteString("| client-go | module | k8s | verdict | token exp | rotations | first 401 | 401 / ok | audit 401 | restart → recovered |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, p := range r.Probes {
-		fmt.Fprintf(&b, "| %s | `%s` | %s | **%s** | %s | %d | %s | %d / %d | %d | %s |\n",
-			p.ClientGo, p.ClientGoModule, dash(p.K8sRelease), p.Verdict, clock(p.TokenExp), p.RotationsSeen,
-			relative(p.FirstUnauthorizedAt, p.TokenExp), p.UnauthorizedCount, p.OKCount, p.AuditUnauthorized, recovery(p))
+	if r.Command == "check" {
+		r.checkTable(&b)
+	} else {
+		r.runTable(&b)
 	}
 	b.WriteString("\n<details><summary>Why each verdict</summary>\n\n")
 	for _, p := range r.Probes {
-		fmt.Fprintf(&b, "- **%s** %s: %s\n", p.ClientGo, p.Verdict, p.Reason)
+		fmt.Fprintf(&b, "- **%s** %s: %s\n", p.Name(), p.Verdict, p.Reason)
 	}
 	b.WriteString("\n</details>\n")
 	if len(r.Expectations) > 0 {
@@ -44,6 +42,28 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+func (r *Report) runTable(b *strings.Builder) {
+	b.WriteString("| client-go | module | k8s | verdict | token exp | rotations | first 401 | 401 / ok | audit 401 | restart → recovered |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, p := range r.Probes {
+		fmt.Fprintf(b, "| %s | `%s` | %s | **%s** | %s | %d | %s | %d / %d | %d | %s |\n",
+			p.ClientGo, p.ClientGoModule, dash(p.K8sRelease), p.Verdict, clock(p.TokenExp), p.RotationsSeen,
+			relative(p.FirstUnauthorizedAt, p.TokenExp), p.UnauthorizedCount, p.OKCount, p.AuditUnauthorized, recovery(p))
+	}
+}
+
+// checkTable is the gate's view: one row per workload pod, from apiserver evidence.
+func (r *Report) checkTable(b *strings.Builder) {
+	fmt.Fprintf(b, "**%s**\n\n", map[bool]string{true: "PASS: the workload survived token expiry", false: "FAIL: the workload broke"}[r.Passed])
+	b.WriteString("| workload | pod | verdict | token exp (est.) | token versions | first 401 | 401 / ok calls | restarts | log lines with Unauthorized |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, p := range r.Probes {
+		fmt.Fprintf(b, "| %s | %s/%s | **%s** | %s | %d | %s | %d / %d | %d | %d |\n",
+			p.Workload, p.Namespace, p.Pod, p.Verdict, clock(p.TokenExp), len(p.Observation.Tokens),
+			relative(p.FirstUnauthorizedAt, p.TokenExp), p.UnauthorizedCount, p.OKCount, p.Restarts, p.LogUnauthorizedLines)
+	}
 }
 
 func dash(s string) string {

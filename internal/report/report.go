@@ -62,6 +62,12 @@ type Probe struct {
 	AuditUnauthorized int                 `json:"auditUnauthorized"`
 	Observation       verdict.Observation `json:"observation"`
 
+	// satoken check: the workload's pod, judged from apiserver evidence.
+	Workload             string `json:"workload,omitempty"`             // owner, e.g. Deployment/foo
+	Restarts             int    `json:"restarts,omitempty"`             // container restarts at the end
+	LogUnauthorizedLines int    `json:"logUnauthorizedLines,omitempty"` // log lines mentioning Unauthorized
+	TokenEstimated       bool   `json:"tokenEstimated,omitempty"`       // iat/exp from the pod start + TTL, not read from the JWT
+
 	// Calls feed the timeline; the full data is in the probe log artifacts.
 	Calls []Call `json:"-"`
 }
@@ -100,8 +106,19 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// Failed reports whether the probe ever got a 401.
-func (p Probe) Failed() bool { return p.UnauthorizedCount > 0 }
+// Name identifies the client: the probe label, or namespace/pod for a checked workload.
+func (p Probe) Name() string {
+	if p.ClientGo != "" {
+		return p.ClientGo
+	}
+	return p.Namespace + "/" + p.Pod
+}
+
+// Failed reports whether the client ever got a 401 or, for a checked workload, restarted
+// or logged Unauthorized.
+func (p Probe) Failed() bool {
+	return p.UnauthorizedCount > 0 || p.AuditUnauthorized > 0 || p.Restarts > 0 || p.LogUnauthorizedLines > 0
+}
 
 // WriteAll writes every report format into dir.
 func (r *Report) WriteAll(dir string) error {

@@ -44,7 +44,7 @@ func (r *Report) TimelineSVG() string {
 	for i, p := range r.Probes {
 		y := tlTop + tlLane*float64(i)
 		mid := y + tlLane/2
-		fmt.Fprintf(&b, `<text x="10" y="%.1f">%s</text>`, mid-2, esc(p.ClientGo))
+		fmt.Fprintf(&b, `<text x="10" y="%.1f">%s</text>`, mid-2, esc(p.Name()))
 		fmt.Fprintf(&b, `<text x="10" y="%.1f" font-size="10" fill="%s">%s</text>`+"\n", mid+11, verdictColor(string(p.Verdict)), esc(string(p.Verdict)))
 		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" stroke="#ccc"/>`+"\n", tlLeft, y+tlLane, tlLeft+tlWidth, y+tlLane)
 		for _, c := range p.Calls {

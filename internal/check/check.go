@@ -1,0 +1,316 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/audit"
+	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
+	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+// DefaultNamespace receives manifests that name none.
+const DefaultNamespace = "satoken-check"
+
+// callSpacing widens the expiry window for workloads, whose call cadence is unknown
+// (watches reconnect, controllers resync): a first 401 up to exp+leeway+2×this is on time.
+const callSpacing = time.Minute
+
+// Input configures a check.
+type Input struct {
+	Cluster   *cluster.Cluster
+	Manifests []*unstructured.Unstructured // already passed through ShortenTokens
+	Changes   []string                     // what ShortenTokens did, for the log
+	TTL       time.Duration
+	Settle    time.Duration // keep watching this long after the expected expiry
+	OutDir    string
+	Log       *phase.Recorder
+}
+
+type podRun struct {
+	pod          corev1.Pod
+	restarts     int32 // at the end of the wait
+	unauthorized []string
+	obs          verdict.Observation
+	iat, exp     time.Time // estimated
+}
+
+// Run deploys the manifests, waits past expiry and judges every pod they created.
+// The report's Passed is false when any pod broke.
+func Run(ctx context.Context, in Input) (*report.Report, error) {
+	kc, err := kube.New(in.Cluster.Kubeconfig())
+	if err != nil {
+		return nil, err
+	}
+	rep := &report.Report{
+		SchemaVersion: report.SchemaVersion, Command: "check", StartedAt: time.Now().UTC(),
+		Cluster: in.Cluster.Name, NodeImage: in.Cluster.NodeImage, MaxTokenExpiration: in.Cluster.MaxTokenExpiration.String(),
+		TTLSeconds: int(in.TTL.Seconds()), TokenMode: "projected", ValidatorLeewaySeconds: int(verdict.ValidatorLeeway.Seconds()),
+		IntervalSeconds: callSpacing.Seconds(), SettleSeconds: in.Settle.Seconds(),
+	}
+	if v, err := kc.Typed.Discovery().ServerVersion(); err == nil {
+		rep.K8sVersion = v.GitVersion
+	}
+	for _, c := range in.Changes {
+		in.Log.Printf("token TTL: %s", c)
+	}
+	namespaces := targetNamespaces(in.Manifests)
+	var pods []*podRun
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"deploy workload", func() error { return deploy(ctx, kc, in.Manifests, namespaces) }},
+		{"wait for workload pods", func() (err error) { pods, err = waitPods(ctx, kc, namespaces, rep.StartedAt); return err }},
+		{"wait for token expiry", func() error { return watch(ctx, kc, in, pods) }},
+	}
+	var runErr error
+	for _, s := range steps {
+		if runErr = in.Log.Run(s.name, s.fn); runErr != nil {
+			break
+		}
+	}
+	collectErr := in.Log.Run("collect evidence", func() error {
+		return collect(context.WithoutCancel(ctx), kc, in, pods, rep)
+	})
+	rep.FinishedAt = time.Now().UTC()
+	rep.Passed = runErr == nil && collectErr == nil && len(Broken(rep)) == 0
+	if runErr != nil {
+		return rep, runErr
+	}
+	return rep, collectErr
+}
+
+// Broken lists the pods whose evidence shows token-expiry damage.
+func Broken(rep *report.Report) []string {
+	var out []string
+	for _, p := range rep.Probes {
+		if p.Failed() {
+			out = append(out, fmt.Sprintf("%s/%s (%s)", p.Namespace, p.Pod, p.Reason))
+		}
+	}
+	return out
+}
+
+func targetNamespaces(objs []*unstructured.Unstructured) []string {
+	seen := map[string]bool{}
+	for _, o := range objs {
+		if _, ok := podSpecPaths[o.GetKind()]; !ok {
+			continue
+		}
+		ns := o.GetNamespace()
+		if ns == "" {
+			ns = DefaultNamespace
+		}
+		seen[ns] = true
+	}
+	out := make([]string, 0, len(seen))
+	for ns := range seen {
+		out = append(out, ns)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func deploy(ctx context.Context, kc *kube.Client, objs []*unstructured.Unstructured, namespaces []string) error {
+	if len(namespaces) == 0 {
+		return fmt.Errorf("the manifests contain no workload (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, ...)")
+	}
+	for _, ns := range namespaces {
+		_, err := kc.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	return kc.Create(ctx, objs, DefaultNamespace)
+}
+
+// waitPods waits until the workload has pods and all of them run.
+func waitPods(ctx context.Context, kc *kube.Client, namespaces []string, since time.Time) ([]*podRun, error) {
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		var runs []*podRun
+		pending := ""
+		for _, ns := range namespaces {
+			list, err := kc.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range list.Items {
+				if p.Status.Phase == corev1.PodSucceeded {
+					continue // finished jobs have nothing more to say
+				}
+				if p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
+					pending = fmt.Sprintf("%s/%s: %s", ns, p.Name, kube.PodProblem(&p))
+				}
+				runs = append(runs, &podRun{pod: p})
+			}
+		}
+		if len(runs) > 0 && pending == "" {
+			return runs, nil
+		}
+		if time.Now().After(deadline) {
+			if pending == "" {
+				pending = "no pods were created"
+			}
+			return nil, fmt.Errorf("workload not running after 3m: %s", pending)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// estimateToken estimates the first token's iat/exp: the kubelet requests it when it
+// mounts the pod's volumes, just before the containers start.
+func (p *podRun) estimateToken(ttl time.Duration) {
+	start := p.pod.CreationTimestamp.Time
+	if p.pod.Status.StartTime != nil {
+		start = p.pod.Status.StartTime.Time
+	}
+	p.iat = start.UTC()
+	p.exp = p.iat.Add(ttl)
+}
+
+func (p *podRun) observe(events []audit.Event) verdict.Observation {
+	return observe(events, p.pod, p.iat, p.exp)
+}
+
+func watch(ctx context.Context, kc *kube.Client, in Input, pods []*podRun) error {
+	var until time.Time
+	for _, p := range pods {
+		p.estimateToken(in.TTL)
+		if end := p.exp.Add(verdict.ValidatorLeeway + in.Settle); end.After(until) {
+			until = end
+		}
+	}
+	for {
+		now := time.Now()
+		if !now.Before(until) {
+			return nil
+		}
+		events, _ := audit.ReadFile(in.Cluster.AuditLog())
+		var b strings.Builder
+		fmt.Fprintf(&b, "waiting for the workload's tokens to expire (+60s leeway) and %s more: %s left (until %s)", in.Settle, until.Sub(now).Round(time.Second), until.Local().Format("15:04:05"))
+		for _, p := range pods {
+			o := p.observe(events)
+			fmt.Fprintf(&b, "\n           %-40s %4d ok %4d 401", p.pod.Namespace+"/"+p.pod.Name, o.OKCount, o.UnauthorizedCount)
+		}
+		in.Log.Printf("%s", b.String())
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(time.Minute, until.Sub(now))):
+		}
+	}
+}
+
+func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep *report.Report) error {
+	events, err := audit.ReadFile(in.Cluster.AuditLog())
+	if err != nil {
+		return err
+	}
+	logDir := filepath.Join(in.OutDir, "pods")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return err
+	}
+	var errs []string
+	for _, p := range pods {
+		cur, err := kc.Typed.CoreV1().Pods(p.pod.Namespace).Get(ctx, p.pod.Name, metav1.GetOptions{})
+		if err == nil {
+			p.pod = *cur
+		}
+		for _, cs := range p.pod.Status.ContainerStatuses {
+			p.restarts += cs.RestartCount
+			raw, err := kc.Logs(ctx, p.pod.Namespace, p.pod.Name, cs.Name)
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			name := fmt.Sprintf("%s_%s_%s.log", p.pod.Namespace, p.pod.Name, cs.Name)
+			if err := os.WriteFile(filepath.Join(logDir, name), raw, 0o644); err != nil {
+				errs = append(errs, err.Error())
+			}
+			for _, line := range strings.Split(string(raw), "\n") {
+				if strings.Contains(line, "Unauthorized") {
+					p.unauthorized = append(p.unauthorized, line)
+				}
+			}
+		}
+		if p.exp.IsZero() {
+			p.estimateToken(in.TTL)
+		}
+		p.obs = p.observe(events)
+		rep.Probes = append(rep.Probes, judge(p, rep))
+	}
+	if err := copyFile(in.Cluster.AuditLog(), filepath.Join(in.OutDir, "audit.log")); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("collecting evidence: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// judge draws the pod's verdict from the audit observation and adds the secondary signals.
+func judge(p *podRun, rep *report.Report) report.Probe {
+	out := report.Probe{Namespace: p.pod.Namespace, Pod: p.pod.Name, Workload: owner(p.pod), Image: images(p.pod),
+		Restarts: int(p.restarts), LogUnauthorizedLines: len(p.unauthorized)}
+	r := verdict.Judge(p.obs, verdict.Params{Interval: callSpacing, Leeway: verdict.ValidatorLeeway})
+	if p.obs.Calls == 0 {
+		r = verdict.Result{Verdict: verdict.Unexpected, Reason: "the workload made no API calls: nothing to judge"}
+	}
+	out.FromObservation(p.obs, r)
+	out.TokenEstimated = true
+	var signals []string
+	if p.restarts > 0 {
+		signals = append(signals, fmt.Sprintf("%d container restart(s)", p.restarts))
+	}
+	if len(p.unauthorized) > 0 {
+		signals = append(signals, fmt.Sprintf("%d log line(s) mention Unauthorized", len(p.unauthorized)))
+	}
+	if len(signals) > 0 {
+		out.Reason += "; also " + strings.Join(signals, ", ")
+	}
+	return out
+}
+
+func owner(p corev1.Pod) string {
+	for _, ref := range p.OwnerReferences {
+		if ref.Controller != nil && *ref.Controller {
+			return ref.Kind + "/" + ref.Name
+		}
+	}
+	return "Pod/" + p.Name
+}
+
+func images(p corev1.Pod) string {
+	var out []string
+	for _, c := range p.Spec.Containers {
+		out = append(out, c.Image)
+	}
+	return strings.Join(out, ",")
+}
+
+func copyFile(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, 0o644)
+}

@@ -1,0 +1,123 @@
+package check
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/audit"
+	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+func fixture(t *testing.T, name string) []*unstructured.Unstructured {
+	_, file, _, _ := runtime.Caller(0)
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "fixtures", "check", name))
+	require.NoError(t, err)
+	objs, err := kube.Decode(data)
+	require.NoError(t, err)
+	return objs
+}
+
+func TestShortenTokensReplacesAutomount(t *testing.T) {
+	objs := fixture(t, "bad-addon.yaml")
+	changes, err := ShortenTokens(objs, 600)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Deployment/addon: automounted token replaced by a 600s projection in 1 container(s)"}, changes)
+
+	dep := objs[len(objs)-1]
+	auto, _, _ := unstructured.NestedBool(dep.Object, "spec", "template", "spec", "automountServiceAccountToken")
+	require.False(t, auto)
+	vols, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "volumes")
+	require.Len(t, vols, 1)
+	sources, _, _ := unstructured.NestedSlice(vols[0].(map[string]any), "projected", "sources")
+	ttl, _, _ := unstructured.NestedInt64(sources[0].(map[string]any), "serviceAccountToken", "expirationSeconds")
+	require.Equal(t, int64(600), ttl)
+	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	mounts, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "volumeMounts")
+	require.Equal(t, tokenMountPath, mounts[0].(map[string]any)["mountPath"])
+	require.Equal(t, []string{"satoken/probe:v8.0.0"}, Images(objs))
+}
+
+func TestShortenTokensExplicitProjectionAndOptOut(t *testing.T) {
+	pod := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "p"},
+		"spec": map[string]any{
+			"containers": []any{map[string]any{"name": "c", "image": "x"}},
+			"volumes": []any{map[string]any{"name": "tok", "projected": map[string]any{"sources": []any{
+				map[string]any{"serviceAccountToken": map[string]any{"path": "token", "expirationSeconds": int64(7200), "audience": "vault"}},
+			}}}},
+		},
+	}}
+	optOut := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "batch/v1", "kind": "CronJob", "metadata": map[string]any{"name": "j"},
+		"spec": map[string]any{"jobTemplate": map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			"automountServiceAccountToken": false, "containers": []any{map[string]any{"name": "c", "image": "y"}},
+		}}}}},
+	}}
+	changes, err := ShortenTokens([]*unstructured.Unstructured{pod, optOut}, 900)
+	require.NoError(t, err)
+	require.Equal(t, "Pod/p: 1 projected token(s) set to 900s", changes[0])
+	require.Contains(t, changes[1], "unchanged")
+	vols, _, _ := unstructured.NestedSlice(pod.Object, "spec", "volumes")
+	sources, _, _ := unstructured.NestedSlice(vols[0].(map[string]any), "projected", "sources")
+	sat := sources[0].(map[string]any)["serviceAccountToken"].(map[string]any)
+	require.Equal(t, int64(900), sat["expirationSeconds"])
+	require.Equal(t, "vault", sat["audience"], "other fields are kept")
+	require.Equal(t, []string{"x", "y"}, Images([]*unstructured.Unstructured{pod, optOut}))
+}
+
+// events synthesizes audit events of one pod: calls every 10 s for 20 min, a 600 s token
+// from t0, rotated at 480 s when reload is true; without reload, 401 (by IP) after exp+60s.
+func events(t0 time.Time, reload bool) []audit.Event {
+	var out []audit.Event
+	for i, at := 0, time.Duration(0); at < 20*time.Minute; i, at = i+1, at+10*time.Second {
+		e := audit.Event{AuditID: fmt.Sprint(i), Received: t0.Add(at), SourceIPs: []string{"10.244.0.9"}}
+		code := 200
+		jti := "JTI=first"
+		if reload && at >= 480*time.Second {
+			jti = "JTI=second"
+		}
+		if !reload && at >= 660*time.Second {
+			code = 401
+		}
+		e.ResponseStatus = &struct {
+			Code int `json:"code"`
+		}{code}
+		if code != 401 {
+			e.User.Extra = map[string][]string{"authentication.kubernetes.io/pod-uid": {"uid-1"}, "authentication.kubernetes.io/credential-id": {jti}}
+		}
+		out = append(out, e)
+		// A second stage of the same request must not count twice.
+		out = append(out, e)
+	}
+	// Another pod's traffic is not ours.
+	other := audit.Event{AuditID: "x", Received: t0, SourceIPs: []string{"10.244.0.7"}, ResponseStatus: &struct {
+		Code int `json:"code"`
+	}{401}}
+	return append(out, other)
+}
+
+func TestObserveFromAudit(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: "uid-1"}, Status: corev1.PodStatus{PodIP: "10.244.0.9"}}
+	params := verdict.Params{Interval: callSpacing, Leeway: verdict.ValidatorLeeway}
+
+	o := observe(events(t0, true), pod, t0, t0.Add(600*time.Second))
+	require.Equal(t, 120, o.Calls, "each request once")
+	require.Equal(t, 1, o.RotationsSeen)
+	require.Equal(t, verdict.Reloads, verdict.Judge(o, params).Verdict)
+
+	o = observe(events(t0, false), pod, t0, t0.Add(600*time.Second))
+	require.Equal(t, 54, o.UnauthorizedCount)
+	r := verdict.Judge(o, params)
+	require.Equal(t, verdict.FailsAfterExpiry, r.Verdict, r.Reason)
+}
