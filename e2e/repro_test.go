@@ -16,6 +16,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/artifacts"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -24,12 +25,19 @@ const (
 	interval    = 5 * time.Second
 )
 
-// TestReproduction is the fast scenario (10 min projected tokens, the whole matrix). It
+// TestExpiry runs the 10-minute scenarios side by side on the suite's cluster (they use
+// disjoint namespaces): the reproduction over the whole matrix and the add-on gate.
+func TestExpiry(t *testing.T) {
+	testenv.TestInParallel(t, reproductionFeature(), addonCheckFeature("good-addon.yaml", true), addonCheckFeature("bad-addon.yaml", false))
+}
+
+// reproductionFeature is the fast scenario (10 min projected tokens, the whole matrix). It
 // asserts only what the problem statement fixes — the newest client-go reloads, v8.0.0
 // fails after expiry and recovers after a restart — and that every verdict agrees with its
-// own data. The other versions' verdicts are what the harness discovers, not asserted.
-func TestReproduction(t *testing.T) {
-	f := features.New("token expiry across the client-go matrix (10m projected tokens)").
+// own data. The other versions' verdicts are what the harness discovers, not asserted;
+// the checked-in verdict table must agree with them (else regenerate it).
+func reproductionFeature() features.Feature {
+	return features.New("token expiry across the client-go matrix (10m projected tokens)").
 		WithLabel("scenario", "fast").
 		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			rep := reproduce(ctx, t, "fast", repro.MinTTL, false)
@@ -37,16 +45,37 @@ func TestReproduction(t *testing.T) {
 			for _, p := range rep.Probes {
 				require.Equal(t, int64(600), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: projected token lifetime", p.ClientGo)
 			}
+			assertScanPredictions(ctx, t, rep)
 			return ctx
 		}).
 		Feature()
-	testenv.Test(t, f)
 }
 
-// TestAutomountedToken is the faithful path: no custom projection, the default
-// automounted token (3607 s requested) capped to 1h by the apiserver flag. ~70 min.
-func TestAutomountedToken(t *testing.T) {
-	f := features.New("token expiry with the default automounted token capped to 1h").
+// assertScanPredictions: `satoken scan` of every probe image predicts, from the checked-in
+// table, exactly the verdict this run measured.
+func assertScanPredictions(ctx context.Context, t *testing.T, rep *report.Report) {
+	table, err := scan.LoadTable(filepath.Join(provider.opts.FixturesDir, "verdict-table.json"))
+	require.NoError(t, err)
+	for _, p := range rep.Probes {
+		findings, err := scan.Image(ctx, p.Image)
+		require.NoError(t, err)
+		require.Len(t, findings, 1, "%s: one Go binary in the probe image", p.Image)
+		require.Equal(t, p.ClientGoModule, findings[0].ClientGoVersion(), "%s: scan reads the pinned client-go", p.Image)
+		pred := scan.Predict(table, findings[0].ClientGoVersion())
+		assert.Equal(t, p.Verdict, pred.Verdict, "%s: scan predicts %s (%s), the run measured %s; regenerate the table with make verdict-table",
+			p.ClientGo, pred.Verdict, pred.Reason, p.Verdict)
+	}
+}
+
+// TestLong runs the hour-long scenarios side by side (label scenario=long, not in CI).
+func TestLong(t *testing.T) {
+	testenv.TestInParallel(t, automountFeature(), gracePeriodFeature())
+}
+
+// automountFeature is the faithful path: no custom projection, the default automounted
+// token (3607 s requested) capped to 1h by the apiserver flag. ~70 min.
+func automountFeature() features.Feature {
+	return features.New("token expiry with the default automounted token capped to 1h").
 		WithLabel("scenario", "long").
 		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			rep := reproduce(ctx, t, "long", 0, true)
@@ -57,7 +86,6 @@ func TestAutomountedToken(t *testing.T) {
 			return ctx
 		}).
 		Feature()
-	testenv.Test(t, f)
 }
 
 func reproduce(ctx context.Context, t *testing.T, name string, ttl time.Duration, automount bool) *report.Report {

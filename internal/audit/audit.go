@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -103,4 +104,58 @@ func UnauthorizedByIP(events []Event) map[string]int {
 		out[e.SourceIP()]++
 	}
 	return out
+}
+
+// StaleUse is one client still using a token past its intended expiry, which only the
+// apiserver's extension (the one-year grace period) keeps working.
+type StaleUse struct {
+	Namespace      string    `json:"namespace"`
+	ServiceAccount string    `json:"serviceAccount"`
+	Pod            string    `json:"pod"`
+	SourceIP       string    `json:"sourceIP"`
+	Requests       int       `json:"requests"`
+	First          time.Time `json:"first"`
+	Last           time.Time `json:"last"`
+	Annotation     string    `json:"annotation"` // the latest annotation text
+}
+
+// StaleTokens groups the requests annotated authentication.k8s.io/stale-token by the
+// ServiceAccount and pod the token was bound to: the workloads that will break when the
+// grace period ends.
+func StaleTokens(events []Event) []StaleUse {
+	seen := map[string]bool{}
+	byKey := map[string]*StaleUse{}
+	var order []string
+	for _, e := range events {
+		note, ok := e.Annotations[StaleTokenAnnotation]
+		if !ok || seen[e.AuditID] {
+			continue
+		}
+		seen[e.AuditID] = true
+		ns, sa := splitServiceAccount(e.User.Username)
+		key := ns + "/" + sa + "/" + e.PodName()
+		u := byKey[key]
+		if u == nil {
+			u = &StaleUse{Namespace: ns, ServiceAccount: sa, Pod: e.PodName(), SourceIP: e.SourceIP(), First: e.Received}
+			byKey[key] = u
+			order = append(order, key)
+		}
+		u.Requests++
+		u.Last = e.Received
+		u.Annotation = note
+	}
+	out := make([]StaleUse, 0, len(order))
+	for _, k := range order {
+		out = append(out, *byKey[k])
+	}
+	return out
+}
+
+// splitServiceAccount parses system:serviceaccount:<namespace>:<name>.
+func splitServiceAccount(user string) (ns, name string) {
+	parts := strings.Split(user, ":")
+	if len(parts) == 4 && parts[0] == "system" && parts[1] == "serviceaccount" {
+		return parts[2], parts[3]
+	}
+	return "", user
 }

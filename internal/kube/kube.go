@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -166,4 +167,35 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// Metric sums the samples of a metric in the apiserver's /metrics (all label sets);
+// found is false when the apiserver does not expose it.
+func (c *Client) Metric(ctx context.Context, name string) (sum float64, found bool, err error) {
+	raw, err := c.Typed.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	return sumMetric(string(raw), name)
+}
+
+// sumMetric reads the Prometheus text format: "name{labels} value" or "name value".
+func sumMetric(text, name string) (sum float64, found bool, err error) {
+	for _, line := range strings.Split(text, "\n") {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
+			continue
+		}
+		fields := strings.Fields(rest[strings.LastIndex(rest, "}")+1:])
+		if len(fields) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil {
+			return 0, false, fmt.Errorf("metric %s: %q: %w", name, line, err)
+		}
+		sum += v
+		found = true
+	}
+	return sum, found, nil
 }

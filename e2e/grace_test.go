@@ -1,0 +1,98 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/audit"
+	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
+	"github.com/satoken-e2e/satoken-e2e/internal/harness"
+	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+	"github.com/satoken-e2e/satoken-e2e/internal/repro"
+)
+
+const graceCluster = "satoken-e2e-grace"
+
+// gracePeriodFeature: with the apiserver's default token extension on, nothing breaks for a
+// year; the only signal is the stale-token audit annotation after 3607 s. The harness must
+// name the workloads that would break when the grace period ends: old probes, not new ones.
+func gracePeriodFeature() features.Feature {
+	var gc *cluster.Cluster
+	return features.New("grace period: stale-token annotations name the clients that would break").
+		WithLabel("scenario", "long").
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			o, err := harness.ClusterOptions(hctx.Root, graceCluster)
+			require.NoError(t, err)
+			o.NodeImage, o.ExtendTokenExpiration = provider.opts.NodeImage, true
+			gc, err = cluster.Up(ctx, o, hctx.Log)
+			require.NoError(t, err)
+			return ctx
+		}).
+		Assess("stale tokens are attributed to the old clients only", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			kc, err := kube.New(gc.Kubeconfig())
+			require.NoError(t, err)
+			var images []string
+			for _, b := range built {
+				images = append(images, b.Image)
+			}
+			require.NoError(t, gc.LoadImages(ctx, images...))
+			d, err := repro.NewDeployer(kc, provider.opts.FixturesDir, repro.PodSettings{Automount: true, Interval: interval})
+			require.NoError(t, err)
+			for _, b := range built {
+				_, err := d.Deploy(ctx, b, repro.NamespaceFor(b.Probe.Label), "probe", false)
+				require.NoError(t, err)
+			}
+			// Past the 3607 s the kubelet asked for, plus time for every old client to call.
+			wait := repro.AutomountTTL + 2*time.Minute
+			for end := time.Now().Add(wait); time.Now().Before(end); {
+				hctx.Log.Printf("waiting for tokens to pass their 3607 s warn-after point: %s left", time.Until(end).Round(time.Second))
+				select {
+				case <-ctx.Done():
+					t.Fatal(ctx.Err())
+				case <-time.After(min(5*time.Minute, time.Until(end))):
+				}
+			}
+			events, err := audit.ReadFile(gc.AuditLog())
+			require.NoError(t, err)
+			stale := audit.StaleTokens(events)
+			metric, found, err := kc.Metric(ctx, "serviceaccount_stale_tokens_total")
+			require.NoError(t, err)
+
+			out := filepath.Join(artifactsDir, "grace")
+			require.NoError(t, os.MkdirAll(out, 0o755))
+			data, _ := json.MarshalIndent(map[string]any{"staleTokenUses": stale, "serviceaccount_stale_tokens_total": metric}, "", "  ")
+			require.NoError(t, os.WriteFile(filepath.Join(out, "stale-tokens.json"), data, 0o644))
+			for _, u := range stale {
+				t.Logf("would break when the grace period ends: %s/%s (pod %s, %d stale requests: %s)", u.Namespace, u.ServiceAccount, u.Pod, u.Requests, u.Annotation)
+			}
+
+			staleNS := map[string]bool{}
+			for _, u := range stale {
+				staleNS[u.Namespace] = true
+			}
+			assert.True(t, staleNS[repro.NamespaceFor(oldestLabel)], "%s is listed", oldestLabel)
+			newest := built[len(built)-1].Probe.Label
+			assert.False(t, staleNS[repro.NamespaceFor(newest)], "%s is not listed", newest)
+			assert.True(t, found, "the apiserver exposes serviceaccount_stale_tokens_total")
+			assert.Positive(t, metric, "serviceaccount_stale_tokens_total counts the stale uses")
+			return ctx
+		}).
+		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			if gc != nil && os.Getenv("SATOKEN_KEEP_CLUSTER") == "" {
+				assert.NoError(t, gc.Down())
+			}
+			return ctx
+		}).
+		Feature()
+}
