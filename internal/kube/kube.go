@@ -5,6 +5,7 @@ package kube
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,35 +59,33 @@ func New(kubeconfig string) (*Client, error) {
 }
 
 // Decode splits multi-document YAML (or JSON) into objects, skipping empty documents.
+// Integers stay int64 (as the API machinery expects), lists are flattened.
 func Decode(data []byte) ([]*unstructured.Unstructured, error) {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	var objs []*unstructured.Unstructured
 	for {
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
 			if errors.Is(err, io.EOF) {
 				return objs, nil
 			}
 			return nil, err
 		}
-		if len(m) == 0 {
+		if t := bytes.TrimSpace(raw); len(t) == 0 || bytes.Equal(t, []byte("null")) || bytes.Equal(t, []byte("{}")) {
 			continue
 		}
-		u := &unstructured.Unstructured{Object: m}
-		if u.GetKind() == "" || u.GetAPIVersion() == "" {
-			return nil, fmt.Errorf("document without apiVersion/kind: %v", truncate(fmt.Sprint(m), 120))
+		obj, _, err := unstructured.UnstructuredJSONScheme.Decode(raw, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("document %s: %w", truncate(string(raw), 120), err)
 		}
-		if u.IsList() {
-			items, err := u.ToList()
-			if err != nil {
-				return nil, err
+		switch o := obj.(type) {
+		case *unstructured.UnstructuredList:
+			for i := range o.Items {
+				objs = append(objs, &o.Items[i])
 			}
-			for i := range items.Items {
-				objs = append(objs, &items.Items[i])
-			}
-			continue
+		case *unstructured.Unstructured:
+			objs = append(objs, o)
 		}
-		objs = append(objs, u)
 	}
 }
 

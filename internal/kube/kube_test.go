@@ -13,7 +13,7 @@ func TestDecode(t *testing.T) {
 	require.Equal(t, "ConfigMap", objs[1].GetKind())
 
 	_, err = Decode([]byte("metadata: {name: x}\n"))
-	require.ErrorContains(t, err, "without apiVersion/kind")
+	require.ErrorContains(t, err, "Kind' is missing")
 	_, err = Decode([]byte("apiVersion: v1\nkind: [unclosed\n"))
 	require.Error(t, err)
 }

@@ -1,0 +1,100 @@
+package repro
+
+import (
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
+	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+	"github.com/satoken-e2e/satoken-e2e/internal/probes"
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+func fixtures() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "fixtures")
+}
+
+func TestValidate(t *testing.T) {
+	ok := Input{TTL: 10 * time.Minute, Interval: 5 * time.Second, Settle: 5 * time.Minute}
+	require.NoError(t, ok.Validate())
+	short := ok
+	short.TTL = 599 * time.Second
+	require.ErrorContains(t, short.Validate(), "at least 10m")
+	auto := short
+	auto.Automount = true
+	require.NoError(t, auto.Validate(), "--ttl does not apply to the automounted token")
+	bad := ok
+	bad.Interval = 0
+	require.Error(t, bad.Validate())
+	bad = ok
+	bad.Settle = -time.Second
+	require.Error(t, bad.Validate())
+}
+
+func TestNamespaceFor(t *testing.T) {
+	require.Equal(t, "satoken-v0-15-7", NamespaceFor("v0.15.7"))
+	require.Equal(t, "satoken-v12-0-0", NamespaceFor("v12.0.0"))
+}
+
+func render(t *testing.T, set PodSettings) *unstructured.Unstructured {
+	d, err := NewDeployer(nil, fixtures(), set)
+	require.NoError(t, err)
+	b := probes.Built{Probe: probes.Probe{Label: "v8.0.0"}, Image: "satoken/probe:v8.0.0"}
+	data, err := d.Render(b, "satoken-v8-0-0", "probe")
+	require.NoError(t, err)
+	objs, err := kube.Decode(data)
+	require.NoError(t, err)
+	kinds := []string{}
+	for _, o := range objs {
+		kinds = append(kinds, o.GetKind())
+		if o.GetKind() != "Namespace" {
+			require.Equal(t, "satoken-v8-0-0", o.GetNamespace(), o.GetKind())
+		}
+	}
+	require.Equal(t, []string{"Namespace", "ServiceAccount", "Role", "RoleBinding", "Pod"}, kinds)
+	return objs[len(objs)-1]
+}
+
+func TestRenderProjected(t *testing.T) {
+	pod := render(t, PodSettings{TTL: 10 * time.Minute, Interval: 5 * time.Second})
+	auto, _, _ := unstructured.NestedBool(pod.Object, "spec", "automountServiceAccountToken")
+	require.False(t, auto, "the projection replaces the automounted token")
+	vols, _, _ := unstructured.NestedSlice(pod.Object, "spec", "volumes")
+	sources, _, _ := unstructured.NestedSlice(vols[0].(map[string]any), "projected", "sources")
+	ttl, _, _ := unstructured.NestedInt64(sources[0].(map[string]any), "serviceAccountToken", "expirationSeconds")
+	require.Equal(t, int64(600), ttl)
+	containers, _, _ := unstructured.NestedSlice(pod.Object, "spec", "containers")
+	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	require.Equal(t, []string{"--interval=5s", "--label=v8.0.0"}, args)
+}
+
+func TestRenderAutomount(t *testing.T) {
+	pod := render(t, PodSettings{Automount: true, Interval: 5 * time.Second})
+	auto, _, _ := unstructured.NestedBool(pod.Object, "spec", "automountServiceAccountToken")
+	require.True(t, auto)
+	_, found, _ := unstructured.NestedSlice(pod.Object, "spec", "volumes")
+	require.False(t, found, "no custom projection: the kubelet's default (3607 s) applies")
+}
+
+func TestDoneAt(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+	r := &runner{in: Input{Interval: 5 * time.Second, Settle: 5 * time.Minute}, params: verdict.Params{Interval: 5 * time.Second, Leeway: verdict.ValidatorLeeway}}
+	pr := &probeRun{}
+	_, known := r.doneAt(pr)
+	require.False(t, known, "no token seen yet")
+
+	pr.obs = verdict.Observe([]probelog.Line{{Time: t0, Kind: probelog.KindToken, TokenHash: "a", Iat: t0.Unix(), Exp: t0.Add(10 * time.Minute).Unix()}})
+	done, _ := r.doneAt(pr)
+	require.Equal(t, t0.Add(10*time.Minute+60*time.Second+10*time.Second), done, "exp + leeway + 2 intervals")
+
+	first401 := t0.Add(11 * time.Minute)
+	pr.obs.FirstUnauthorizedAt = &first401
+	done, _ = r.doneAt(pr)
+	require.Equal(t, first401.Add(5*time.Minute), done, "a failing probe is watched --settle past its first 401")
+}
