@@ -193,6 +193,11 @@ func startDockerd(ctx context.Context, log *phase.Recorder) error {
 	if os.Geteuid() != 0 {
 		return errors.New("no Docker engine answers and not running as root: start dockerd, or rerun as root")
 	}
+	// A dockerd killed with its machine session leaves its pid file; if that pid now
+	// belongs to another process, dockerd would refuse to start.
+	if pid, err := readPID(); err == nil && !isDockerd(pid) {
+		_ = os.Remove(dockerdPIDFile)
+	}
 	logf, err := os.OpenFile(dockerdLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -224,7 +229,12 @@ func startDockerd(ctx context.Context, log *phase.Recorder) error {
 // startedByUs is true when the running dockerd is the one Ensure started.
 func startedByUs() bool {
 	pid, err := readPID()
-	return err == nil && syscall.Kill(pid, 0) == nil
+	return err == nil && isDockerd(pid)
+}
+
+func isDockerd(pid int) bool {
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return err == nil && strings.TrimSpace(string(comm)) == "dockerd"
 }
 
 func stopDockerd() error {
