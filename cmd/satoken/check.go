@@ -12,22 +12,18 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/check"
+	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
-	"github.com/satoken-e2e/satoken-e2e/internal/repro"
 )
 
 type checkFlags struct {
-	cluster     clusterFlags
-	manifests   string
-	images      []string
-	ttl         time.Duration
-	settle      time.Duration
-	out         string
-	keepCluster bool
+	sessionFlags
+	manifests string
+	images    []string
 }
 
 func newCheckCommand() *cobra.Command {
@@ -48,13 +44,9 @@ Exit codes: 0 the workload survived, 1 harness error or bad input, 3 the workloa
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
-	f.cluster.register(c, "cluster")
+	f.register(c, "token TTL given to every pod (>= 10m)", 3*time.Minute, "keep watching this long after the tokens stop being accepted", "out-check")
 	c.Flags().StringVar(&f.manifests, "manifests", "", "YAML/JSON manifests: a file or a directory of *.yaml, *.yml, *.json")
 	c.Flags().StringSliceVar(&f.images, "image", nil, "local docker image to load into the cluster (repeatable)")
-	c.Flags().DurationVar(&f.ttl, "ttl", 10*time.Minute, "token TTL given to every pod (>= 10m)")
-	c.Flags().DurationVar(&f.settle, "settle", 3*time.Minute, "keep watching this long after the tokens stop being accepted")
-	c.Flags().StringVar(&f.out, "out", "out-check", "directory for the report and evidence")
-	c.Flags().BoolVar(&f.keepCluster, "keep-cluster", false, "leave the cluster running afterwards")
 	return c
 }
 
@@ -98,13 +90,7 @@ func readManifests(path string) ([]*unstructured.Unstructured, error) {
 
 func (f *checkFlags) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	if f.ttl < repro.MinTTL {
-		return fmt.Errorf("--ttl %s: a projected token's expirationSeconds must be at least %s", f.ttl, repro.MinTTL)
-	}
-	if f.ttl > f.cluster.maxExpiry {
-		return fmt.Errorf("--ttl %s exceeds --max-token-expiration %s", f.ttl, f.cluster.maxExpiry)
-	}
-	if _, err := f.cluster.options(); err != nil {
+	if err := f.validate(true); err != nil {
 		return err
 	}
 	objs, err := readManifests(f.manifests)
@@ -128,27 +114,14 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	cl, err := f.cluster.up(cmd, env)
-	if err != nil {
-		return err
-	}
-	if len(load) > 0 {
-		err = log.Run("load images "+strings.Join(load, ", "), func() error { return cl.LoadImages(ctx, load...) })
-	}
-	var rep *report.Report
-	if err == nil {
-		rep, err = check.Run(ctx, check.Input{Cluster: cl, Manifests: objs, Changes: changes, TTL: f.ttl, Settle: f.settle, OutDir: f.out, Log: log})
-	}
-	if err != nil || ctx.Err() != nil {
-		exportLogs(log, cl, f.out)
-	}
-	teardown(log, cl, f.keepCluster)
-	if rep == nil {
-		return err
-	}
-	if werr := writeReport(log, rep, f.out); werr != nil {
-		return werr
-	}
+	rep, err := f.withCluster(cmd, env, func(cl *cluster.Cluster) (*report.Report, error) {
+		if len(load) > 0 {
+			if err := log.Run("load images "+strings.Join(load, ", "), func() error { return cl.LoadImages(ctx, load...) }); err != nil {
+				return nil, err
+			}
+		}
+		return check.Run(ctx, check.Input{Cluster: cl, Manifests: objs, Changes: changes, TTL: f.ttl, Settle: f.settle, OutDir: f.out, Log: log})
+	})
 	if err != nil {
 		return err
 	}

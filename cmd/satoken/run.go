@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/artifacts"
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
@@ -25,15 +23,11 @@ import (
 const exitGate = 3
 
 type runFlags struct {
-	cluster     clusterFlags
-	ttl         time.Duration
-	versions    string
-	out         string
-	keepCluster bool
-	settle      time.Duration
-	interval    time.Duration
-	expect      string
-	automount   bool
+	sessionFlags
+	versions  string
+	interval  time.Duration
+	expect    string
+	automount bool
 }
 
 func newRunCommand() *cobra.Command {
@@ -50,12 +44,8 @@ Exit codes: 0 run completed (and --expect met), 1 harness error, 3 --expect not 
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
-	f.cluster.register(c, "cluster")
-	c.Flags().DurationVar(&f.ttl, "ttl", 10*time.Minute, "projected token expirationSeconds (>= 10m)")
+	f.register(c, "projected token expirationSeconds (>= 10m)", 5*time.Minute, "keep watching a failing probe this long after its first 401", "out")
 	c.Flags().StringVar(&f.versions, "versions", "all", "comma-separated probe labels, or all")
-	c.Flags().StringVar(&f.out, "out", "out", "directory for the report and artifacts")
-	c.Flags().BoolVar(&f.keepCluster, "keep-cluster", false, "leave the cluster (and probes) running afterwards")
-	c.Flags().DurationVar(&f.settle, "settle", 5*time.Minute, "keep watching a failing probe this long after its first 401")
 	c.Flags().DurationVar(&f.interval, "interval", 5*time.Second, "probe call interval")
 	c.Flags().StringVar(&f.expect, "expect", "", "label=VERDICT,... ; a mismatch fails the run (exit 3)")
 	c.Flags().BoolVar(&f.automount, "automount", false, "use the default automounted token (3607 s requested, capped by --max-token-expiration) instead of --ttl")
@@ -130,11 +120,8 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if _, err := f.cluster.options(); err != nil {
+	if err := f.validate(!f.automount); err != nil {
 		return err
-	}
-	if !f.automount && f.ttl > f.cluster.maxExpiry {
-		return fmt.Errorf("--ttl %s exceeds --max-token-expiration %s: the apiserver would cap it", f.ttl, f.cluster.maxExpiry)
 	}
 	selected, err := harness.SelectProbes(root, f.versions)
 	if err != nil {
@@ -145,9 +132,6 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 			return fmt.Errorf("--expect names %s, which is not among --versions", label)
 		}
 	}
-	if err := os.MkdirAll(f.out, 0o755); err != nil {
-		return err
-	}
 	env, err := harness.Prepare(cmd.Context(), root, log)
 	if err != nil {
 		return err
@@ -156,66 +140,17 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 	if in.Probes, err = env.BuildProbes(cmd.Context(), selected); err != nil {
 		return err
 	}
-	cl, err := f.cluster.up(cmd, env)
+	var gateErr error
+	_, err = f.withCluster(cmd, env, func(cl *cluster.Cluster) (*report.Report, error) {
+		in.Cluster = cl
+		rep, err := repro.Run(cmd.Context(), in)
+		if rep != nil {
+			gateErr = applyExpectations(rep, want)
+		}
+		return rep, err
+	})
 	if err != nil {
 		return err
-	}
-	in.Cluster = cl
-	rep, runErr := repro.Run(cmd.Context(), in)
-	if rep != nil {
-		rep.Phases = log.Timings()
-	}
-	if runErr != nil || cmd.Context().Err() != nil {
-		exportLogs(log, cl, f.out)
-	}
-	teardown(log, cl, f.keepCluster)
-	if rep == nil {
-		return runErr
-	}
-	gateErr := applyExpectations(rep, want)
-	if err := writeReport(log, rep, f.out); err != nil {
-		return err
-	}
-	if runErr != nil {
-		return runErr
 	}
 	return gateErr
-}
-
-// writeReport writes every report format, refuses to leave a bearer token in any
-// artifact, and prints the verdict table.
-func writeReport(log *phase.Recorder, rep *report.Report, out string) error {
-	rep.Phases = log.Timings()
-	if err := rep.WriteAll(out); err != nil {
-		return err
-	}
-	leaks, err := artifacts.ScanForTokens(out)
-	if err != nil {
-		return err
-	}
-	if len(leaks) > 0 {
-		return fmt.Errorf("bearer-token-shaped strings in artifacts (%v): remove them before sharing %s", leaks, out)
-	}
-	fmt.Println(rep.Markdown())
-	log.Printf("report: %s", filepath.Join(out, "report.json"))
-	return nil
-}
-
-// teardown deletes the cluster unless asked to keep it; it runs on success, failure and
-// Ctrl-C alike.
-func teardown(log *phase.Recorder, cl *cluster.Cluster, keep bool) {
-	if keep {
-		log.Printf("keeping cluster %q (kubeconfig %s); delete it with: satoken cluster down --name %s", cl.Name, cl.Kubeconfig(), cl.Name)
-		return
-	}
-	_ = log.Run("delete cluster "+cl.Name, cl.Down)
-}
-
-func exportLogs(log *phase.Recorder, cl *cluster.Cluster, out string) {
-	dir := filepath.Join(out, "kind-logs")
-	if err := cl.ExportLogs(dir); err != nil {
-		log.Printf("warning: kind export logs: %v", err)
-		return
-	}
-	log.Printf("cluster logs exported to %s", dir)
 }

@@ -10,10 +10,11 @@ package nodeimage
 import (
 	"context"
 	"fmt"
-	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )

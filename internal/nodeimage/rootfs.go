@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 )

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/artifacts"
+	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
+	"github.com/satoken-e2e/satoken-e2e/internal/harness"
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/repro"
+)
+
+// sessionFlags are what `run` and `check` share: a cluster made for the job, a token TTL,
+// how long to keep watching, and where the report goes.
+type sessionFlags struct {
+	cluster     clusterFlags
+	ttl         time.Duration
+	settle      time.Duration
+	out         string
+	keepCluster bool
+}
+
+func (f *sessionFlags) register(c *cobra.Command, ttlUsage string, settle time.Duration, settleUsage, out string) {
+	f.cluster.register(c, "cluster")
+	c.Flags().DurationVar(&f.ttl, "ttl", 10*time.Minute, ttlUsage)
+	c.Flags().DurationVar(&f.settle, "settle", settle, settleUsage)
+	c.Flags().StringVar(&f.out, "out", out, "directory for the report and artifacts")
+	c.Flags().BoolVar(&f.keepCluster, "keep-cluster", false, "leave the cluster running afterwards")
+}
+
+// validate checks the flags before any slow work.
+func (f *sessionFlags) validate(checkTTL bool) error {
+	if checkTTL {
+		if f.ttl < repro.MinTTL {
+			return fmt.Errorf("--ttl %s: a projected token's expirationSeconds must be at least %s", f.ttl, repro.MinTTL)
+		}
+		if f.ttl > f.cluster.maxExpiry {
+			return fmt.Errorf("--ttl %s exceeds --max-token-expiration %s: the apiserver would cap it", f.ttl, f.cluster.maxExpiry)
+		}
+	}
+	if f.settle < 0 {
+		return fmt.Errorf("--settle %s: must not be negative", f.settle)
+	}
+	_, err := f.cluster.options()
+	return err
+}
+
+// withCluster creates the cluster, runs job on it, exports cluster logs when the job failed
+// or was interrupted, deletes the cluster (unless --keep-cluster) and writes the report.
+// The job's error wins over a report-writing error.
+func (f *sessionFlags) withCluster(cmd *cobra.Command, env *harness.Env, job func(*cluster.Cluster) (*report.Report, error)) (*report.Report, error) {
+	cl, err := f.cluster.up(cmd, env)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := job(cl)
+	if err != nil || cmd.Context().Err() != nil {
+		exportLogs(env.Log, cl, f.out)
+	}
+	teardown(env.Log, cl, f.keepCluster)
+	if rep != nil {
+		if werr := writeReport(env.Log, rep, f.out); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return rep, err
+}
+
+func exportLogs(log *phase.Recorder, cl *cluster.Cluster, out string) {
+	dir := filepath.Join(out, "kind-logs")
+	if err := cl.ExportLogs(dir); err != nil {
+		log.Printf("warning: kind export logs: %v", err)
+		return
+	}
+	log.Printf("cluster logs exported to %s", dir)
+}
+
+// teardown deletes the cluster unless asked to keep it; it runs on success, failure and
+// Ctrl-C alike.
+func teardown(log *phase.Recorder, cl *cluster.Cluster, keep bool) {
+	if keep {
+		log.Printf("keeping cluster %q (kubeconfig %s); delete it with: satoken cluster down --name %s", cl.Name, cl.Kubeconfig(), cl.Name)
+		return
+	}
+	_ = log.Run("delete cluster "+cl.Name, cl.Down)
+}
+
+// writeReport writes every report format, refuses to leave a bearer token in any
+// artifact, and prints the verdict table.
+func writeReport(log *phase.Recorder, rep *report.Report, out string) error {
+	rep.Phases = log.Timings()
+	if err := rep.WriteAll(out); err != nil {
+		return err
+	}
+	leaks, err := artifacts.ScanForTokens(out)
+	if err != nil {
+		return err
+	}
+	if len(leaks) > 0 {
+		return fmt.Errorf("bearer-token-shaped strings in artifacts (%v): remove them before sharing %s", leaks, out)
+	}
+	fmt.Println(rep.Markdown())
+	log.Printf("report: %s", filepath.Join(out, "report.json"))
+	return nil
+}
