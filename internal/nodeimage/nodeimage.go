@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
-
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )
 

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
-
 	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 )
 
