@@ -26,7 +26,7 @@ require (
 	github.com/spf13/pflag v1.0.1 // indirect
 	github.com/stretchr/testify v0.0.0-20180319223459-c679ae2cc0cb // indirect
 	golang.org/x/crypto v0.0.0-20180222182404-49796115aa4b // indirect
-	golang.org/x/net v0.0.0-20170809000501-1c05540f6879 // indirect
+	golang.org/x/net v0.0.0-20180124060956-0ed95abb35c4 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.0.0-20171031081856-95c657629925 // indirect
 	golang.org/x/text v0.0.0-20170810154203-b19bf474d317 // indirect

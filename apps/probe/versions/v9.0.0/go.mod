@@ -26,7 +26,7 @@ require (
 	github.com/spf13/pflag v1.0.1 // indirect
 	github.com/stretchr/testify v0.0.0-20180319223459-c679ae2cc0cb // indirect
 	golang.org/x/crypto v0.0.0-20180808211826-de0752318171 // indirect
-	golang.org/x/net v0.0.0-20170809000501-1c05540f6879 // indirect
+	golang.org/x/net v0.0.0-20180124060956-0ed95abb35c4 // indirect
 	golang.org/x/oauth2 v0.0.0-20170412232759-a6bd8cefa181 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.0.0-20171031081856-95c657629925 // indirect
