@@ -40,7 +40,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e flags:", err)
 		os.Exit(2)
 	}
-	testenv = env.NewWithConfig(cfg)
+	// TestInParallel only runs features concurrently when the config allows it.
+	testenv = env.NewWithConfig(cfg.WithParallelTestEnabled())
 	testenv.Setup(prepareHost, buildImages, envfuncs.CreateCluster(provider, clusterName))
 	testenv.AfterEachFeature(exportLogsOnFailure)
 	testenv.Finish(destroyCluster)

@@ -165,9 +165,13 @@ func (r *runner) deploy(ctx context.Context) error {
 	return nil
 }
 
-// refresh re-reads every probe's log and observation.
+// refresh re-reads the log and observation of every probe whose first pod still runs
+// (a restarted probe's first pod is gone; its log was read just before the restart).
 func (r *runner) refresh(ctx context.Context) error {
 	for _, pr := range r.runs {
+		if pr.restart != nil {
+			continue
+		}
 		raw, err := r.kc.Logs(ctx, pr.namespace, pr.pod, "probe")
 		if err != nil {
 			return fmt.Errorf("logs of %s: %w", pr.built.Probe.Label, err)

@@ -16,7 +16,8 @@ type Verdict string
 const (
 	// Reloads: the token file rotated, the client sent the new token, no 401.
 	Reloads Verdict = "RELOADS"
-	// FailsAfterExpiry: success until the first token expired, then 401 on every call.
+	// FailsAfterExpiry: success until the first token expired, then 401 on every call; the
+	// first 401 within [exp, exp + leeway + auth cache + 2 intervals].
 	FailsAfterExpiry Verdict = "FAILS_AFTER_EXPIRY"
 	// Intermittent: 401s, then success again without a restart (slow re-read).
 	Intermittent Verdict = "INTERMITTENT"
@@ -30,6 +31,11 @@ var All = []Verdict{Reloads, FailsAfterExpiry, Intermittent, Unexpected}
 // ValidatorLeeway is how long the apiserver still accepts a token past its exp
 // (k8s.io/kubernetes pkg/serviceaccount: the claims validator's leeway).
 const ValidatorLeeway = 60 * time.Second
+
+// AuthCacheTTL is how long the apiserver caches a successful token authentication
+// (TokenSuccessCacheTTL in k8s.io/kubernetes pkg/kubeapiserver): a token can keep working
+// up to this long past exp + leeway.
+const AuthCacheTTL = 10 * time.Second
 
 // maxErrorRatio bounds non-HTTP failures (timeouts, refused connections): beyond it the
 // environment, not the token, was the problem and no verdict is drawn.
@@ -191,7 +197,7 @@ func Judge(o Observation, p Params) Result {
 		return Result{Intermittent, fmt.Sprintf("%d 401s in %d window(s), first at exp%s, then %d successful calls without a restart",
 			o.UnauthorizedCount, len(o.UnauthorizedWindows), offset(at, first.Exp), o.OKAfterFirst401)}
 	}
-	latest := expired.Add(2 * p.Interval)
+	latest := expired.Add(AuthCacheTTL + 2*p.Interval)
 	if at.Before(first.Exp) || at.After(latest) {
 		return unexpected(fmt.Sprintf("401 from exp%s on, outside the expiry window [exp, exp+%s]", offset(at, first.Exp), latest.Sub(first.Exp)))
 	}

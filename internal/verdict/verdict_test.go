@@ -86,9 +86,12 @@ func TestFirst401OutsideExpiryWindowIsUnexpected(t *testing.T) {
 		return probelog.OutcomeOK, "first"
 	}})
 	require.Equal(t, Unexpected, r.Verdict, r.Reason)
-	// 401 only well after exp+leeway+2 intervals.
+	// 401 only well after exp+leeway+auth cache+2 intervals.
 	_, r = judge(scenario{until: 960 * time.Second, call: readsOnce(30 * time.Second)})
 	require.Equal(t, Unexpected, r.Verdict, r.Reason)
+	// Up to the apiserver's 10 s authentication cache late is still on time (seen: exp+72s).
+	_, r = judge(scenario{until: 960 * time.Second, call: readsOnce(15 * time.Second)})
+	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)
 }
 
 func TestIntermittent(t *testing.T) {
