@@ -42,6 +42,9 @@ func (f *clusterFlags) options() (cluster.Options, error) {
 	}
 	o.MaxTokenExpiration, o.ExtendTokenExpiration, o.Reuse = f.maxExpiry, f.extend, f.reuse
 	o.NodeImage = "pending" // validated for real once resolved
+	if err := f.image.validate(); err != nil {
+		return o, err
+	}
 	return o, o.Validate()
 }
 

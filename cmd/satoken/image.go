@@ -20,6 +20,14 @@ func (f *nodeImageFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.nodeImage, "node-image", "", "use this kind node image (e.g. kindest/node:v1.34.0) instead of building one")
 }
 
+// validate rejects a bad --k8s before any slow work (unused with --node-image).
+func (f *nodeImageFlags) validate() error {
+	if f.nodeImage != "" {
+		return nil
+	}
+	return nodeimage.ValidateVersion(f.k8sVersion)
+}
+
 func newImageCommand() *cobra.Command {
 	c := &cobra.Command{Use: "image", Short: "Kind node images"}
 	var flags nodeImageFlags
@@ -28,6 +36,9 @@ func newImageCommand() *cobra.Command {
 		Short: "Build the offline kind node image satoken/kind-node:<k8s version> (skipped when its inputs are unchanged)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := flags.validate(); err != nil {
+				return err
+			}
 			env, err := prepare(cmd, phase.New())
 			if err != nil {
 				return err

@@ -81,11 +81,42 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
 	if err == nil {
 		err = ctx.Err() // interrupted while kind was creating: do not leave it behind
 	}
+	if err == nil {
+		err = c.waitServiceRouting(ctx, log)
+	}
 	if err != nil {
 		_ = c.delete()
 		return nil, fmt.Errorf("create cluster %q: %w%s", o.Name, err, commandOutput(err))
 	}
 	return c, c.saveOptions()
+}
+
+// waitServiceRouting waits until kube-proxy has programmed the kubernetes Service on every
+// node: before that a pod's call to 10.96.0.1 fails (or leaves the node), which would look
+// like a token problem in a probe's log.
+func (c *Cluster) waitServiceRouting(ctx context.Context, log *phase.Recorder) error {
+	nodes, err := c.provider.ListNodes(c.Name)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, n := range nodes {
+		for {
+			if n.Command("sh", "-c", "iptables-save -t nat | grep -q 'default/kubernetes:https'").Run() == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("kube-proxy has not programmed the kubernetes Service on %s after 2m", n.String())
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	log.Printf("kube-proxy routes the kubernetes Service on %d node(s)", len(nodes))
+	return nil
 }
 
 // commandOutput is the tail of what a failed kind step (e.g. kubeadm init) printed.

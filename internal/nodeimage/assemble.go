@@ -35,6 +35,28 @@ while [ ! -S /run/containerd/containerd.sock ] && [ "$i" -lt 120 ]; do sleep 0.5
 exec /usr/bin/kubeadm "$@"
 `
 
+// serviceGuard keeps pod traffic to Service IPs on the node: until kube-proxy has
+// programmed a Service (or if it never does), a pod's packet to 10.96.x.y would otherwise
+// follow the node's default route off the machine. kube-proxy's DNAT happens before the
+// routing decision, so translated packets no longer match; a policy rule (not an iptables
+// rule, which table rewrites at start-up can drop) makes the rest unreachable. The ranges
+// are podSubnet/serviceSubnet in fixtures/kind.
+const (
+	serviceGuardUnit = "satoken-service-guard.service"
+	serviceGuard     = `[Unit]
+Description=Refuse pod traffic to Service IPs that kube-proxy has not translated
+Before=containerd.service kubelet.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/ip rule add from 10.244.0.0/16 to 10.96.0.0/16 priority 90 unreachable
+
+[Install]
+WantedBy=multi-user.target
+`
+)
+
 // assemble adds the node binaries to the base image, preloads the control-plane images
 // into the node's containerd and commits the result as image, labelled with its inputs.
 func (b *builder) assemble(ctx context.Context, binDir string, im kubeadmImages, image, hash string) error {
@@ -47,12 +69,19 @@ func (b *builder) assemble(ctx context.Context, binDir string, im kubeadmImages,
 			return err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(ctxDir, "kubeadm-wait"), []byte(kubeadmWait), 0o755); err != nil {
-		return err
+	for name, content := range map[string]string{"kubeadm-wait": kubeadmWait, serviceGuardUnit: serviceGuard} {
+		if err := os.WriteFile(filepath.Join(ctxDir, name), []byte(content), 0o755); err != nil {
+			return err
+		}
 	}
 	// systemd stops on SIGRTMIN+3 (docker import cannot set STOPSIGNAL on the base).
-	dockerfile := fmt.Sprintf("FROM %s\nSTOPSIGNAL SIGRTMIN+3\nCOPY kubeadm kubelet kubectl /usr/bin/\nCOPY kubeadm-wait /usr/local/bin/kubeadm\nRUN echo %s > /kind/version\n",
-		b.baseImage, b.in.KubernetesVersion)
+	dockerfile := fmt.Sprintf(`FROM %s
+STOPSIGNAL SIGRTMIN+3
+COPY kubeadm kubelet kubectl /usr/bin/
+COPY kubeadm-wait /usr/local/bin/kubeadm
+COPY %s /etc/systemd/system/
+RUN systemctl enable %s && echo %s > /kind/version
+`, b.baseImage, serviceGuardUnit, serviceGuardUnit, b.in.KubernetesVersion)
 	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return err
 	}

@@ -45,9 +45,15 @@ type builder struct {
 	pauseImage string // set from the kubeadm image list
 }
 
+// ValidateVersion rejects a Kubernetes version the builder cannot build.
+func ValidateVersion(v string) error {
+	_, err := stagingVersion(v)
+	return err
+}
+
 // Build makes ImageName(in.KubernetesVersion) unless an image with the same inputs exists.
 func Build(ctx context.Context, in Input) (string, error) {
-	if _, err := stagingVersion(in.KubernetesVersion); err != nil {
+	if err := ValidateVersion(in.KubernetesVersion); err != nil {
 		return "", err
 	}
 	b := &builder{in: in, log: in.Log, now: time.Now()}
