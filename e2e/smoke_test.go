@@ -43,6 +43,7 @@ func TestSmoke(t *testing.T) {
 			// which would look like a token problem later: catch it here.
 			kc := client(t)
 			newest := built[len(built)-1]
+			require.NoError(t, provider.cluster.LoadImages(ctx, newest.Image))
 			d, err := repro.NewDeployer(kc, provider.opts.FixturesDir, repro.PodSettings{TTL: repro.MinTTL, Interval: time.Second})
 			require.NoError(t, err)
 			ns := "satoken-smoke"

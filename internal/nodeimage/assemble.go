@@ -64,7 +64,7 @@ func (b *builder) assemble(ctx context.Context, binDir string, im kubeadmImages,
 	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
 		return err
 	}
-	for _, c := range []string{"kubeadm", "kubelet", "kubectl"} {
+	for _, c := range []string{"kubeadm", "kubelet", "kubectl", "crictl"} {
 		if err := copyFile(filepath.Join(binDir, c), filepath.Join(ctxDir, c), 0o755); err != nil {
 			return err
 		}
@@ -77,7 +77,7 @@ func (b *builder) assemble(ctx context.Context, binDir string, im kubeadmImages,
 	// systemd stops on SIGRTMIN+3 (docker import cannot set STOPSIGNAL on the base).
 	dockerfile := fmt.Sprintf(`FROM %s
 STOPSIGNAL SIGRTMIN+3
-COPY kubeadm kubelet kubectl /usr/bin/
+COPY kubeadm kubelet kubectl crictl /usr/bin/
 COPY kubeadm-wait /usr/local/bin/kubeadm
 COPY %s /etc/systemd/system/
 RUN systemctl enable %s && echo %s > /kind/version

@@ -139,16 +139,31 @@ func versionLDFlags(v string, now time.Time) string {
 
 // buildEtcd compiles the etcd server at version into outDir/etcd.
 func (b *builder) buildEtcd(ctx context.Context, version, outDir string) error {
-	workDir := filepath.Join(b.workDir, "etcd")
+	return b.goInstall(ctx, "etcd", "go.etcd.io/etcd/server/v3", version, "go.etcd.io/etcd/server/v3", filepath.Join(outDir, "etcd"))
+}
+
+// buildCrictl compiles crictl (`kind export logs` lists the node's images with it) at the
+// cri-tools release matching the Kubernetes minor.
+func (b *builder) buildCrictl(ctx context.Context, outDir string) error {
+	var minor int
+	fmt.Sscanf(b.in.KubernetesVersion, "v1.%d", &minor)
+	version := fmt.Sprintf("v1.%d.0", minor)
+	return b.goInstall(ctx, "crictl", "sigs.k8s.io/cri-tools", version, "sigs.k8s.io/cri-tools/cmd/crictl", filepath.Join(outDir, "crictl"))
+}
+
+// goInstall builds one command of a module at version through a throw-away module, so
+// the module's own go.mod (not ours) decides its dependencies.
+func (b *builder) goInstall(ctx context.Context, name, module, version, pkg, out string) error {
+	workDir := filepath.Join(b.workDir, name)
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return err
 	}
-	mod := fmt.Sprintf("module satoken.local/etcdbuild\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n", version)
+	mod := fmt.Sprintf("module satoken.local/%sbuild\n\ngo 1.24\n\nrequire %s %s\n", name, module, version)
 	if err := os.WriteFile(filepath.Join(workDir, "go.mod"), []byte(mod), 0o644); err != nil {
 		return err
 	}
-	b.log.Printf("compiling etcd %s", version)
-	_, err := sh.Run(ctx, sh.Cmd{Name: "go", Args: []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(outDir, "etcd"), "go.etcd.io/etcd/server/v3"}, Dir: workDir, Env: goBuildEnv})
+	b.log.Printf("compiling %s %s", name, version)
+	_, err := sh.Run(ctx, sh.Cmd{Name: "go", Args: []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg}, Dir: workDir, Env: goBuildEnv})
 	return err
 }
 

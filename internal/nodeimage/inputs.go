@@ -23,7 +23,7 @@ import (
 const inputsLabel = "satoken.inputs"
 
 // builderRevision changes whenever this package starts producing different images.
-const builderRevision = 4
+const builderRevision = 5
 
 // inputs is everything a node image depends on; its hash is the image's cache key.
 type inputs struct {

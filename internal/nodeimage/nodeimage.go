@@ -88,6 +88,7 @@ func Build(ctx context.Context, in Input) (string, error) {
 		}},
 		{"etcd", func() error { return b.buildEtcd(ctx, images.etcdModuleVersion(), binDir) }},
 		{"pause", func() error { return b.buildPause(ctx, images.Pause.tag(), binDir) }},
+		{"crictl", func() error { return b.buildCrictl(ctx, binDir) }},
 		{"debian rootfs", func() error { return b.rootfs(ctx, inputs) }},
 		{"control-plane images", func() error { return b.componentImages(ctx, binDir, images) }},
 		{"assemble node image", func() error { return b.assemble(ctx, binDir, images, image, hash) }},
