@@ -23,9 +23,10 @@ unit:
 e2e:
 	$(GO) test -tags e2e -v -count=1 -timeout 75m ./e2e -args $(E2E_ARGS)
 
-## e2e-long: the hour-long scenarios (automounted token capped to 1h; grace period), ~70 min
+## e2e-long: the hour-long scenarios (automounted token capped to 1h; grace period), ~70 min,
+## on clusters of their own (satoken-long, satoken-long-grace), so `make e2e` can run alongside
 e2e-long:
-	$(GO) test -tags e2e -v -count=1 -timeout 100m ./e2e -run TestLong
+	SATOKEN_E2E_CLUSTER=satoken-long $(GO) test -tags e2e -v -count=1 -timeout 100m ./e2e -run TestLong
 
 satoken:
 	$(GO) build -o bin/satoken ./cmd/satoken

@@ -22,8 +22,6 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
 )
 
-const graceCluster = "satoken-e2e-grace"
-
 // gracePeriodFeature: with the apiserver's default token extension on, nothing breaks for a
 // year; the only signal is the stale-token audit annotation after 3607 s. The harness must
 // name the workloads that would break when the grace period ends: old probes, not new ones.
@@ -32,7 +30,7 @@ func gracePeriodFeature() features.Feature {
 	return features.New("grace period: stale-token annotations name the clients that would break").
 		WithLabel("scenario", "long").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			o, err := harness.ClusterOptions(hctx.Root, graceCluster)
+			o, err := harness.ClusterOptions(hctx.Root, clusterName+"-grace")
 			require.NoError(t, err)
 			o.NodeImage, o.ExtendTokenExpiration = provider.opts.NodeImage, true
 			gc, err = cluster.Up(ctx, o, hctx.Log)

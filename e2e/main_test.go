@@ -23,9 +23,10 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 )
 
-const clusterName = "satoken-e2e"
-
 var (
+	// clusterName is the suite's cluster; SATOKEN_E2E_CLUSTER lets two suites (e.g. the
+	// long scenarios next to CI's) run side by side.
+	clusterName = envOr("SATOKEN_E2E_CLUSTER", "satoken-e2e")
 	testenv  env.Environment
 	hctx     *harness.Env
 	provider = &kindLibProvider{}
@@ -74,11 +75,7 @@ func prepareHost(ctx context.Context, cfg *envconf.Config) (context.Context, err
 // buildImages builds (or finds cached) the node image and every probe image.
 // SATOKEN_NODE_IMAGE selects a registry node image instead (e.g. kindest/node:v1.34.0).
 func buildImages(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-	k8s := os.Getenv("SATOKEN_K8S")
-	if k8s == "" {
-		k8s = nodeimage.DefaultKubernetesVersion
-	}
-	image, err := hctx.NodeImage(ctx, k8s, os.Getenv("SATOKEN_NODE_IMAGE"))
+	image, err := hctx.NodeImage(ctx, envOr("SATOKEN_K8S", nodeimage.DefaultKubernetesVersion), os.Getenv("SATOKEN_NODE_IMAGE"))
 	if err != nil {
 		return ctx, err
 	}
@@ -110,6 +107,13 @@ func destroyCluster(ctx context.Context, cfg *envconf.Config) (context.Context, 
 		return ctx, nil
 	}
 	return envfuncs.DestroyCluster(clusterName)(ctx, cfg)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
 
 func sanitize(s string) string {
