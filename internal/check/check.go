@@ -256,7 +256,7 @@ func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep
 			p.estimateToken(in.TTL)
 		}
 		p.obs = p.observe(events)
-		rep.Probes = append(rep.Probes, judge(p, rep))
+		rep.Probes = append(rep.Probes, judge(p, owner(ctx, kc, p.pod)))
 	}
 	if err := copyFile(in.Cluster.AuditLog(), filepath.Join(in.OutDir, "audit.log")); err != nil {
 		errs = append(errs, err.Error())
@@ -268,8 +268,8 @@ func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep
 }
 
 // judge draws the pod's verdict from the audit observation and adds the secondary signals.
-func judge(p *podRun, rep *report.Report) report.Probe {
-	out := report.Probe{Namespace: p.pod.Namespace, Pod: p.pod.Name, Workload: owner(p.pod), Image: images(p.pod),
+func judge(p *podRun, workload string) report.Probe {
+	out := report.Probe{Namespace: p.pod.Namespace, Pod: p.pod.Name, Workload: workload, Image: images(p.pod),
 		Restarts: int(p.restarts), LogUnauthorizedLines: len(p.unauthorized)}
 	r := verdict.Judge(p.obs, verdict.Params{Interval: callSpacing, Leeway: verdict.ValidatorLeeway})
 	if p.obs.Calls == 0 {
@@ -290,13 +290,20 @@ func judge(p *podRun, rep *report.Report) report.Probe {
 	return out
 }
 
-func owner(p corev1.Pod) string {
-	for _, ref := range p.OwnerReferences {
-		if ref.Controller != nil && *ref.Controller {
-			return ref.Kind + "/" + ref.Name
+// owner names the workload a pod belongs to, following a ReplicaSet up to its Deployment.
+func owner(ctx context.Context, kc *kube.Client, p corev1.Pod) string {
+	ref := metav1.GetControllerOf(&p)
+	if ref == nil {
+		return "Pod/" + p.Name
+	}
+	if ref.Kind == "ReplicaSet" {
+		if rs, err := kc.Typed.AppsV1().ReplicaSets(p.Namespace).Get(ctx, ref.Name, metav1.GetOptions{}); err == nil {
+			if up := metav1.GetControllerOf(rs); up != nil {
+				return up.Kind + "/" + up.Name
+			}
 		}
 	}
-	return "Pod/" + p.Name
+	return ref.Kind + "/" + ref.Name
 }
 
 func images(p corev1.Pod) string {

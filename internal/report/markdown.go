@@ -10,9 +10,12 @@ import (
 func (r *Report) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## satoken %s: ServiceAccount token expiry on Kubernetes %s\n\n", r.Command, r.K8sVersion)
-	fmt.Fprintf(&b, "Token TTL %ds (%s), validator leeway %ds, probe interval %gs, settle %gs after the first 401. Run %s → %s.\n\n",
-		r.TTLSeconds, r.TokenMode, r.ValidatorLeewaySeconds, r.IntervalSeconds, r.SettleSeconds,
-		r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
+	watch := fmt.Sprintf("probe interval %gs, settle %gs after the first 401", r.IntervalSeconds, r.SettleSeconds)
+	if r.Command == "check" {
+		watch = fmt.Sprintf("watched %gs past exp + leeway, judged from the apiserver's audit log", r.SettleSeconds)
+	}
+	fmt.Fprintf(&b, "Token TTL %ds (%s), validator leeway %ds, %s. Run %s → %s.\n\n",
+		r.TTLSeconds, r.TokenMode, r.ValidatorLeewaySeconds, watch, r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
 	if r.Command == "check" {
 		r.checkTable(&b)
 	} else {
