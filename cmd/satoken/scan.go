@@ -81,23 +81,29 @@ FAILS_AFTER_EXPIRY or INTERMITTENT, so CI can gate on it.`,
 }
 
 func newScanTableCommand() *cobra.Command {
-	var from, write string
+	var from []string
+	var write string
 	c := &cobra.Command{
-		Use:   "table --from REPORT.json [--write FILE]",
-		Short: "Generate the verdict table from a matrix run's report.json",
-		Long: `Turns the probes of a report.json into the verdict table satoken scan predicts from,
-printed to stdout or written to --write. Module dates of tagged versions (used to place
+		Use:   "table --from REPORT.json [--from REPORT.json ...] [--write FILE]",
+		Short: "Generate the verdict table from matrix runs' report.json files",
+		Long: `Merges the probes of one or more report.json files into the verdict table satoken scan
+predicts from (every verdict a version was measured with is kept; the worst is its
+verdict), printed to stdout or written to --write. Module dates of tagged versions (used to place
 date-only pseudo-versions) come from ` + "`go list -m`" + `; when that fails the table is still
 written, with a warning.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rep, err := report.Load(from)
-			if err != nil {
-				return err
+			var reps []*report.Report
+			for _, f := range from {
+				rep, err := report.Load(f)
+				if err != nil {
+					return err
+				}
+				reps = append(reps, rep)
 			}
-			tbl := scan.TableFromReport(rep)
+			tbl := scan.TableFromReports(reps...)
 			if len(tbl.Entries) == 0 {
-				return fmt.Errorf("%s: no probe with a client-go version and a verdict", from)
+				return fmt.Errorf("%v: no probe with a client-go version and a verdict", from)
 			}
 			if err := tbl.ResolveModuleTimes(cmd.Context()); err != nil {
 				fmt.Fprintf(os.Stderr, "warning: %v\n", err)
@@ -114,7 +120,7 @@ written, with a warning.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&from, "from", "", "report.json of a matrix run (required)")
+	c.Flags().StringSliceVar(&from, "from", nil, "report.json of a matrix run (required, repeatable)")
 	c.Flags().StringVar(&write, "write", "", "write the table to this file instead of stdout")
 	_ = c.MarkFlagRequired("from")
 	return c

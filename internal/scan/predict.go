@@ -19,6 +19,8 @@ type Prediction struct {
 	Verdict   verdict.Verdict `json:"verdict"`   // "" when the version cannot be placed
 	Predicted bool            `json:"predicted"` // false: this version itself was measured
 	Uncertain bool            `json:"uncertain,omitempty"`
+	// Observed is every verdict measured for an exact match (see Entry.Observed).
+	Observed []verdict.Verdict `json:"observed,omitempty"`
 	// Neighbours are the measured entries the verdict comes from: the exact match, or the
 	// nearest measured versions below and/or above.
 	Neighbours []Entry `json:"neighbours,omitempty"`
@@ -38,9 +40,12 @@ func Predict(t Table, version string) Prediction {
 	}
 	for _, e := range t.Entries {
 		if normalize(e.Module) == q || normalize(e.Label) == q {
-			p.Verdict, p.Neighbours = e.Verdict, []Entry{e}
-			p.Reason = fmt.Sprintf("measured %s on Kubernetes %s (token ttl %ds, %s)",
-				e.Name(), e.K8sVersion, e.TTLSeconds, e.MeasuredAt.Format("2006-01-02"))
+			p.Verdict, p.Neighbours, p.Observed = e.Verdict, []Entry{e}, e.Observed
+			p.Reason = fmt.Sprintf("measured %s on Kubernetes %s (token ttl %ds, %d run(s), latest %s)",
+				e.Name(), e.K8sVersion, e.TTLSeconds, e.Runs, e.MeasuredAt.Format("2006-01-02"))
+			if len(e.Observed) > 1 {
+				p.Reason += fmt.Sprintf("; runs measured %v, the worst is given", e.Observed)
+			}
 			return p
 		}
 	}

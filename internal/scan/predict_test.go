@@ -150,3 +150,27 @@ func TestTableFromReport(t *testing.T) {
 	_, err = LoadTable(path)
 	require.ErrorContains(t, err, "schema version 99")
 }
+
+func TestTableFromReportsMergesRuns(t *testing.T) {
+	at := time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
+	run := func(finished time.Time, v9, v11 verdict.Verdict) *report.Report {
+		return &report.Report{FinishedAt: finished, K8sVersion: "v1.34.4", TTLSeconds: 600, Probes: []report.Probe{
+			{ClientGo: "v9.0.0", ClientGoModule: "v9.0.0+incompatible", Verdict: v9},
+			{ClientGo: "v11.0.0", ClientGoModule: "v11.0.0+incompatible", Verdict: v11},
+		}}
+	}
+	tbl := TableFromReports(run(at, verdict.Reloads, verdict.Unexpected), run(at.Add(time.Hour), verdict.Intermittent, verdict.FailsAfterExpiry))
+	require.Len(t, tbl.Entries, 2)
+	v9 := tbl.Entries[0]
+	require.Equal(t, []verdict.Verdict{verdict.Reloads, verdict.Intermittent}, v9.Observed)
+	require.Equal(t, verdict.Intermittent, v9.Verdict, "the worst measured verdict")
+	require.Equal(t, 2, v9.Runs)
+	require.Equal(t, at.Add(time.Hour), v9.MeasuredAt)
+	v11 := tbl.Entries[1]
+	require.Equal(t, []verdict.Verdict{verdict.FailsAfterExpiry}, v11.Observed, "UNEXPECTED only counts where no run drew a verdict")
+
+	p := Predict(tbl, "v9.0.0+incompatible")
+	require.False(t, p.Predicted)
+	require.Equal(t, v9.Observed, p.Observed)
+	require.Contains(t, p.Reason, "2 run(s)")
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"golang.org/x/mod/module"
@@ -25,15 +26,20 @@ type Table struct {
 	Entries       []Entry `json:"entries"`
 }
 
-// Entry is one probe of a matrix run.
+// Entry is one client-go version, measured in one or more matrix runs.
 type Entry struct {
 	Label      string          `json:"label"`  // e.g. v12.0.0
 	Module     string          `json:"module"` // the exact client-go module version measured
 	K8sRelease string          `json:"k8sRelease"`
-	Verdict    verdict.Verdict `json:"verdict"`
-	MeasuredAt time.Time       `json:"measuredAt"` // the run's finishedAt
-	K8sVersion string          `json:"k8sVersion"` // the cluster's
-	TTLSeconds int             `json:"ttlSeconds"`
+	Verdict    verdict.Verdict `json:"verdict"` // the most severe of Observed
+	// Observed lists every verdict the runs measured. Clients that re-read the token file
+	// on a timer of their own land on either side of the kubelet's rotation with short
+	// TTLs, so one version can be RELOADS in one run and INTERMITTENT in the next.
+	Observed   []verdict.Verdict `json:"observed"`
+	Runs       int               `json:"runs"`
+	MeasuredAt time.Time         `json:"measuredAt"` // the latest run's finishedAt
+	K8sVersion string            `json:"k8sVersion"` // the cluster's
+	TTLSeconds int               `json:"ttlSeconds"`
 	// ModuleTime is the date of Module (pseudo-version date or tag time): it places
 	// pseudo-versions, which carry nothing else.
 	ModuleTime *time.Time `json:"moduleTime,omitempty"`
@@ -47,22 +53,52 @@ func (e Entry) Name() string {
 	return e.Label + " (" + e.Module + ")"
 }
 
-// TableFromReport turns a report's probes into table entries; probes without a verdict or
-// a client-go version are left out.
-func TableFromReport(r *report.Report) Table {
+// severity orders verdicts for a gate: the worst a client was seen to do wins.
+var severity = map[verdict.Verdict]int{verdict.Unexpected: 0, verdict.Reloads: 1, verdict.Intermittent: 2, verdict.FailsAfterExpiry: 3}
+
+// TableFromReport turns a report's probes into table entries.
+func TableFromReport(r *report.Report) Table { return TableFromReports(r) }
+
+// TableFromReports merges matrix runs into one table, an entry per client-go module.
+// Probes without a verdict or a client-go version are left out; an UNEXPECTED run (no
+// verdict could be drawn) counts only where no run drew one.
+func TableFromReports(reports ...*report.Report) Table {
 	t := Table{SchemaVersion: TableSchemaVersion, Entries: []Entry{}}
-	for _, p := range r.Probes {
-		if p.Verdict == "" || (p.ClientGo == "" && p.ClientGoModule == "") {
-			continue
-		}
-		e := Entry{Label: p.ClientGo, Module: p.ClientGoModule, K8sRelease: p.K8sRelease, Verdict: p.Verdict,
-			MeasuredAt: r.FinishedAt, K8sVersion: r.K8sVersion, TTLSeconds: r.TTLSeconds}
-		if module.IsPseudoVersion(e.Module) {
-			if ts, err := module.PseudoVersionTime(e.Module); err == nil {
-				e.ModuleTime = &ts
+	index := map[string]int{}
+	for _, r := range reports {
+		for _, p := range r.Probes {
+			if p.Verdict == "" || (p.ClientGo == "" && p.ClientGoModule == "") {
+				continue
+			}
+			i, ok := index[p.ClientGoModule]
+			if !ok {
+				e := Entry{Label: p.ClientGo, Module: p.ClientGoModule, K8sRelease: p.K8sRelease}
+				if module.IsPseudoVersion(e.Module) {
+					if ts, err := module.PseudoVersionTime(e.Module); err == nil {
+						e.ModuleTime = &ts
+					}
+				}
+				i = len(t.Entries)
+				index[p.ClientGoModule] = i
+				t.Entries = append(t.Entries, e)
+			}
+			e := &t.Entries[i]
+			e.Runs++
+			if r.FinishedAt.After(e.MeasuredAt) {
+				e.MeasuredAt, e.K8sVersion, e.TTLSeconds = r.FinishedAt, r.K8sVersion, r.TTLSeconds
+			}
+			if !slices.Contains(e.Observed, p.Verdict) {
+				e.Observed = append(e.Observed, p.Verdict)
 			}
 		}
-		t.Entries = append(t.Entries, e)
+	}
+	for i := range t.Entries {
+		e := &t.Entries[i]
+		if len(e.Observed) > 1 {
+			e.Observed = slices.DeleteFunc(e.Observed, func(v verdict.Verdict) bool { return v == verdict.Unexpected })
+		}
+		slices.SortFunc(e.Observed, func(a, b verdict.Verdict) int { return severity[a] - severity[b] })
+		e.Verdict = e.Observed[len(e.Observed)-1]
 	}
 	return t
 }
