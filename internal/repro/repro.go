@@ -243,7 +243,7 @@ func (r *runner) watch(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(pollEvery):
+		case <-time.After(min(pollEvery, max(time.Until(latest), time.Second))):
 		}
 	}
 }
