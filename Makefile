@@ -47,7 +47,7 @@ lint:
 clean:
 	rm -rf bin out _artifacts
 
-## verdict-table: regenerate the table `satoken scan` predicts from, from a matrix run's report
+## verdict-table: add a matrix run's report ($(OUT)/report.json) to the table `satoken scan` predicts from
 .PHONY: verdict-table
 verdict-table: satoken
-	./bin/satoken scan table --from $(OUT)/report.json --write fixtures/verdict-table.json
+	./bin/satoken scan table --merge fixtures/verdict-table.json --from $(OUT)/report.json --write fixtures/verdict-table.json

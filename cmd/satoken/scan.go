@@ -82,7 +82,7 @@ FAILS_AFTER_EXPIRY or INTERMITTENT, so CI can gate on it.`,
 
 func newScanTableCommand() *cobra.Command {
 	var from []string
-	var write string
+	var write, merge string
 	c := &cobra.Command{
 		Use:   "table --from REPORT.json [--from REPORT.json ...] [--write FILE]",
 		Short: "Generate the verdict table from matrix runs' report.json files",
@@ -94,6 +94,7 @@ written, with a warning.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var reps []*report.Report
+			var err error
 			for _, f := range from {
 				rep, err := report.Load(f)
 				if err != nil {
@@ -101,7 +102,13 @@ written, with a warning.`,
 				}
 				reps = append(reps, rep)
 			}
-			tbl := scan.TableFromReports(reps...)
+			tbl := scan.TableFromReports()
+			if merge != "" {
+				if tbl, err = scan.LoadTable(merge); err != nil {
+					return err
+				}
+			}
+			tbl.Add(reps...)
 			if len(tbl.Entries) == 0 {
 				return fmt.Errorf("%v: no probe with a client-go version and a verdict", from)
 			}
@@ -122,6 +129,7 @@ written, with a warning.`,
 	}
 	c.Flags().StringSliceVar(&from, "from", nil, "report.json of a matrix run (required, repeatable)")
 	c.Flags().StringVar(&write, "write", "", "write the table to this file instead of stdout")
+	c.Flags().StringVar(&merge, "merge", "", "add the reports to this existing table (e.g. the checked-in one) instead of starting anew")
 	_ = c.MarkFlagRequired("from")
 	return c
 }

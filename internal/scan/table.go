@@ -59,12 +59,20 @@ var severity = map[verdict.Verdict]int{verdict.Unexpected: 0, verdict.Reloads: 1
 // TableFromReport turns a report's probes into table entries.
 func TableFromReport(r *report.Report) Table { return TableFromReports(r) }
 
-// TableFromReports merges matrix runs into one table, an entry per client-go module.
-// Probes without a verdict or a client-go version are left out; an UNEXPECTED run (no
-// verdict could be drawn) counts only where no run drew one.
+// TableFromReports merges matrix runs into a new table, an entry per client-go module.
 func TableFromReports(reports ...*report.Report) Table {
 	t := Table{SchemaVersion: TableSchemaVersion, Entries: []Entry{}}
+	t.Add(reports...)
+	return t
+}
+
+// Add merges more matrix runs into t. Probes without a verdict or a client-go version are
+// left out; an UNEXPECTED run (no verdict could be drawn) counts only where no run drew one.
+func (t *Table) Add(reports ...*report.Report) {
 	index := map[string]int{}
+	for i, e := range t.Entries {
+		index[e.Module] = i
+	}
 	for _, r := range reports {
 		for _, p := range r.Probes {
 			if p.Verdict == "" || (p.ClientGo == "" && p.ClientGoModule == "") {
@@ -84,6 +92,9 @@ func TableFromReports(reports ...*report.Report) Table {
 			}
 			e := &t.Entries[i]
 			e.Runs++
+			if e.K8sRelease == "" {
+				e.K8sRelease = p.K8sRelease
+			}
 			if r.FinishedAt.After(e.MeasuredAt) {
 				e.MeasuredAt, e.K8sVersion, e.TTLSeconds = r.FinishedAt, r.K8sVersion, r.TTLSeconds
 			}
@@ -100,7 +111,6 @@ func TableFromReports(reports ...*report.Report) Table {
 		slices.SortFunc(e.Observed, func(a, b verdict.Verdict) int { return severity[a] - severity[b] })
 		e.Verdict = e.Observed[len(e.Observed)-1]
 	}
-	return t
 }
 
 // ResolveModuleTimes fills the missing module times from `go list -m` (module cache or
