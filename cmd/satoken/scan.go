@@ -94,7 +94,6 @@ written, with a warning.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var reps []*report.Report
-			var err error
 			for _, f := range from {
 				rep, err := report.Load(f)
 				if err != nil {
@@ -104,9 +103,11 @@ written, with a warning.`,
 			}
 			tbl := scan.TableFromReports()
 			if merge != "" {
-				if tbl, err = scan.LoadTable(merge); err != nil {
+				loaded, err := scan.LoadTable(merge)
+				if err != nil {
 					return err
 				}
+				tbl = loaded
 			}
 			tbl.Add(reps...)
 			if len(tbl.Entries) == 0 {
