@@ -224,18 +224,3 @@ func (c *Cluster) LoadArchive(path string) error {
 // ExportLogs writes `kind export logs` output to dir.
 func (c *Cluster) ExportLogs(dir string) error { return c.provider.CollectLogs(c.Name, dir) }
 
-// NodeNames lists the cluster's node container names.
-func (c *Cluster) NodeNames() ([]string, error) {
-	nodes, err := c.provider.ListNodes(c.Name)
-	var names []string
-	for _, n := range nodes {
-		names = append(names, n.String())
-	}
-	return names, err
-}
-
-// Exists reports whether kind knows a cluster called name.
-func Exists(name string) (bool, error) {
-	list, err := newProvider().List()
-	return slices.Contains(list, name), err
-}
