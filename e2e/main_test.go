@@ -27,11 +27,11 @@ var (
 	// clusterName is the suite's cluster; SATOKEN_E2E_CLUSTER lets two suites (e.g. the
 	// long scenarios next to CI's) run side by side.
 	clusterName = envOr("SATOKEN_E2E_CLUSTER", "satoken-e2e")
-	testenv  env.Environment
-	hctx     *harness.Env
-	provider = &kindLibProvider{}
-	built    []probes.Built // every probe of the matrix, built in Setup
-	// artifacts is where reports and, on failure, cluster logs go ($ARTIFACTS or _artifacts).
+	testenv     env.Environment
+	hctx        *harness.Env
+	provider    = &kindLibProvider{}
+	built       []probes.Built // every probe of the matrix, built in Setup
+	// artifactsDir is where reports and, on failure, cluster logs go ($ARTIFACTS or _artifacts).
 	artifactsDir string
 )
 

@@ -223,4 +223,3 @@ func (c *Cluster) LoadArchive(path string) error {
 
 // ExportLogs writes `kind export logs` output to dir.
 func (c *Cluster) ExportLogs(dir string) error { return c.provider.CollectLogs(c.Name, dir) }
-
