@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -258,7 +260,7 @@ func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep
 		p.obs = p.observe(events)
 		rep.Probes = append(rep.Probes, judge(p, owner(ctx, kc, p.pod)))
 	}
-	if err := copyFile(in.Cluster.AuditLog(), filepath.Join(in.OutDir, "audit.log")); err != nil {
+	if err := fileutil.Copy(in.Cluster.AuditLog(), filepath.Join(in.OutDir, "audit.log"), 0o644); err != nil {
 		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
@@ -312,12 +314,4 @@ func images(p corev1.Pod) string {
 		out = append(out, c.Image)
 	}
 	return strings.Join(out, ",")
-}
-
-func copyFile(src, dst string) error {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, 0o644)
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
+
 	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 )
 
@@ -65,7 +67,7 @@ func (b *builder) assemble(ctx context.Context, binDir string, im kubeadmImages,
 		return err
 	}
 	for _, c := range []string{"kubeadm", "kubelet", "kubectl", "crictl"} {
-		if err := copyFile(filepath.Join(binDir, c), filepath.Join(ctxDir, c), 0o755); err != nil {
+		if err := fileutil.Copy(filepath.Join(binDir, c), filepath.Join(ctxDir, c), 0o755); err != nil {
 			return err
 		}
 	}

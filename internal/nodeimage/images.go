@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
+
 	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 )
 
@@ -82,7 +84,7 @@ func (b *builder) componentImages(ctx context.Context, binDir string, im kubeadm
 		if err := os.MkdirAll(ctxDir, 0o755); err != nil {
 			return err
 		}
-		if err := copyFile(filepath.Join(binDir, name), filepath.Join(ctxDir, name), 0o755); err != nil {
+		if err := fileutil.Copy(filepath.Join(binDir, name), filepath.Join(ctxDir, name), 0o755); err != nil {
 			return err
 		}
 		dockerfile := fmt.Sprintf("FROM scratch\nCOPY %s /usr/local/bin/%s\nENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n", name, name)
@@ -101,12 +103,4 @@ func (b *builder) componentImages(ctx context.Context, binDir string, im kubeadm
 		}
 	}
 	return nil
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, mode)
 }

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
+
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 )
@@ -198,7 +200,7 @@ func (b *builder) customize(ctx context.Context, root, kindFiles string) error {
 		}
 	}
 	if b.in.SysResourceWorkaround {
-		if err := copyFile(b.in.RuncWrapper, filepath.Join(root, nodeRuncWrapper), 0o755); err != nil {
+		if err := fileutil.Copy(b.in.RuncWrapper, filepath.Join(root, nodeRuncWrapper), 0o755); err != nil {
 			return err
 		}
 	}
@@ -316,7 +318,7 @@ func copyTree(src, dst string) error {
 		if strings.Contains(rel, "bin/") {
 			mode = 0o755
 		}
-		return copyFile(path, target, mode)
+		return fileutil.Copy(path, target, mode)
 	})
 }
 

@@ -12,13 +12,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 
 	"golang.org/x/mod/semver"
 
@@ -200,7 +203,7 @@ func buildOne(ctx context.Context, in BuildInput, p Probe, goVersion string) (Bu
 	} else if v != p.Module {
 		return b, fmt.Errorf("%s links k8s.io/client-go %s, want %s", b.Binary, v, p.Module)
 	}
-	if cur, err := sh.Out(ctx, "docker", "image", "inspect", "--format", `{{ index .Config.Labels "`+inputsLabel+`" }}`, b.Image); err == nil && cur == hash {
+	if cur, _ := docker.ImageLabel(ctx, b.Image, inputsLabel); cur == hash {
 		in.Log.Printf("probe %s: image %s up to date", p.Label, b.Image)
 		return b, nil
 	}
@@ -231,7 +234,7 @@ func dockerBuild(ctx context.Context, b Built) error {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return err
 	}
-	if err := copyFile(b.Binary, filepath.Join(dir, "probe")); err != nil {
+	if err := fileutil.Copy(b.Binary, filepath.Join(dir, "probe"), 0o755); err != nil {
 		return err
 	}
 	// The classic builder needs no registry for FROM scratch (and no buildx plugin).
@@ -242,23 +245,6 @@ func dockerBuild(ctx context.Context, b Built) error {
 		"--label", "satoken.probe.client-go=" + b.Probe.Module,
 		dir}})
 	return err
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // inputHash covers everything that determines a probe binary and image: the probe's

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -384,7 +386,7 @@ func (r *runner) collect(ctx context.Context, rep *report.Report) error {
 		}
 		rep.Probes = append(rep.Probes, p)
 	}
-	note(copyFile(r.in.Cluster.AuditLog(), filepath.Join(r.in.OutDir, "audit.log")))
+	note(fileutil.Copy(r.in.Cluster.AuditLog(), filepath.Join(r.in.OutDir, "audit.log"), 0o644))
 	note(r.apiserverAuthFailures(ctx, filepath.Join(r.in.OutDir, "apiserver-unauthorized.log")))
 	if len(errs) > 0 {
 		return fmt.Errorf("collecting artifacts: %s", strings.Join(errs, "; "))
@@ -421,12 +423,4 @@ func (r *runner) apiserverAuthFailures(ctx context.Context, path string) error {
 		}
 	}
 	return os.WriteFile(path, out.Bytes(), 0o644)
-}
-
-func copyFile(src, dst string) error {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, 0o644)
 }
