@@ -201,8 +201,14 @@ func Judge(o Observation, p Params) Result {
 	if at.Before(first.Exp) || at.After(latest) {
 		return unexpected(fmt.Sprintf("401 from exp%s on, outside the expiry window [exp, exp+%s]", offset(at, first.Exp), latest.Sub(first.Exp)))
 	}
-	return Result{FailsAfterExpiry, fmt.Sprintf("ok until the first token expired; 401 from exp%s on, %d of %d calls (%d carrying the start-up token); %d rotation(s) of the file ignored",
-		offset(at, first.Exp), o.UnauthorizedCount, o.Calls, o.UnauthorizedWithFirstToken, o.RotationsSeen)}
+	reason := fmt.Sprintf("ok until the first token expired; 401 from exp%s on, %d of %d calls", offset(at, first.Exp), o.UnauthorizedCount, o.Calls)
+	if o.UnauthorizedWithFirstToken > 0 {
+		reason += fmt.Sprintf(" (%d carrying the start-up token)", o.UnauthorizedWithFirstToken)
+	}
+	if o.RotationsSeen > 0 {
+		reason += fmt.Sprintf("; %d rotation(s) of the file ignored", o.RotationsSeen)
+	}
+	return Result{FailsAfterExpiry, reason}
 }
 
 func judgeNo401(o Observation, first Token, expired time.Time, p Params) Result {
