@@ -23,3 +23,9 @@ func ImageExists(ctx context.Context, image string) bool {
 	_, err := sh.Out(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image)
 	return err == nil
 }
+
+// PruneDangling removes untagged images carrying label: builds superseded by a rebuild of
+// the same tag. Images a container still uses are kept by docker.
+func PruneDangling(ctx context.Context, label string) {
+	_, _ = sh.Out(ctx, "docker", "image", "prune", "-f", "--filter", "label="+label)
+}

@@ -98,5 +98,6 @@ func Build(ctx context.Context, in Input) (string, error) {
 			return "", fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
+	docker.PruneDangling(ctx, inputsLabel)
 	return image, nil
 }

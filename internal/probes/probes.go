@@ -177,6 +177,7 @@ func Build(ctx context.Context, in BuildInput) ([]Built, error) {
 		}
 		out = append(out, b)
 	}
+	docker.PruneDangling(ctx, inputsLabel)
 	return out, nil
 }
 
