@@ -32,7 +32,9 @@ func gracePeriodFeature() features.Feature {
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			o, err := harness.ClusterOptions(hctx.Root, clusterName+"-grace")
 			require.NoError(t, err)
-			o.NodeImage, o.ExtendTokenExpiration = provider.opts.NodeImage, true
+			// As on a real cluster: extension on and a maximum above the kubelet's 3607 s
+			// request (a 1h maximum would cap it first, and capped tokens are not extended).
+			o.NodeImage, o.ExtendTokenExpiration, o.MaxTokenExpiration = provider.opts.NodeImage, true, 24*time.Hour
 			gc, err = cluster.Up(ctx, o, hctx.Log)
 			require.NoError(t, err)
 			return ctx

@@ -15,6 +15,10 @@ import (
 // MinMaxTokenExpiration is the apiserver's floor for --service-account-max-token-expiration.
 const MinMaxTokenExpiration = time.Hour
 
+// kubeletTokenRequest is what the kubelet asks for (3607 s); the apiserver extends exactly
+// such requests, after capping them to the maximum.
+const kubeletTokenRequest = 3607 * time.Second
+
 // Options configures a cluster.
 type Options struct {
 	Name                  string
@@ -35,6 +39,10 @@ func (o Options) Validate() error {
 	}
 	if o.MaxTokenExpiration < MinMaxTokenExpiration {
 		return fmt.Errorf("--max-token-expiration %s: the apiserver requires at least %s", o.MaxTokenExpiration, MinMaxTokenExpiration)
+	}
+	if o.ExtendTokenExpiration && o.MaxTokenExpiration < kubeletTokenRequest {
+		return fmt.Errorf("--extend-token-expiration has no effect with --max-token-expiration %s: the apiserver caps the kubelet's %s request before extending it; use at least %s",
+			o.MaxTokenExpiration, kubeletTokenRequest, kubeletTokenRequest)
 	}
 	if o.NodeImage == "" {
 		return fmt.Errorf("no node image")

@@ -23,11 +23,12 @@ func validOptions(t *testing.T) Options {
 func TestValidate(t *testing.T) {
 	require.NoError(t, validOptions(t).Validate())
 	for name, mutate := range map[string]func(*Options){
-		"expiry below 1h": func(o *Options) { o.MaxTokenExpiration = 59 * time.Minute },
-		"zero expiry":     func(o *Options) { o.MaxTokenExpiration = 0 },
-		"bad name":        func(o *Options) { o.Name = "Bad_Name" },
-		"empty name":      func(o *Options) { o.Name = "" },
-		"no image":        func(o *Options) { o.NodeImage = "" },
+		"expiry below 1h":  func(o *Options) { o.MaxTokenExpiration = 59 * time.Minute },
+		"zero expiry":      func(o *Options) { o.MaxTokenExpiration = 0 },
+		"bad name":         func(o *Options) { o.Name = "Bad_Name" },
+		"empty name":       func(o *Options) { o.Name = "" },
+		"no image":         func(o *Options) { o.NodeImage = "" },
+		"extension capped": func(o *Options) { o.ExtendTokenExpiration = true }, // 1h < 3607 s
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := validOptions(t)
@@ -71,7 +72,8 @@ func TestRenderConfig(t *testing.T) {
 
 func TestRenderConfigExtend(t *testing.T) {
 	o := validOptions(t)
-	o.ExtendTokenExpiration = true
+	o.ExtendTokenExpiration, o.MaxTokenExpiration = true, 24*time.Hour
+	require.NoError(t, o.Validate())
 	raw, err := o.RenderConfig(true)
 	require.NoError(t, err)
 	require.Contains(t, string(raw), `service-account-extend-token-expiration: "true"`)
