@@ -23,8 +23,9 @@ import (
 
 // addonCheckFeature runs `satoken check`'s engine on one of fixtures/check's stand-in
 // add-ons: our probe images deployed from plain manifests like any third party's, judged
-// only from apiserver evidence, restarts and logs.
-func addonCheckFeature(manifest string, survives bool) features.Feature {
+// only from apiserver evidence, restarts and logs. mutate selects how the pods get short
+// tokens, so both the admission policy and the manifest rewrite are exercised.
+func addonCheckFeature(manifest string, survives bool, mutate string) features.Feature {
 	name := strings.TrimSuffix(manifest, ".yaml")
 	return features.New("add-on gate: "+name).
 		WithLabel("scenario", "check").
@@ -33,14 +34,18 @@ func addonCheckFeature(manifest string, survives bool) features.Feature {
 			require.NoError(t, err)
 			objs, err := kube.Decode(data)
 			require.NoError(t, err)
-			changes, err := check.ShortenTokens(objs, int64(repro.MinTTL.Seconds()))
-			require.NoError(t, err)
+			require.NoError(t, check.Validate(objs))
 			require.NoError(t, provider.cluster.LoadImages(ctx, check.Images(objs)...))
 
 			out := filepath.Join(artifactsDir, "check-"+name)
-			rep, err := check.Run(ctx, check.Input{Cluster: provider.cluster, Manifests: objs, Changes: changes,
+			rep, err := check.Run(ctx, check.Input{Cluster: provider.cluster, Manifests: objs, Mutate: mutate,
 				TTL: repro.MinTTL, Settle: 3 * time.Minute, OutDir: out, Log: hctx.Log})
 			require.NoError(t, err)
+			if mutate == check.MutatePolicy {
+				assert.Contains(t, rep.TokenTTLBy, "MutatingAdmissionPolicy")
+			} else {
+				assert.Equal(t, "manifest rewrite", rep.TokenTTLBy)
+			}
 			rep.Phases = hctx.Log.Timings()
 			require.NoError(t, rep.WriteAll(out))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())

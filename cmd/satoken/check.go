@@ -24,6 +24,7 @@ type checkFlags struct {
 	sessionFlags
 	manifests string
 	images    []string
+	mutate    string
 }
 
 func newCheckCommand() *cobra.Command {
@@ -37,6 +38,11 @@ set to --ttl, loads local images, waits until the tokens are past exp + 60s leew
 bound into the token; 401s, by the pod's IP), container restarts and log lines mentioning
 "Unauthorized" — not from the workload's own log format.
 
+Tokens are shortened server-side by a MutatingAdmissionPolicy where the cluster serves
+one (Kubernetes 1.32+; satoken's clusters turn the feature gate on), which also covers pods
+an operator creates later; otherwise the manifests' pod templates are rewritten (--mutate).
+Pods whose tokens still outlive the check stop it with an error rather than pass.
+
 Images the manifests reference that exist locally are loaded automatically; --image
 names more. Writes the same report formats as satoken run.
 
@@ -47,6 +53,7 @@ Exit codes: 0 the workload survived, 1 harness error or bad input, 3 the workloa
 	f.register(c, "token TTL given to every pod (>= 10m)", 3*time.Minute, "keep watching this long after the tokens stop being accepted", "out-check")
 	c.Flags().StringVar(&f.manifests, "manifests", "", "YAML/JSON manifests: a file or a directory of *.yaml, *.yml, *.json")
 	c.Flags().StringSliceVar(&f.images, "image", nil, "local docker image to load into the cluster (repeatable)")
+	c.Flags().StringVar(&f.mutate, "mutate", check.MutateAuto, "how pods get --ttl tokens: "+strings.Join(check.MutateModes, "|")+" (auto: admission policy if served, else manifests)")
 	return c
 }
 
@@ -93,13 +100,15 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 	if err := f.validate(true); err != nil {
 		return err
 	}
+	if !slices.Contains(check.MutateModes, f.mutate) {
+		return fmt.Errorf("--mutate %q: use one of %s", f.mutate, strings.Join(check.MutateModes, ", "))
+	}
 	objs, err := readManifests(f.manifests)
 	if err != nil {
 		return err
 	}
-	changes, err := check.ShortenTokens(objs, int64(f.ttl.Seconds()))
-	if err != nil {
-		return err
+	if err := check.Validate(objs); err != nil {
+		return fmt.Errorf("--manifests %s: %w", f.manifests, err)
 	}
 	log := phase.New()
 	root, err := repoRoot()
@@ -120,7 +129,7 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 				return nil, err
 			}
 		}
-		return check.Run(ctx, check.Input{Cluster: cl, Manifests: objs, Changes: changes, TTL: f.ttl, Settle: f.settle, OutDir: f.out, Log: log})
+		return check.Run(ctx, check.Input{Cluster: cl, Manifests: objs, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, OutDir: f.out, Log: log})
 	})
 	if err != nil {
 		return err

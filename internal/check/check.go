@@ -34,8 +34,8 @@ const callSpacing = time.Minute
 // Input configures a check.
 type Input struct {
 	Cluster   *cluster.Cluster
-	Manifests []*unstructured.Unstructured // already passed through ShortenTokens
-	Changes   []string                     // what ShortenTokens did, for the log
+	Manifests []*unstructured.Unstructured
+	Mutate    string // MutateAuto, MutatePolicy or MutateManifests ("" = auto)
 	TTL       time.Duration
 	Settle    time.Duration // keep watching this long after the expected expiry
 	OutDir    string
@@ -66,17 +66,15 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 	if v, err := kc.Typed.Discovery().ServerVersion(); err == nil {
 		rep.K8sVersion = v.GitVersion
 	}
-	for _, c := range in.Changes {
-		in.Log.Printf("token TTL: %s", c)
-	}
 	namespaces := targetNamespaces(in.Manifests)
 	var pods []*podRun
 	steps := []struct {
 		name string
 		fn   func() error
 	}{
-		{"deploy workload", func() error { return deploy(ctx, kc, in.Manifests, namespaces) }},
+		{"deploy workload", func() error { return deploy(ctx, kc, in, namespaces, rep) }},
 		{"wait for workload pods", func() (err error) { pods, err = waitPods(ctx, kc, namespaces, rep.StartedAt); return err }},
+		{"check the pods' token TTL", func() error { return checkTokenTTLs(pods, in.TTL) }},
 		{"wait for token expiry", func() error { return watch(ctx, kc, in, pods) }},
 	}
 	var runErr error
@@ -127,9 +125,11 @@ func targetNamespaces(objs []*unstructured.Unstructured) []string {
 	return out
 }
 
-func deploy(ctx context.Context, kc *kube.Client, objs []*unstructured.Unstructured, namespaces []string) error {
+// deploy creates the namespaces, gives the pods short tokens (server-side where possible)
+// and creates the manifests' objects.
+func deploy(ctx context.Context, kc *kube.Client, in Input, namespaces []string, rep *report.Report) error {
 	if len(namespaces) == 0 {
-		return fmt.Errorf("the manifests contain no workload (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, ...)")
+		return errNoWorkload
 	}
 	for _, ns := range namespaces {
 		_, err := kc.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
@@ -137,7 +137,49 @@ func deploy(ctx context.Context, kc *kube.Client, objs []*unstructured.Unstructu
 			return err
 		}
 	}
-	return kc.Create(ctx, objs, DefaultNamespace)
+	ttl := int64(in.TTL.Seconds())
+	var gv string
+	if in.Mutate != MutateManifests {
+		var err error
+		if gv, err = PolicyAPI(kc); err != nil {
+			return err
+		}
+		if gv == "" && in.Mutate == MutatePolicy {
+			return fmt.Errorf("--mutate %s: the cluster does not serve MutatingAdmissionPolicy (Kubernetes 1.32+ with the feature gate)", MutatePolicy)
+		}
+	}
+	rep.TokenTTLBy = describeMutation(gv)
+	if gv != "" {
+		if err := installPolicy(ctx, kc, gv, ttl, namespaces[0]); err != nil {
+			return err
+		}
+		in.Log.Printf("token TTL: every new pod outside the system namespaces gets %ds tokens from %s", ttl, rep.TokenTTLBy)
+	} else {
+		changes, err := ShortenTokens(in.Manifests, ttl)
+		if err != nil {
+			return err
+		}
+		for _, c := range changes {
+			in.Log.Printf("token TTL (manifest rewrite): %s", c)
+		}
+	}
+	return kc.Create(ctx, in.Manifests, DefaultNamespace)
+}
+
+// checkTokenTTLs refuses to judge pods whose tokens would outlive the check, such as pods
+// a controller created from a template the manifest rewrite could not see.
+func checkTokenTTLs(pods []*podRun, ttl time.Duration) error {
+	var bad []string
+	for _, p := range pods {
+		if ttls := TokenTTLs(p.pod.Spec); !allEqual(ttls, int64(ttl.Seconds())) {
+			bad = append(bad, fmt.Sprintf("%s/%s %v", p.pod.Namespace, p.pod.Name, ttls))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("token TTL %s not applied to %s (their token expirationSeconds): their tokens would not expire during the check; run on a cluster with MutatingAdmissionPolicy (--mutate policy)",
+			ttl, strings.Join(bad, ", "))
+	}
+	return nil
 }
 
 // waitPods waits until the workload has pods and all of them run.

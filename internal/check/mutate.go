@@ -5,6 +5,7 @@
 package check
 
 import (
+	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -28,13 +29,35 @@ var podSpecPaths = map[string][]string{
 	"ReplicationController": {"spec", "template", "spec"},
 }
 
+// errNoWorkload rejects manifests that would leave nothing to judge.
+var errNoWorkload = errors.New("the manifests contain no workload (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, ...)")
+
+// Validate rejects manifests a check cannot use, before any cluster is created.
+func Validate(objs []*unstructured.Unstructured) error {
+	workloads := 0
+	for _, o := range objs {
+		path, ok := podSpecPaths[o.GetKind()]
+		if !ok {
+			continue
+		}
+		if _, found, err := unstructured.NestedMap(o.Object, path...); err != nil || !found {
+			return fmt.Errorf("%s/%s: no pod spec at %v", o.GetKind(), o.GetName(), path)
+		}
+		workloads++
+	}
+	if workloads == 0 {
+		return errNoWorkload
+	}
+	return nil
+}
+
 // ShortenTokens rewrites every pod template so its ServiceAccount token lives ttlSeconds:
 // explicit serviceAccountToken projections get that expirationSeconds; pods that rely on
 // the automounted token get an equivalent projection of their own instead. It returns a
 // line per change, for the report.
 //
-// Rewriting the manifests works on every Kubernetes version and node image; a server-side
-// MutatingAdmissionPolicy is beta and feature-gated in the default v1.34.
+// It is the fallback for clusters without MutatingAdmissionPolicy (see tokenPolicy), and
+// cannot reach pods that controllers create from templates of their own.
 func ShortenTokens(objs []*unstructured.Unstructured, ttlSeconds int64) ([]string, error) {
 	var changes []string
 	for _, o := range objs {

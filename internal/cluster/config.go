@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"text/template"
 	"time"
 )
@@ -56,6 +57,30 @@ type renderInput struct {
 	AuditPolicy           string
 	MaxTokenExpiration    string
 	ExtendTokenExpiration bool
+	AdmissionPolicyAPI    string // group/version to serve, "" when the version lacks it
+}
+
+// imageVersionRE finds the Kubernetes minor version in a node image tag such as
+// satoken/kind-node:v1.34.4 or kindest/node:v1.33.1@sha256:...
+var imageVersionRE = regexp.MustCompile(`:v1\.(\d+)\.\d+`)
+
+// AdmissionPolicyAPI is the MutatingAdmissionPolicy API the cluster serves: `satoken check`
+// shortens tokens server-side with it, so pods an operator creates later are covered too.
+// The API is feature-gated (alpha in 1.32–1.33, beta but off by default from 1.34), and an
+// apiserver given a gate it does not know fails to start, so it is only turned on when the
+// node image tag names a version that has it.
+func (o Options) AdmissionPolicyAPI() string {
+	m := imageVersionRE.FindStringSubmatch(o.NodeImage)
+	if m == nil {
+		return ""
+	}
+	switch minor, _ := strconv.Atoi(m[1]); {
+	case minor >= 34:
+		return "admissionregistration.k8s.io/v1beta1"
+	case minor >= 32:
+		return "admissionregistration.k8s.io/v1alpha1"
+	}
+	return ""
 }
 
 // RenderConfig renders the kind config from fixtures. offline selects the settings of the
@@ -72,6 +97,7 @@ func (o Options) RenderConfig(offline bool) ([]byte, error) {
 		AuditPolicy:           o.auditPolicy(),
 		MaxTokenExpiration:    o.MaxTokenExpiration.String(),
 		ExtendTokenExpiration: o.ExtendTokenExpiration,
+		AdmissionPolicyAPI:    o.AdmissionPolicyAPI(),
 	})
 	return buf.Bytes(), err
 }

@@ -51,16 +51,10 @@ func TestRenderConfig(t *testing.T) {
 		require.Len(t, cfg.Nodes, 1)
 		require.Equal(t, "/state/audit", cfg.Nodes[0].ExtraMounts[0].HostPath)
 
-		// The patch is YAML the kubeadm API must accept: parse and check the flags.
-		var patch struct {
-			APIServer struct {
-				ExtraArgs map[string]string `json:"extraArgs"`
-			} `json:"apiServer"`
-		}
-		require.NoError(t, yaml.Unmarshal([]byte(cfg.KubeadmConfigPatches[0]), &patch))
-		require.Equal(t, "1h30m0s", patch.APIServer.ExtraArgs["service-account-max-token-expiration"])
-		require.Equal(t, "false", patch.APIServer.ExtraArgs["service-account-extend-token-expiration"])
-		require.Equal(t, "/var/log/satoken-audit/audit.log", patch.APIServer.ExtraArgs["audit-log-path"])
+		args := apiServerArgs(t, cfg)
+		require.Equal(t, "1h30m0s", args["service-account-max-token-expiration"])
+		require.Equal(t, "false", args["service-account-extend-token-expiration"])
+		require.Equal(t, "/var/log/satoken-audit/audit.log", args["audit-log-path"])
 		if offline {
 			require.Len(t, cfg.KubeadmConfigPatches, 2)
 			require.Contains(t, cfg.KubeadmConfigPatches[1], "addon/coredns")
@@ -77,4 +71,40 @@ func TestRenderConfigExtend(t *testing.T) {
 	raw, err := o.RenderConfig(true)
 	require.NoError(t, err)
 	require.Contains(t, string(raw), `service-account-extend-token-expiration: "true"`)
+}
+
+func TestAdmissionPolicyAPI(t *testing.T) {
+	for image, want := range map[string]string{
+		"satoken/kind-node:v1.34.4":          "admissionregistration.k8s.io/v1beta1",
+		"kindest/node:v1.35.0@sha256:abcdef": "admissionregistration.k8s.io/v1beta1",
+		"kindest/node:v1.33.1":               "admissionregistration.k8s.io/v1alpha1",
+		"kindest/node:v1.31.0":               "", // no such feature gate: the apiserver would not start
+		"example.com/custom-node:latest":     "", // unknown version: leave the apiserver alone
+	} {
+		o := validOptions(t)
+		o.NodeImage = image
+		require.Equal(t, want, o.AdmissionPolicyAPI(), image)
+		raw, err := o.RenderConfig(false)
+		require.NoError(t, err)
+		var cfg v1alpha4.Cluster
+		require.NoError(t, yaml.UnmarshalStrict(raw, &cfg), string(raw))
+		args := apiServerArgs(t, cfg)
+		if want == "" {
+			require.NotContains(t, args, "feature-gates", image)
+			continue
+		}
+		require.Equal(t, "MutatingAdmissionPolicy=true", args["feature-gates"])
+		require.Equal(t, want+"=true", args["runtime-config"])
+	}
+}
+
+// apiServerArgs parses the kubeadm patch as the kubeadm API would and returns its apiserver flags.
+func apiServerArgs(t *testing.T, cfg v1alpha4.Cluster) map[string]string {
+	var patch struct {
+		APIServer struct {
+			ExtraArgs map[string]string `json:"extraArgs"`
+		} `json:"apiServer"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(cfg.KubeadmConfigPatches[0]), &patch))
+	return patch.APIServer.ExtraArgs
 }

@@ -14,8 +14,12 @@ func (r *Report) Markdown() string {
 	if r.Command == "check" {
 		watch = fmt.Sprintf("watched %gs past exp + leeway, judged from the apiserver's audit log", r.SettleSeconds)
 	}
+	mode := r.TokenMode
+	if r.TokenTTLBy != "" {
+		mode += ", set by " + r.TokenTTLBy
+	}
 	fmt.Fprintf(&b, "Token TTL %ds (%s), validator leeway %ds, %s. Run %s → %s.\n\n",
-		r.TTLSeconds, r.TokenMode, r.ValidatorLeewaySeconds, watch, r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
+		r.TTLSeconds, mode, r.ValidatorLeewaySeconds, watch, r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
 	if r.Command == "check" {
 		r.checkTable(&b)
 	} else {

@@ -26,7 +26,8 @@ type Report struct {
 	NodeImage              string         `json:"nodeImage"`
 	K8sVersion             string         `json:"k8sVersion"`
 	TTLSeconds             int            `json:"ttlSeconds"`
-	TokenMode              string         `json:"tokenMode"` // projected (--ttl) | automount (apiserver default, capped by max)
+	TokenMode              string         `json:"tokenMode"`            // projected (--ttl) | automount (apiserver default, capped by max)
+	TokenTTLBy             string         `json:"tokenTtlBy,omitempty"` // satoken check: MutatingAdmissionPolicy (version) | manifest rewrite
 	MaxTokenExpiration     string         `json:"maxTokenExpiration"`
 	ValidatorLeewaySeconds int            `json:"validatorLeewaySeconds"`
 	IntervalSeconds        float64        `json:"intervalSeconds"`

@@ -1,0 +1,186 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+)
+
+// How a check gives the workload's pods short tokens.
+const (
+	MutateAuto      = "auto"      // the admission policy where the cluster serves it, else the manifests
+	MutatePolicy    = "policy"    // a MutatingAdmissionPolicy, or an error
+	MutateManifests = "manifests" // rewrite the manifests (ShortenTokens)
+)
+
+// MutateModes lists the --mutate values.
+var MutateModes = []string{MutateAuto, MutatePolicy, MutateManifests}
+
+const (
+	policyName     = "satoken-token-ttl"
+	admissionGroup = "admissionregistration.k8s.io"
+	// tokenSourcesPerVolume bounds the token projections shortened in one volume: each
+	// mutation shortens the first long one of every volume, because Kubernetes' CEL (1.33
+	// compatibility) cannot flatten the per-volume lists a single pass would need.
+	tokenSourcesPerVolume = 4
+)
+
+// systemNamespaces are never mutated: the cluster's own pods keep their tokens.
+var systemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease", "local-path-storage"}
+
+// PolicyAPI returns the group/version under which the cluster serves
+// MutatingAdmissionPolicy, newest first, or "" when it serves none.
+func PolicyAPI(kc *kube.Client) (string, error) {
+	for _, v := range []string{"v1", "v1beta1", "v1alpha1"} {
+		gv := admissionGroup + "/" + v
+		list, err := kc.Typed.Discovery().ServerResourcesForGroupVersion(gv)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("discovering %s: %w", gv, err)
+		}
+		for _, r := range list.APIResources {
+			if r.Name == "mutatingadmissionpolicies" {
+				return gv, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// tokenPolicy sets expirationSeconds of every serviceAccountToken projection of new pods
+// outside the system namespaces: the automounted kube-api-access volume (added by the
+// ServiceAccount admission plugin, which runs before policies) and explicit ones alike,
+// including pods an operator creates later.
+func tokenPolicy(groupVersion string, ttlSeconds int64) []*unstructured.Unstructured {
+	long := fmt.Sprintf("has(s.serviceAccountToken) && (!has(s.serviceAccountToken.expirationSeconds) || s.serviceAccountToken.expirationSeconds != %d)", ttlSeconds)
+	hasLong := "has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(s, " + long + ")"
+	// One JSON patch per volume, for its first long token projection; JSON patch "add"
+	// replaces an existing member.
+	patch := fmt.Sprintf(`object.spec.volumes.transformList(i, v, %s, JSONPatch{op: "add", `+
+		`path: "/spec/volumes/" + string(i) + "/projected/sources/" + string(v.projected.sources.transformList(j, s, %s, j)[0]) + "/serviceAccountToken/expirationSeconds", `+
+		`value: %d})`, hasLong, long, ttlSeconds)
+	mutations := make([]any, tokenSourcesPerVolume)
+	for i := range mutations {
+		mutations[i] = map[string]any{"patchType": "JSONPatch", "jsonPatch": map[string]any{"expression": patch}}
+	}
+	policy := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": groupVersion, "kind": "MutatingAdmissionPolicy",
+		"metadata": map[string]any{"name": policyName},
+		"spec": map[string]any{
+			"failurePolicy":      "Fail",
+			"reinvocationPolicy": "Never",
+			"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{
+				"apiGroups": []any{""}, "apiVersions": []any{"v1"}, "operations": []any{"CREATE"}, "resources": []any{"pods"},
+			}}},
+			"matchConditions": []any{map[string]any{
+				"name":       "has-long-token",
+				"expression": "has(object.spec.volumes) && object.spec.volumes.exists(v, " + hasLong + ")",
+			}},
+			"mutations": mutations,
+		},
+	}}
+	var exclude []any
+	for _, ns := range systemNamespaces {
+		exclude = append(exclude, ns)
+	}
+	binding := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": groupVersion, "kind": "MutatingAdmissionPolicyBinding",
+		"metadata": map[string]any{"name": policyName},
+		"spec": map[string]any{
+			"policyName": policyName,
+			"matchResources": map[string]any{"namespaceSelector": map[string]any{"matchExpressions": []any{map[string]any{
+				"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": exclude,
+			}}}},
+		},
+	}}
+	return []*unstructured.Unstructured{policy, binding}
+}
+
+// installPolicy creates the token policy and waits until the apiserver applies it, which
+// it does asynchronously: a server-side dry-run pod in namespace must come back shortened.
+func installPolicy(ctx context.Context, kc *kube.Client, groupVersion string, ttlSeconds int64, namespace string) error {
+	// A reused cluster may hold the policy of an earlier check with another TTL.
+	gv, err := schema.ParseGroupVersion(groupVersion)
+	if err != nil {
+		return err
+	}
+	for _, resource := range []string{"mutatingadmissionpolicybindings", "mutatingadmissionpolicies"} {
+		err := kc.Dynamic.Resource(gv.WithResource(resource)).Delete(ctx, policyName, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing an earlier %s: %w", resource, err)
+		}
+	}
+	if err := kc.Create(ctx, tokenPolicy(groupVersion, ttlSeconds), ""); err != nil {
+		return err
+	}
+	probe := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "satoken-policy-probe-", Namespace: namespace},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "satoken.invalid/dry-run"}}},
+	}
+	var last string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+		got, err := kc.Typed.CoreV1().Pods(namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		ttls := TokenTTLs(got.Spec)
+		last = fmt.Sprintf("dry-run pod token TTLs %v", ttls)
+		return len(ttls) > 0 && allEqual(ttls, ttlSeconds), nil
+	})
+	if err != nil {
+		return fmt.Errorf("MutatingAdmissionPolicy %s not in effect after 1m (%s): %w", policyName, last, err)
+	}
+	return nil
+}
+
+// TokenTTLs lists the expirationSeconds of the pod's ServiceAccount token projections
+// (0 where unset: the apiserver's default of 1h).
+func TokenTTLs(spec corev1.PodSpec) []int64 {
+	var out []int64
+	for _, v := range spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, s := range v.Projected.Sources {
+			if s.ServiceAccountToken == nil {
+				continue
+			}
+			var ttl int64
+			if s.ServiceAccountToken.ExpirationSeconds != nil {
+				ttl = *s.ServiceAccountToken.ExpirationSeconds
+			}
+			out = append(out, ttl)
+		}
+	}
+	return out
+}
+
+func allEqual(l []int64, want int64) bool {
+	for _, v := range l {
+		if v != want {
+			return false
+		}
+	}
+	return true
+}
+
+// describeMutation says, for the report and log, how the tokens were shortened.
+func describeMutation(groupVersion string) string {
+	if groupVersion == "" {
+		return "manifest rewrite"
+	}
+	return "MutatingAdmissionPolicy (" + strings.TrimPrefix(groupVersion, admissionGroup+"/") + ")"
+}
