@@ -2,20 +2,16 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/check"
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
-	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 )
@@ -51,48 +47,10 @@ Exit codes: 0 the workload survived, 1 harness error or bad input, 3 the workloa
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
 	f.register(c, "token TTL given to every pod (>= 10m)", 3*time.Minute, "keep watching this long after the tokens stop being accepted", "out-check")
-	c.Flags().StringVar(&f.manifests, "manifests", "", "YAML/JSON manifests: a file or a directory of *.yaml, *.yml, *.json")
+	c.Flags().StringVar(&f.manifests, "manifests", "", "YAML/JSON manifests: a file, a kustomization directory, or a directory of *.yaml, *.yml, *.json")
 	c.Flags().StringSliceVar(&f.images, "image", nil, "local docker image to load into the cluster (repeatable)")
 	c.Flags().StringVar(&f.mutate, "mutate", check.MutateAuto, "how pods get --ttl tokens: "+strings.Join(check.MutateModes, "|")+" (auto: admission policy if served, else manifests)")
 	return c
-}
-
-// readManifests loads a file, or every manifest file of a directory (sorted, not recursive).
-func readManifests(path string) ([]*unstructured.Unstructured, error) {
-	if path == "" {
-		return nil, fmt.Errorf("--manifests is required")
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("--manifests: %w", err)
-	}
-	files := []string{path}
-	if st.IsDir() {
-		if _, err := os.Stat(filepath.Join(path, "kustomization.yaml")); err == nil {
-			return nil, fmt.Errorf("--manifests %s is a kustomization: render it first (kubectl kustomize %s > manifests.yaml)", path, path)
-		}
-		files = nil
-		for _, pattern := range []string{"*.yaml", "*.yml", "*.json"} {
-			m, _ := filepath.Glob(filepath.Join(path, pattern))
-			files = append(files, m...)
-		}
-	}
-	var objs []*unstructured.Unstructured
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		docs, err := kube.Decode(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		objs = append(objs, docs...)
-	}
-	if len(objs) == 0 {
-		return nil, fmt.Errorf("--manifests %s: no Kubernetes objects found", path)
-	}
-	return objs, nil
 }
 
 func (f *checkFlags) run(cmd *cobra.Command) error {
@@ -103,7 +61,7 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 	if !slices.Contains(check.MutateModes, f.mutate) {
 		return fmt.Errorf("--mutate %q: use one of %s", f.mutate, strings.Join(check.MutateModes, ", "))
 	}
-	objs, err := readManifests(f.manifests)
+	objs, err := check.LoadManifests(f.manifests)
 	if err != nil {
 		return err
 	}
