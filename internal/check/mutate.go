@@ -34,21 +34,35 @@ var errNoWorkload = errors.New("the manifests contain no workload (Pod, Deployme
 
 // Validate rejects manifests a check cannot use, before any cluster is created.
 func Validate(objs []*unstructured.Unstructured) error {
+	workloads, err := eachPodSpec(objs, func(*unstructured.Unstructured, map[string]any) error { return nil })
+	if err == nil && workloads == 0 {
+		err = errNoWorkload
+	}
+	return err
+}
+
+// eachPodSpec calls fn with the pod spec of every workload object, as the live map inside
+// the object (edits go straight into it), and counts the workloads.
+func eachPodSpec(objs []*unstructured.Unstructured, fn func(o *unstructured.Unstructured, spec map[string]any) error) (int, error) {
 	workloads := 0
 	for _, o := range objs {
 		path, ok := podSpecPaths[o.GetKind()]
 		if !ok {
 			continue
 		}
-		if _, found, err := unstructured.NestedMap(o.Object, path...); err != nil || !found {
-			return fmt.Errorf("%s/%s: no pod spec at %v", o.GetKind(), o.GetName(), path)
+		spec := o.Object
+		for _, key := range path {
+			spec = asMap(spec[key])
+		}
+		if spec == nil {
+			return workloads, fmt.Errorf("%s/%s: no pod spec at %v", o.GetKind(), o.GetName(), path)
+		}
+		if err := fn(o, spec); err != nil {
+			return workloads, fmt.Errorf("%s/%s: %w", o.GetKind(), o.GetName(), err)
 		}
 		workloads++
 	}
-	if workloads == 0 {
-		return errNoWorkload
-	}
-	return nil
+	return workloads, nil
 }
 
 // ShortenTokens rewrites every pod template so its ServiceAccount token lives ttlSeconds:
@@ -60,28 +74,15 @@ func Validate(objs []*unstructured.Unstructured) error {
 // cannot reach pods that controllers create from templates of their own.
 func ShortenTokens(objs []*unstructured.Unstructured, ttlSeconds int64) ([]string, error) {
 	var changes []string
-	for _, o := range objs {
-		path, ok := podSpecPaths[o.GetKind()]
-		if !ok {
-			continue
-		}
-		spec, found, err := unstructured.NestedMap(o.Object, path...)
-		if err != nil || !found {
-			return nil, fmt.Errorf("%s/%s: no pod spec at %v", o.GetKind(), o.GetName(), path)
-		}
-		change, err := shortenPodSpec(spec, ttlSeconds)
-		if err != nil {
-			return nil, fmt.Errorf("%s/%s: %w", o.GetKind(), o.GetName(), err)
-		}
-		if err := unstructured.SetNestedMap(o.Object, spec, path...); err != nil {
-			return nil, err
-		}
+	_, err := eachPodSpec(objs, func(o *unstructured.Unstructured, spec map[string]any) error {
+		change := shortenPodSpec(spec, ttlSeconds)
 		changes = append(changes, fmt.Sprintf("%s/%s: %s", o.GetKind(), o.GetName(), change))
-	}
-	return changes, nil
+		return nil
+	})
+	return changes, err
 }
 
-func shortenPodSpec(spec map[string]any, ttl int64) (string, error) {
+func shortenPodSpec(spec map[string]any, ttl int64) string {
 	volumes := slice(spec, "volumes")
 	explicit := 0
 	for _, v := range volumes {
@@ -93,10 +94,10 @@ func shortenPodSpec(spec map[string]any, ttl int64) (string, error) {
 		}
 	}
 	if explicit > 0 {
-		return fmt.Sprintf("%d projected token(s) set to %ds", explicit, ttl), nil
+		return fmt.Sprintf("%d projected token(s) set to %ds", explicit, ttl)
 	}
 	if auto, found, _ := unstructured.NestedBool(spec, "automountServiceAccountToken"); found && !auto {
-		return "no ServiceAccount token mounted (automountServiceAccountToken: false): unchanged", nil
+		return "no ServiceAccount token mounted (automountServiceAccountToken: false): unchanged"
 	}
 	spec["automountServiceAccountToken"] = false
 	volumes = append(volumes, map[string]any{
@@ -120,7 +121,7 @@ func shortenPodSpec(spec map[string]any, ttl int64) (string, error) {
 			mounted++
 		}
 	}
-	return fmt.Sprintf("automounted token replaced by a %ds projection in %d container(s)", ttl, mounted), nil
+	return fmt.Sprintf("automounted token replaced by a %ds projection in %d container(s)", ttl, mounted)
 }
 
 func hasMountAt(mounts []any, path string) bool {
@@ -148,12 +149,7 @@ func asMap(v any) map[string]any {
 func Images(objs []*unstructured.Unstructured) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, o := range objs {
-		path, ok := podSpecPaths[o.GetKind()]
-		if !ok {
-			continue
-		}
-		spec, _, _ := unstructured.NestedMap(o.Object, path...)
+	_, _ = eachPodSpec(objs, func(_ *unstructured.Unstructured, spec map[string]any) error {
 		for _, field := range []string{"initContainers", "containers"} {
 			for _, c := range slice(spec, field) {
 				if img, _ := asMap(c)["image"].(string); img != "" && !seen[img] {
@@ -162,6 +158,7 @@ func Images(objs []*unstructured.Unstructured) []string {
 				}
 			}
 		}
-	}
+		return nil
+	})
 	return out
 }
