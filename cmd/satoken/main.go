@@ -50,6 +50,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newHostCommand(), newImageCommand(), newClusterCommand(), newAppsCommand(), newRunCommand(), newCheckCommand(), newScanCommand())
+	root.AddCommand(newHostCommand(), newImageCommand(), newClusterCommand(), newAppsCommand(), newRunCommand(), newCheckCommand(), newScanCommand(), newStaleCommand())
 	return root
 }
