@@ -30,7 +30,8 @@ type junitFailure struct {
 
 // JUnit renders one test case per probe. A case fails when its verdict misses an
 // expectation, or — without expectations — when the harness could not draw a verdict
-// (UNEXPECTED), or, for `satoken check`, when the workload broke.
+// (UNEXPECTED), or, for `satoken check`, when the workload broke. A harness error adds a
+// failed case of its own.
 func (r *Report) JUnit() []byte {
 	want := map[string]Expectation{}
 	for _, e := range r.Expectations {
@@ -52,6 +53,12 @@ func (r *Report) JUnit() []byte {
 			s.Failures++
 		}
 		s.Cases = append(s.Cases, c)
+	}
+	if r.Error != "" {
+		// A run that ended early is a failed run, whatever the cases say.
+		s.Cases = append(s.Cases, junitCase{Name: "harness", Classname: "satoken." + r.Command,
+			Failure: &junitFailure{Message: "the run ended early, verdicts are incomplete", Text: r.Error}})
+		s.Failures++
 	}
 	s.Tests = len(s.Cases)
 	out, _ := xml.MarshalIndent(s, "", "  ")

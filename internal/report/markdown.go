@@ -20,6 +20,9 @@ func (r *Report) Markdown() string {
 	}
 	fmt.Fprintf(&b, "Token TTL %ds (%s), validator leeway %ds, %s. Run %s → %s.\n\n",
 		r.TTLSeconds, mode, r.ValidatorLeewaySeconds, watch, r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
+	if r.Error != "" {
+		fmt.Fprintf(&b, "**ERROR: the run ended early, verdicts are incomplete: %s**\n\n", r.Error)
+	}
 	if r.Command == "check" {
 		r.checkTable(&b)
 	} else {
@@ -63,7 +66,13 @@ func (r *Report) runTable(b *strings.Builder) {
 
 // checkTable is the gate's view: one row per workload pod, from apiserver evidence.
 func (r *Report) checkTable(b *strings.Builder) {
-	fmt.Fprintf(b, "**%s**\n\n", map[bool]string{true: "PASS: the workload survived token expiry", false: "FAIL: the workload broke"}[r.Passed])
+	switch {
+	case r.Error != "": // said above the table
+	case r.Passed:
+		b.WriteString("**PASS: the workload survived token expiry**\n\n")
+	default:
+		b.WriteString("**FAIL: the workload broke**\n\n")
+	}
 	b.WriteString("| workload | pod | verdict | token exp (est.) | token versions | first 401 | 401 / ok calls | restarts | log lines with Unauthorized |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range r.Probes {

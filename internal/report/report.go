@@ -36,6 +36,8 @@ type Report struct {
 	Probes                 []Probe        `json:"probes"`
 	Expectations           []Expectation  `json:"expectations,omitempty"`
 	Passed                 bool           `json:"passed"` // every expectation met (true when none given)
+	// Error is the harness error that ended the run early: the verdicts are incomplete.
+	Error string `json:"error,omitempty"`
 }
 
 // Probe is one client (a probe build, or a workload pod for `satoken check`).

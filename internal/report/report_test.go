@@ -71,6 +71,14 @@ func TestMarkdown(t *testing.T) {
 	require.Contains(t, md, "| v8.0.0 | `v8.0.0+incompatible` | 1.11 | **FAILS_AFTER_EXPIRY** |")
 	require.Contains(t, md, "exp+1m1s")
 	require.Contains(t, md, "yes, 2s")
+	require.NotContains(t, md, "ERROR")
+
+	r := sample()
+	r.Command, r.Error = "check", "token TTL 11m0s not applied"
+	md = r.Markdown()
+	require.Contains(t, md, "**ERROR: the run ended early, verdicts are incomplete: token TTL 11m0s not applied**")
+	require.NotContains(t, md, "FAIL: the workload broke", "a harness error is not a verdict on the workload")
+	require.Contains(t, string(r.JUnit()), `<testcase name="harness" classname="satoken.check">`)
 }
 
 func TestJUnit(t *testing.T) {
