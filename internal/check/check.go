@@ -68,11 +68,12 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 	}
 	namespaces := targetNamespaces(in.Manifests)
 	var pods []*podRun
+	var policyGV string // set when the token policy was installed
 	steps := []struct {
 		name string
 		fn   func() error
 	}{
-		{"deploy workload", func() error { return deploy(ctx, kc, in, namespaces, rep) }},
+		{"deploy workload", func() (err error) { policyGV, err = deploy(ctx, kc, in, namespaces, rep); return err }},
 		{"wait for workload pods", func() (err error) { pods, err = waitPods(ctx, kc, namespaces, rep.StartedAt); return err }},
 		{"check the pods' token TTL", func() error { return checkTokenTTLs(pods, in.TTL) }},
 		{"wait for token expiry", func() error { return watch(ctx, kc, in, pods) }},
@@ -86,6 +87,12 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 	collectErr := in.Log.Run("collect evidence", func() error {
 		return collect(context.WithoutCancel(ctx), kc, in, pods, rep)
 	})
+	if policyGV != "" {
+		// A kept or reused cluster must not go on shortening everyone's tokens.
+		if err := removePolicy(context.WithoutCancel(ctx), kc, policyGV); err != nil {
+			in.Log.Printf("warning: %v", err)
+		}
+	}
 	rep.FinishedAt = time.Now().UTC()
 	rep.Passed = runErr == nil && collectErr == nil && len(Broken(rep)) == 0
 	if runErr != nil {
@@ -127,43 +134,42 @@ func targetNamespaces(objs []*unstructured.Unstructured) []string {
 
 // deploy creates the namespaces, gives the pods short tokens (server-side where possible)
 // and creates the manifests' objects.
-func deploy(ctx context.Context, kc *kube.Client, in Input, namespaces []string, rep *report.Report) error {
+func deploy(ctx context.Context, kc *kube.Client, in Input, namespaces []string, rep *report.Report) (policyGV string, err error) {
 	if len(namespaces) == 0 {
-		return errNoWorkload
+		return "", errNoWorkload
 	}
 	for _, ns := range namespaces {
 		_, err := kc.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return err
+			return "", err
 		}
 	}
 	ttl := int64(in.TTL.Seconds())
 	var gv string
 	if in.Mutate != MutateManifests {
-		var err error
 		if gv, err = PolicyAPI(kc); err != nil {
-			return err
+			return "", err
 		}
 		if gv == "" && in.Mutate == MutatePolicy {
-			return fmt.Errorf("--mutate %s: the cluster does not serve MutatingAdmissionPolicy (Kubernetes 1.32+ with the feature gate)", MutatePolicy)
+			return "", fmt.Errorf("--mutate %s: the cluster does not serve MutatingAdmissionPolicy (Kubernetes 1.32+ with the feature gate)", MutatePolicy)
 		}
 	}
 	rep.TokenTTLBy = describeMutation(gv)
 	if gv != "" {
 		if err := installPolicy(ctx, kc, gv, ttl, namespaces[0]); err != nil {
-			return err
+			return gv, err
 		}
 		in.Log.Printf("token TTL: every new pod outside the system namespaces gets %ds tokens from %s", ttl, rep.TokenTTLBy)
 	} else {
 		changes, err := ShortenTokens(in.Manifests, ttl)
 		if err != nil {
-			return err
+			return "", err
 		}
 		for _, c := range changes {
 			in.Log.Printf("token TTL (manifest rewrite): %s", c)
 		}
 	}
-	return kc.Create(ctx, in.Manifests, DefaultNamespace)
+	return gv, kc.Create(ctx, in.Manifests, DefaultNamespace)
 }
 
 // checkTokenTTLs refuses to judge pods whose tokens would outlive the check, such as pods

@@ -111,16 +111,9 @@ func tokenPolicy(groupVersion string, ttlSeconds int64) []*unstructured.Unstruct
 // installPolicy creates the token policy and waits until the apiserver applies it, which
 // it does asynchronously: a server-side dry-run pod in namespace must come back shortened.
 func installPolicy(ctx context.Context, kc *kube.Client, groupVersion string, ttlSeconds int64, namespace string) error {
-	// A reused cluster may hold the policy of an earlier check with another TTL.
-	gv, err := schema.ParseGroupVersion(groupVersion)
-	if err != nil {
+	// A reused cluster may hold the policy of an interrupted check with another TTL.
+	if err := removePolicy(ctx, kc, groupVersion); err != nil {
 		return err
-	}
-	for _, resource := range []string{"mutatingadmissionpolicybindings", "mutatingadmissionpolicies"} {
-		err := kc.Dynamic.Resource(gv.WithResource(resource)).Delete(ctx, policyName, metav1.DeleteOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("removing an earlier %s: %w", resource, err)
-		}
 	}
 	if err := kc.Create(ctx, tokenPolicy(groupVersion, ttlSeconds), ""); err != nil {
 		return err
@@ -130,7 +123,7 @@ func installPolicy(ctx context.Context, kc *kube.Client, groupVersion string, tt
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "satoken.invalid/dry-run"}}},
 	}
 	var last string
-	err = wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
 		got, err := kc.Typed.CoreV1().Pods(namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err != nil {
 			last = err.Error()
@@ -142,6 +135,21 @@ func installPolicy(ctx context.Context, kc *kube.Client, groupVersion string, tt
 	})
 	if err != nil {
 		return fmt.Errorf("MutatingAdmissionPolicy %s not in effect after 1m (%s): %w", policyName, last, err)
+	}
+	return nil
+}
+
+// removePolicy deletes the token policy and its binding, if present.
+func removePolicy(ctx context.Context, kc *kube.Client, groupVersion string) error {
+	gv, err := schema.ParseGroupVersion(groupVersion)
+	if err != nil {
+		return err
+	}
+	for _, resource := range []string{"mutatingadmissionpolicybindings", "mutatingadmissionpolicies"} {
+		err := kc.Dynamic.Resource(gv.WithResource(resource)).Delete(ctx, policyName, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing %s %s: %w", resource, policyName, err)
+		}
 	}
 	return nil
 }
