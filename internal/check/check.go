@@ -182,7 +182,8 @@ func checkTokenTTLs(pods []*podRun, ttl time.Duration) error {
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("token TTL %s not applied to %s (their token expirationSeconds): their tokens would not expire during the check; run on a cluster with MutatingAdmissionPolicy (--mutate policy)",
+		return fmt.Errorf("token TTL %s not applied to %s (their token expirationSeconds): their tokens would not expire during the check "+
+			"(pods left from before the check, or created by a controller from a template the manifest rewrite cannot reach: use a cluster that serves MutatingAdmissionPolicy)",
 			ttl, strings.Join(bad, ", "))
 	}
 	return nil
