@@ -64,7 +64,10 @@ func (f *sessionFlags) withCluster(cmd *cobra.Command, env *harness.Env, job fun
 	}
 	teardown(env.Log, cl, f.keepCluster)
 	if rep != nil {
-		if err != nil {
+		switch {
+		case cmd.Context().Err() != nil:
+			rep.Error = "interrupted"
+		case err != nil:
 			rep.Error = err.Error()
 		}
 		if werr := writeReport(env.Log, rep, f.out); werr != nil && err == nil {
