@@ -28,9 +28,9 @@ func newCheckCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "check --manifests DIR|FILE [--image IMG ...]",
 		Short: "Gate: does a workload survive ServiceAccount token expiry?",
-		Long: `Deploys manifests (plain YAML or a kustomization) into a short-token kind cluster with every pod's token TTL
-set to --ttl, loads local images, waits until the tokens are past exp + 60s leeway and
---settle more, and judges each pod from the apiserver's audit log (its calls, by the pod
+		Long: `Deploys manifests (plain YAML or a kustomization) into a short-token kind cluster
+with every pod's token TTL set to --ttl, loads local images, waits until the tokens are
+past exp + 60s leeway and --settle more, and judges each pod from the apiserver's audit log (its calls, by the pod
 bound into the token; 401s, by the pod's IP), container restarts and log lines mentioning
 "Unauthorized" — not from the workload's own log format.
 
