@@ -30,9 +30,9 @@ func newCheckCommand() *cobra.Command {
 		Short: "Gate: does a workload survive ServiceAccount token expiry?",
 		Long: `Deploys manifests (plain YAML or a kustomization) into a short-token kind cluster
 with every pod's token TTL set to --ttl, loads local images, waits until the tokens are
-past exp + 60s leeway and --settle more, and judges each pod from the apiserver's audit log (its calls, by the pod
-bound into the token; 401s, by the pod's IP), container restarts and log lines mentioning
-"Unauthorized" — not from the workload's own log format.
+past exp + 60s leeway and --settle more, and judges each pod from the apiserver's audit
+log (its calls, by the pod bound into the token; 401s, by the pod's IP), container
+restarts and log lines mentioning "Unauthorized" — not from the workload's own log format.
 
 Tokens are shortened server-side by a MutatingAdmissionPolicy where the cluster serves
 one (Kubernetes 1.32+; satoken's clusters turn the feature gate on), which also covers pods
