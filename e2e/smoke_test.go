@@ -20,6 +20,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/tokeninfo"
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
+	"github.com/satoken-e2e/satoken-e2e/internal/check"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
 )
@@ -73,6 +74,13 @@ func TestSmoke(t *testing.T) {
 		}).
 		Assess("a TokenRequest for 3607s (the kubelet default) is not extended to a year", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			require.Equal(t, int64(3600), tokenLifetime(ctx, t, 3607))
+			return ctx
+		}).
+		Assess("the MutatingAdmissionPolicy API is served where the version has it", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			// satoken check shortens tokens with it; the feature gate is set from the image tag.
+			gv, err := check.PolicyAPI(client(t))
+			require.NoError(t, err)
+			require.Equal(t, provider.opts.AdmissionPolicyAPI(), gv)
 			return ctx
 		}).
 		Assess("the audit log on the host receives events", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
