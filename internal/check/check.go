@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
+	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"

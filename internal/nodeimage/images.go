@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
-
 	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 )
 

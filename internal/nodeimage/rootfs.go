@@ -11,9 +11,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
-
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
+	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 )
 

@@ -19,12 +19,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/docker"
-
-	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
-
 	"golang.org/x/mod/semver"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
+	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 )

@@ -12,14 +12,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
+	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"

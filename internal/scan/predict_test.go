@@ -131,7 +131,7 @@ func TestTableFromReport(t *testing.T) {
 			{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37", Verdict: verdict.Reloads},
 			{ClientGo: "v0.20.0", ClientGoModule: "v0.20.0", K8sRelease: "1.20"}, // no verdict: left out
 		}}
-	tbl := TableFromReport(rep)
+	tbl := TableFromReports(rep)
 	require.Equal(t, []string{"v12.0.0", "v0.37.2"}, labels(tbl.Entries))
 	first := tbl.Entries[0]
 	require.Equal(t, finished, first.MeasuredAt)

@@ -56,9 +56,6 @@ func (e Entry) Name() string {
 // severity orders verdicts for a gate: the worst a client was seen to do wins.
 var severity = map[verdict.Verdict]int{verdict.Unexpected: 0, verdict.Reloads: 1, verdict.Intermittent: 2, verdict.FailsAfterExpiry: 3}
 
-// TableFromReport turns a report's probes into table entries.
-func TableFromReport(r *report.Report) Table { return TableFromReports(r) }
-
 // TableFromReports merges matrix runs into a new table, an entry per client-go module.
 func TableFromReports(reports ...*report.Report) Table {
 	t := Table{SchemaVersion: TableSchemaVersion, Entries: []Entry{}}
