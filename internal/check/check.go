@@ -52,6 +52,9 @@ type podRun struct {
 // Run deploys the manifests, waits past expiry and judges every pod they created.
 // The report's Passed is false when any pod broke.
 func Run(ctx context.Context, in Input) (*report.Report, error) {
+	if err := Validate(in.Manifests); err != nil {
+		return nil, err
+	}
 	kc, err := kube.New(in.Cluster.Kubeconfig())
 	if err != nil {
 		return nil, err
@@ -134,9 +137,6 @@ func targetNamespaces(objs []*unstructured.Unstructured) []string {
 // deploy creates the namespaces, gives the pods short tokens (server-side where possible)
 // and creates the manifests' objects.
 func deploy(ctx context.Context, kc *kube.Client, in Input, namespaces []string, rep *report.Report) (policyGV string, err error) {
-	if len(namespaces) == 0 {
-		return "", errNoWorkload
-	}
 	for _, ns := range namespaces {
 		_, err := kc.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
