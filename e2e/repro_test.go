@@ -140,8 +140,8 @@ func assertConsistent(t *testing.T, p report.Probe, rep *report.Report) {
 	case verdict.Intermittent:
 		assert.NotEmpty(t, o.UnauthorizedWindows, "%s INTERMITTENT has 401 windows", p.ClientGo)
 		assert.Positive(t, o.OKAfterFirst401, "%s INTERMITTENT succeeded after a 401", p.ClientGo)
-	case verdict.Unexpected:
-		assert.NotEmpty(t, p.Reason, "%s UNEXPECTED carries its reason", p.ClientGo)
+	case verdict.NotJudged:
+		assert.NotEmpty(t, p.Reason, "%s NOT_JUDGED carries its reason", p.ClientGo)
 	default:
 		t.Errorf("%s: unknown verdict %q", p.ClientGo, p.Verdict)
 	}

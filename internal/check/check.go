@@ -323,7 +323,7 @@ func judge(p *podRun, workload string) report.Probe {
 		Restarts: int(p.restarts), LogUnauthorizedLines: len(p.unauthorized)}
 	r := verdict.Judge(p.obs, verdict.Params{Interval: callSpacing, Leeway: verdict.ValidatorLeeway})
 	if p.obs.Calls == 0 {
-		r = verdict.Result{Verdict: verdict.Unexpected, Reason: "the workload made no API calls: nothing to judge"}
+		r = verdict.Result{Verdict: verdict.NotJudged, Reason: "the workload made no API calls: nothing to judge"}
 	}
 	out.FromObservation(p.obs, r)
 	out.TokenEstimated = true

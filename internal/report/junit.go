@@ -30,7 +30,7 @@ type junitFailure struct {
 
 // JUnit renders one test case per probe. A case fails when its verdict misses an
 // expectation, or — without expectations — when the harness could not draw a verdict
-// (UNEXPECTED), or, for `satoken check`, when the workload broke. A harness error adds a
+// (NOT_JUDGED), or, for `satoken check`, when the workload broke. A harness error adds a
 // failed case of its own.
 func (r *Report) JUnit() []byte {
 	want := map[string]Expectation{}
@@ -44,7 +44,7 @@ func (r *Report) JUnit() []byte {
 		switch {
 		case expected && !e.Met:
 			c.Failure = &junitFailure{Message: fmt.Sprintf("expected %s, measured %s", e.Want, e.Got), Text: p.Reason}
-		case !expected && p.Verdict == verdict.Unexpected:
+		case !expected && p.Verdict == verdict.NotJudged:
 			c.Failure = &junitFailure{Message: "no verdict could be drawn from the data", Text: p.Reason}
 		case r.Command == "check" && p.Failed():
 			c.Failure = &junitFailure{Message: fmt.Sprintf("workload got %d 401 Unauthorized", p.UnauthorizedCount+p.AuditUnauthorized), Text: p.Reason}

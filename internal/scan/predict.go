@@ -30,7 +30,7 @@ type Prediction struct {
 // Predict looks version up in t: an exact match is the measured verdict; otherwise the
 // verdict of its nearest measured neighbours. Tags are placed by the Kubernetes release
 // they belong to, date-only pseudo-versions by date against entries with a module time.
-// UNEXPECTED entries say nothing about a client, so they are never neighbours.
+// NOT_JUDGED entries say nothing about a client, so they are never neighbours.
 func Predict(t Table, version string) Prediction {
 	p := Prediction{Version: version}
 	q := normalize(version)
@@ -60,14 +60,14 @@ func Predict(t Table, version string) Prediction {
 	if r, ok := releaseOf(q); ok {
 		at, axis = r.key(), fmt.Sprintf("Kubernetes release axis (1.%d.%d)", r.minor, r.patch)
 		for _, e := range t.Entries {
-			if er, ok := e.release(); ok && e.Verdict != verdict.Unexpected {
+			if er, ok := e.release(); ok && e.Verdict != verdict.NotJudged {
 				points = append(points, point{er.key(), e})
 			}
 		}
 	} else if ts, err := module.PseudoVersionTime(q); err == nil {
 		at, axis = ts.Unix(), "date axis ("+ts.Format("2006-01-02")+")"
 		for _, e := range t.Entries {
-			if e.ModuleTime != nil && e.Verdict != verdict.Unexpected {
+			if e.ModuleTime != nil && e.Verdict != verdict.NotJudged {
 				points = append(points, point{e.ModuleTime.Unix(), e})
 			}
 		}

@@ -31,7 +31,7 @@ func fixtureTable() Table {
 		e("v12.0.0", "v0.0.0-20190620085101-78d2af792bab", "1.15", verdict.FailsAfterExpiry, day("2019-06-20")),
 		e("v0.15.7", "v0.15.7", "1.15", verdict.FailsAfterExpiry, nil),
 		e("v0.20.0", "v0.20.0", "1.20", verdict.Reloads, day("2020-12-08")),
-		e("v0.30.0", "v0.30.0", "1.30", verdict.Unexpected, day("2024-04-17")),
+		e("v0.30.0", "v0.30.0", "1.30", verdict.NotJudged, day("2024-04-17")),
 		e("v0.37.2", "v0.37.2", "1.37", verdict.Reloads, day("2026-10-28")),
 	}}
 }
@@ -53,7 +53,7 @@ func TestPredictExact(t *testing.T) {
 		"v8.0.0":                             "v8.0.0",
 		"v12.0.0+incompatible":               "v12.0.0",
 		"v0.0.0-20190620085101-78d2af792bab": "v12.0.0",
-		"v0.30.0":                            "v0.30.0", // measured, even if UNEXPECTED
+		"v0.30.0":                            "v0.30.0", // measured, even if NOT_JUDGED
 	} {
 		p := Predict(tbl, version)
 		require.False(t, p.Predicted, version)
@@ -73,7 +73,7 @@ func TestPredictNeighbours(t *testing.T) {
 		uncertain  bool
 	}{
 		{"v10.0.0+incompatible", verdict.FailsAfterExpiry, []string{"v8.0.0", "v12.0.0"}, false},
-		{"v0.25.3", verdict.Reloads, []string{"v0.20.0", "v0.37.2"}, false}, // UNEXPECTED v0.30.0 skipped
+		{"v0.25.3", verdict.Reloads, []string{"v0.20.0", "v0.37.2"}, false}, // NOT_JUDGED v0.30.0 skipped
 		{"v0.17.0", verdict.FailsAfterExpiry, []string{"v0.15.7", "v0.20.0"}, true},
 		{"v0.20.0-rc.1", verdict.FailsAfterExpiry, []string{"v0.15.7", "v0.20.0"}, true},
 		{"v0.15.8-0.20200101000000-abcdefabcdef", verdict.FailsAfterExpiry, []string{"v0.15.7", "v0.20.0"}, true},
@@ -159,7 +159,7 @@ func TestTableFromReportsMergesRuns(t *testing.T) {
 			{ClientGo: "v11.0.0", ClientGoModule: "v11.0.0+incompatible", Verdict: v11},
 		}}
 	}
-	tbl := TableFromReports(run(at, verdict.Reloads, verdict.Unexpected), run(at.Add(time.Hour), verdict.Intermittent, verdict.FailsAfterExpiry))
+	tbl := TableFromReports(run(at, verdict.Reloads, verdict.NotJudged), run(at.Add(time.Hour), verdict.Intermittent, verdict.FailsAfterExpiry))
 	require.Len(t, tbl.Entries, 2)
 	v9 := tbl.Entries[0]
 	require.Equal(t, []verdict.Verdict{verdict.Reloads, verdict.Intermittent}, v9.Observed)
@@ -167,7 +167,7 @@ func TestTableFromReportsMergesRuns(t *testing.T) {
 	require.Equal(t, 2, v9.Runs)
 	require.Equal(t, at.Add(time.Hour), v9.MeasuredAt)
 	v11 := tbl.Entries[1]
-	require.Equal(t, []verdict.Verdict{verdict.FailsAfterExpiry}, v11.Observed, "UNEXPECTED only counts where no run drew a verdict")
+	require.Equal(t, []verdict.Verdict{verdict.FailsAfterExpiry}, v11.Observed, "NOT_JUDGED only counts where no run drew a verdict")
 
 	p := Predict(tbl, "v9.0.0+incompatible")
 	require.False(t, p.Predicted)

@@ -54,7 +54,7 @@ func (e Entry) Name() string {
 }
 
 // severity orders verdicts for a gate: the worst a client was seen to do wins.
-var severity = map[verdict.Verdict]int{verdict.Unexpected: 0, verdict.Reloads: 1, verdict.Intermittent: 2, verdict.FailsAfterExpiry: 3}
+var severity = map[verdict.Verdict]int{verdict.NotJudged: 0, verdict.Reloads: 1, verdict.Intermittent: 2, verdict.FailsAfterExpiry: 3}
 
 // TableFromReports merges matrix runs into a new table, an entry per client-go module.
 func TableFromReports(reports ...*report.Report) Table {
@@ -64,7 +64,7 @@ func TableFromReports(reports ...*report.Report) Table {
 }
 
 // Add merges more matrix runs into t. Probes without a verdict or a client-go version are
-// left out; an UNEXPECTED run (no verdict could be drawn) counts only where no run drew one.
+// left out; an NOT_JUDGED run (no verdict could be drawn) counts only where no run drew one.
 func (t *Table) Add(reports ...*report.Report) {
 	index := map[string]int{}
 	for i, e := range t.Entries {
@@ -103,7 +103,7 @@ func (t *Table) Add(reports ...*report.Report) {
 	for i := range t.Entries {
 		e := &t.Entries[i]
 		if len(e.Observed) > 1 {
-			e.Observed = slices.DeleteFunc(e.Observed, func(v verdict.Verdict) bool { return v == verdict.Unexpected })
+			e.Observed = slices.DeleteFunc(e.Observed, func(v verdict.Verdict) bool { return v == verdict.NotJudged })
 		}
 		slices.SortFunc(e.Observed, func(a, b verdict.Verdict) int { return severity[a] - severity[b] })
 		e.Verdict = e.Observed[len(e.Observed)-1]

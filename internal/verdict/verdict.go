@@ -21,12 +21,13 @@ const (
 	FailsAfterExpiry Verdict = "FAILS_AFTER_EXPIRY"
 	// Intermittent: 401s, then success again without a restart (slow re-read).
 	Intermittent Verdict = "INTERMITTENT"
-	// Unexpected: the data fits none of the above; the report carries the data.
-	Unexpected Verdict = "UNEXPECTED"
+	// NotJudged: the data cannot decide (too little, or it fits no rule); the reason says
+	// why and what to do. Never a pass.
+	NotJudged Verdict = "NOT_JUDGED"
 )
 
 // All lists the verdicts, for flag validation.
-var All = []Verdict{Reloads, FailsAfterExpiry, Intermittent, Unexpected}
+var All = []Verdict{Reloads, FailsAfterExpiry, Intermittent, NotJudged}
 
 // ValidatorLeeway is how long the apiserver still accepts a token past its exp
 // (k8s.io/kubernetes pkg/serviceaccount: the claims validator's leeway).
@@ -229,7 +230,7 @@ func judgeNo401(o Observation, first Token, expired time.Time, p Params) Result 
 	return unexpected("no 401, yet every observed request carried the start-up token")
 }
 
-func unexpected(reason string) Result { return Result{Unexpected, reason} }
+func unexpected(reason string) Result { return Result{NotJudged, reason} }
 
 // offset renders t relative to ref as "+61s" / "-3s".
 func offset(t, ref time.Time) string {

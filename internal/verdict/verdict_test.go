@@ -85,10 +85,10 @@ func TestFirst401OutsideExpiryWindowIsUnexpected(t *testing.T) {
 		}
 		return probelog.OutcomeOK, "first"
 	}})
-	require.Equal(t, Unexpected, r.Verdict, r.Reason)
+	require.Equal(t, NotJudged, r.Verdict, r.Reason)
 	// 401 only well after exp+leeway+auth cache+2 intervals.
 	_, r = judge(scenario{until: 960 * time.Second, call: readsOnce(30 * time.Second)})
-	require.Equal(t, Unexpected, r.Verdict, r.Reason)
+	require.Equal(t, NotJudged, r.Verdict, r.Reason)
 	// Up to the apiserver's 10 s authentication cache late is still on time (seen: exp+72s).
 	_, r = judge(scenario{until: 960 * time.Second, call: readsOnce(15 * time.Second)})
 	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)
@@ -115,19 +115,19 @@ func TestNoVerdictWithoutEvidence(t *testing.T) {
 	ok := func(time.Duration, bool) (string, string) { return probelog.OutcomeOK, "first" }
 	// Observation stopped before the first token expired.
 	_, r := judge(scenario{rotate: true, until: 600 * time.Second, call: ok})
-	require.Equal(t, Unexpected, r.Verdict, r.Reason)
+	require.Equal(t, NotJudged, r.Verdict, r.Reason)
 	// Never rotated and never refused: an extended token, not a reloading client.
 	_, r = judge(scenario{until: 900 * time.Second, call: ok})
-	require.Equal(t, Unexpected, r.Verdict, r.Reason)
+	require.Equal(t, NotJudged, r.Verdict, r.Reason)
 	// Rotated file, no 401, but the header never changed: cannot claim RELOADS.
 	_, r = judge(scenario{rotate: true, until: 900 * time.Second, call: ok})
-	require.Equal(t, Unexpected, r.Verdict, r.Reason)
+	require.Equal(t, NotJudged, r.Verdict, r.Reason)
 	// A broken network is not a token verdict.
 	_, r = judge(scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return probelog.OutcomeError, "" }})
-	require.Equal(t, Unexpected, r.Verdict, r.Reason)
+	require.Equal(t, NotJudged, r.Verdict, r.Reason)
 	// No lines at all.
 	r = Judge(Observe(nil), params)
-	require.Equal(t, Unexpected, r.Verdict)
+	require.Equal(t, NotJudged, r.Verdict)
 }
 
 func TestReloadsWithoutHeaderHash(t *testing.T) {
