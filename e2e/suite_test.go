@@ -5,17 +5,15 @@ package e2e
 import (
 	"testing"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/check"
+	"sigs.k8s.io/e2e-framework/pkg/features"
 )
 
 // The scenarios, after TestSmoke (Go runs test files in name order: smoke_ < suite_).
 
 // TestExpiry runs the 10-minute scenarios side by side on the suite's cluster (they use
-// disjoint namespaces): the reproduction over the whole matrix and the add-on gate.
+// disjoint namespaces): the reproduction over the whole matrix and the add-on gates.
 func TestExpiry(t *testing.T) {
-	testenv.TestInParallel(t, reproductionFeature(),
-		addonCheckFeature("good-addon.yaml", true, check.MutatePolicy),
-		addonCheckFeature("bad-addon.yaml", false, check.MutateManifests))
+	testenv.TestInParallel(t, append([]features.Feature{reproductionFeature()}, addonFeatures()...)...)
 }
 
 // TestLong runs the hour-long scenarios side by side (label scenario=long, not in CI).

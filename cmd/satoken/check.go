@@ -21,6 +21,7 @@ type checkFlags struct {
 	manifests string
 	images    []string
 	mutate    string
+	waitCall  time.Duration
 }
 
 func newCheckCommand() *cobra.Command {
@@ -42,13 +43,21 @@ Pods whose tokens still outlive the check stop it with an error rather than pass
 Images the manifests reference that exist locally are loaded automatically; --image
 names more. Writes the same report formats as satoken run.
 
-Exit codes: 0 the workload survived, 1 harness error or bad input, 3 the workload broke.`,
+Each pod is judged only on evidence: RELOADS needs a call authenticated with a newer
+token (JTI) after the start-up one stopped being accepted, and no 401; a pod that makes no
+call after its token expired (within --wait-for-call, which covers client-go's longest
+watch timeout) is not judged.
+
+Exit codes: 0 every pod judged and none broke, 1 harness error or bad input, 3 the
+workload broke (401s after expiry, restarts, Unauthorized in its logs), 4 not judged
+(some pod's evidence cannot decide; the report says why and what to do); 3 wins over 4.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
 	f.register(c, "token TTL given to every pod (>= 10m)", 3*time.Minute, "keep watching this long after the tokens stop being accepted", "out-check")
 	c.Flags().StringVar(&f.manifests, "manifests", "", "YAML/JSON manifests: a file, a kustomization directory, or a directory of *.yaml, *.yml, *.json")
 	c.Flags().StringSliceVar(&f.images, "image", nil, "local docker image to load into the cluster (repeatable)")
+	c.Flags().DurationVar(&f.waitCall, "wait-for-call", check.DefaultWaitForCall, "after a pod's token stopped being accepted, wait this long for its next API call (covers client-go's 5-10 min watch timeout)")
 	c.Flags().StringVar(&f.mutate, "mutate", check.MutateAuto, "how pods get --ttl tokens: "+strings.Join(check.MutateModes, "|")+" (auto: admission policy if served, else manifests)")
 	return c
 }
@@ -57,6 +66,9 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	if err := f.validate(true); err != nil {
 		return err
+	}
+	if f.waitCall <= 0 {
+		return fmt.Errorf("--wait-for-call %s: must be positive", f.waitCall)
 	}
 	if !slices.Contains(check.MutateModes, f.mutate) {
 		return fmt.Errorf("--mutate %q: use one of %s", f.mutate, strings.Join(check.MutateModes, ", "))
@@ -87,15 +99,12 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 				return nil, err
 			}
 		}
-		return check.Run(ctx, check.Input{Cluster: cl, Manifests: objs, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, OutDir: f.out, Log: log})
+		return check.Run(ctx, check.Input{Cluster: cl, Manifests: objs, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
 	})
 	if err != nil {
 		return err
 	}
-	if broken := check.Broken(rep); len(broken) > 0 {
-		return &exitError{code: exitGate, err: fmt.Errorf("the workload does not survive token expiry: %s", strings.Join(broken, "; "))}
-	}
-	return nil
+	return outcomeExit(check.Broken(rep), check.Unjudged(rep))
 }
 
 // localImages returns the explicit images (which must exist locally) plus the manifests'

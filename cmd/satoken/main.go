@@ -8,10 +8,30 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 )
+
+// Exit codes shared by every command that judges (run, check, scan, stale): 0 passed,
+// 1 harness error or bad input, exitGate broken, exitNotJudged not judged.
+const (
+	exitGate      = 3 // the evidence shows breakage (or a verdict missed --expect)
+	exitNotJudged = 4 // nothing broke, but the evidence could not decide for some client
+)
+
+// outcomeExit turns a judged outcome into the command's exit: what broke for exitGate,
+// what could not be judged (and what to do) for exitNotJudged.
+func outcomeExit(broken, unjudged []string) error {
+	switch {
+	case len(broken) > 0:
+		return &exitError{code: exitGate, err: fmt.Errorf("broken: %s", strings.Join(broken, "; "))}
+	case len(unjudged) > 0:
+		return &exitError{code: exitNotJudged, err: fmt.Errorf("not judged (not a pass): %s", strings.Join(unjudged, "; "))}
+	}
+	return nil
+}
 
 // exitError carries a specific exit code (e.g. verdict mismatches) up to main.
 type exitError struct {

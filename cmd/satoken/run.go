@@ -18,10 +18,6 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
-// exitGate is the exit code when verdicts do not meet --expect (a CI gate failing), as
-// opposed to 1 for a harness error.
-const exitGate = 3
-
 type runFlags struct {
 	sessionFlags
 	versions  string
@@ -40,7 +36,9 @@ client-go version with a projected token of --ttl, waits until every first token
 exp + 60s validator leeway (and --settle after each first 401), restarts the probes that
 are still failing, and writes report.json, report.md, junit.xml and timeline.svg to --out.
 
-Exit codes: 0 run completed (and --expect met), 1 harness error, 3 --expect not met.`,
+Exit codes: 0 every probe judged (and --expect met), 1 harness error or bad input,
+3 a verdict missed --expect, 4 some probe could not be judged (NOT_JUDGED: the report
+says why and what to do); 3 wins over 4.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
@@ -76,26 +74,32 @@ func parseExpect(s string) (map[string]verdict.Verdict, error) {
 	return out, nil
 }
 
-// applyExpectations records each expectation's outcome and whether all were met.
-func applyExpectations(rep *report.Report, want map[string]verdict.Verdict) error {
+// applyExpectations records each expectation's outcome.
+func applyExpectations(rep *report.Report, want map[string]verdict.Verdict) {
 	got := map[string]verdict.Verdict{}
 	for _, p := range rep.Probes {
 		got[p.ClientGo] = p.Verdict
 	}
-	rep.Passed = true
-	var missed []string
 	for label, w := range want {
-		e := report.Expectation{ClientGo: label, Want: w, Got: got[label], Met: got[label] == w}
-		rep.Expectations = append(rep.Expectations, e)
-		if !e.Met {
-			rep.Passed = false
-			missed = append(missed, fmt.Sprintf("%s: expected %s, measured %s", label, w, orNone(got[label])))
+		rep.Expectations = append(rep.Expectations, report.Expectation{ClientGo: label, Want: w, Got: got[label], Met: got[label] == w})
+	}
+}
+
+// runExit is run's exit: missed expectations are broken; probes without a verdict, or
+// expected ones that could not be judged, are not judged.
+func runExit(rep *report.Report) error {
+	var missed, unjudged []string
+	for _, e := range rep.Expectations {
+		if !e.Met && e.Got != "" && e.Got != verdict.NotJudged {
+			missed = append(missed, fmt.Sprintf("%s: expected %s, measured %s", e.ClientGo, e.Want, e.Got))
 		}
 	}
-	if len(missed) > 0 {
-		return &exitError{code: exitGate, err: fmt.Errorf("expectations not met: %s", strings.Join(missed, "; "))}
+	for _, p := range rep.Probes {
+		if p.Verdict == verdict.NotJudged {
+			unjudged = append(unjudged, fmt.Sprintf("%s: %s; %s", p.ClientGo, p.Reason, p.Hint))
+		}
 	}
-	return nil
+	return outcomeExit(missed, unjudged)
 }
 
 func orNone(v verdict.Verdict) string {
@@ -140,17 +144,16 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 	if in.Probes, err = env.BuildProbes(cmd.Context(), selected); err != nil {
 		return err
 	}
-	var gateErr error
-	_, err = f.withCluster(cmd, env, func(cl *cluster.Cluster) (*report.Report, error) {
+	rep, err := f.withCluster(cmd, env, func(cl *cluster.Cluster) (*report.Report, error) {
 		in.Cluster = cl
 		rep, err := repro.Run(cmd.Context(), in)
 		if rep != nil {
-			gateErr = applyExpectations(rep, want)
+			applyExpectations(rep, want)
 		}
 		return rep, err
 	})
 	if err != nil {
 		return err
 	}
-	return gateErr
+	return runExit(rep)
 }

@@ -25,16 +25,29 @@ func TestParseExpect(t *testing.T) {
 	}
 }
 
-func TestApplyExpectations(t *testing.T) {
-	rep := &report.Report{Probes: []report.Probe{{ClientGo: "v8.0.0", Verdict: verdict.FailsAfterExpiry}}}
-	require.NoError(t, applyExpectations(rep, map[string]verdict.Verdict{"v8.0.0": verdict.FailsAfterExpiry}))
-	require.True(t, rep.Passed)
+func TestRunExit(t *testing.T) {
+	rep := &report.Report{Command: "run", Probes: []report.Probe{{ClientGo: "v8.0.0", Verdict: verdict.FailsAfterExpiry}}}
+	applyExpectations(rep, map[string]verdict.Verdict{"v8.0.0": verdict.FailsAfterExpiry})
+	require.NoError(t, runExit(rep))
+	require.Equal(t, report.Passed, rep.Decide())
 
 	rep.Expectations = nil
-	err := applyExpectations(rep, map[string]verdict.Verdict{"v8.0.0": verdict.Reloads})
-	var ee *exitError
-	require.True(t, errors.As(err, &ee))
-	require.Equal(t, exitGate, ee.code, "a missed expectation is a gate failure, not a harness error")
-	require.False(t, rep.Passed)
+	applyExpectations(rep, map[string]verdict.Verdict{"v8.0.0": verdict.Reloads})
+	require.Equal(t, exitGate, exitCode(t, runExit(rep)), "a missed expectation is a gate failure, not a harness error")
+	require.Equal(t, report.Broken, rep.Decide())
 	require.False(t, rep.Expectations[0].Met)
+
+	// A probe the data could not judge is never a pass, expected or not.
+	rep = &report.Report{Command: "run", Probes: []report.Probe{{ClientGo: "v8.0.0", Verdict: verdict.NotJudged, Reason: "r", Hint: "h"}}}
+	require.Equal(t, exitNotJudged, exitCode(t, runExit(rep)))
+	applyExpectations(rep, map[string]verdict.Verdict{"v8.0.0": verdict.FailsAfterExpiry})
+	require.Equal(t, exitNotJudged, exitCode(t, runExit(rep)))
+	require.Equal(t, report.NotJudged, rep.Decide())
+}
+
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exitError
+	require.True(t, errors.As(err, &ee), "%v", err)
+	return ee.code
 }

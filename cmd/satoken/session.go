@@ -13,6 +13,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
 // sessionFlags are what `run` and `check` share: a cluster made for the job, a token TTL,
@@ -43,8 +44,8 @@ func (f *sessionFlags) validate(checkTTL bool) error {
 			return fmt.Errorf("--ttl %s exceeds --max-token-expiration %s: the apiserver would cap it", f.ttl, f.cluster.maxExpiry)
 		}
 	}
-	if f.settle < 0 {
-		return fmt.Errorf("--settle %s: must not be negative", f.settle)
+	if f.settle < verdict.MinSettle {
+		return fmt.Errorf("--settle %s: a failure needs at least %s of refusals to be told from a slow reload", f.settle, verdict.MinSettle)
 	}
 	_, err := f.cluster.options()
 	return err
@@ -70,6 +71,7 @@ func (f *sessionFlags) withCluster(cmd *cobra.Command, env *harness.Env, job fun
 		case err != nil:
 			rep.Error = err.Error()
 		}
+		rep.Decide()
 		if werr := writeReport(env.Log, rep, f.out); werr != nil && err == nil {
 			err = werr
 		}

@@ -35,11 +35,32 @@ func TestStaleCommand(t *testing.T) {
 	require.Contains(t, out, "old        probe           probe-1")
 	require.NotContains(t, out, "new")
 
+	// A client seen with two token versions re-read its token: judged, passes.
+	reloads := `{"auditID":"b1","stage":"ResponseComplete","requestReceivedTimestamp":"2026-11-26T20:11:00Z","user":{"username":"system:serviceaccount:new:probe","extra":{"authentication.kubernetes.io/pod-name":["probe-2"],"authentication.kubernetes.io/credential-id":["JTI=one"]}}}
+{"auditID":"b2","stage":"ResponseComplete","requestReceivedTimestamp":"2026-11-26T21:00:00Z","user":{"username":"system:serviceaccount:new:probe","extra":{"authentication.kubernetes.io/pod-name":["probe-2"],"authentication.kubernetes.io/credential-id":["JTI=two"]}}}
+`
 	clean := filepath.Join(dir, "clean.log")
-	require.NoError(t, os.WriteFile(clean, []byte(`{"auditID":"a2","stage":"ResponseComplete","user":{"username":"system:serviceaccount:new:probe"}}`+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(clean, []byte(reloads), 0o644))
 	out, err = runStale(t, clean)
 	require.NoError(t, err)
-	require.Equal(t, "no stale-token use in 1 audit events\n", out)
+	require.Equal(t, "no stale-token use in 2 audit events\n", out)
+
+	// One token version and no annotation: its token may not have been old enough yet.
+	once := filepath.Join(dir, "once.log")
+	require.NoError(t, os.WriteFile(once, []byte(reloads+`{"auditID":"c1","stage":"ResponseComplete","requestReceivedTimestamp":"2026-11-26T20:11:00Z","user":{"username":"system:serviceaccount:young:app","extra":{"authentication.kubernetes.io/pod-name":["app-1"],"authentication.kubernetes.io/credential-id":["JTI=x"]}}}
+`), 0o644))
+	out, err = runStale(t, once)
+	require.True(t, errors.As(err, &ee), "%v", err)
+	require.Equal(t, exitNotJudged, ee.code)
+	require.Contains(t, out, "not judged")
+	require.Contains(t, out, "app-1")
+
+	// Nothing pod-bound at all: nothing was judged, so no pass.
+	empty := filepath.Join(dir, "empty.log")
+	require.NoError(t, os.WriteFile(empty, []byte(`{"auditID":"a2","stage":"ResponseComplete","user":{"username":"system:serviceaccount:new:probe"}}`+"\n"), 0o644))
+	_, err = runStale(t, empty)
+	require.True(t, errors.As(err, &ee), "%v", err)
+	require.Equal(t, exitNotJudged, ee.code)
 
 	_, err = runStale(t, filepath.Join(dir, "missing.log"))
 	require.ErrorContains(t, err, "no such file")

@@ -91,19 +91,33 @@ func Read(r io.Reader) ([]Event, error) {
 	return events, sc.Err()
 }
 
-// UnauthorizedByIP counts 401 answers per source IP. Each request is counted once, at its
-// final stage (ResponseComplete, or ResponseStarted when that is all there is).
-func UnauthorizedByIP(events []Event) map[string]int {
+// Lifetime is when a pod held its IP: from its start to its end (zero End: still running).
+// Pod IPs are reused, so a 401 from the IP outside this span belongs to someone else.
+type Lifetime struct {
+	IP         string
+	Start, End time.Time
+}
+
+// Holds reports whether the event came from the pod: its source IP, inside the lifetime.
+func (l Lifetime) Holds(e Event) bool {
+	if l.IP == "" || e.SourceIP() != l.IP || e.Received.Before(l.Start) {
+		return false
+	}
+	return l.End.IsZero() || !e.Received.After(l.End)
+}
+
+// UnauthorizedFrom counts the 401 answers to the pod of this lifetime, each request once.
+func UnauthorizedFrom(events []Event, l Lifetime) int {
 	seen := map[string]bool{}
-	out := map[string]int{}
+	n := 0
 	for _, e := range events {
-		if e.Code() != 401 || seen[e.AuditID] {
+		if e.Code() != 401 || seen[e.AuditID] || !l.Holds(e) {
 			continue
 		}
 		seen[e.AuditID] = true
-		out[e.SourceIP()]++
+		n++
 	}
-	return out
+	return n
 }
 
 // StaleUse is one client still using a token past its intended expiry, which only the
@@ -158,4 +172,51 @@ func splitServiceAccount(user string) (ns, name string) {
 		return parts[2], parts[3]
 	}
 	return "", user
+}
+
+// BoundClient is a pod whose ServiceAccount token was bound to it (the kubelet's
+// projected tokens), with how many token versions (credential IDs) it was seen using.
+type BoundClient struct {
+	Namespace      string    `json:"namespace"`
+	ServiceAccount string    `json:"serviceAccount"`
+	Pod            string    `json:"pod"`
+	Credentials    int       `json:"tokenVersions"` // distinct credential IDs (JTIs)
+	Requests       int       `json:"requests"`
+	First          time.Time `json:"first"`
+	Last           time.Time `json:"last"`
+}
+
+// BoundClients lists, per namespace/ServiceAccount/pod, the clients that used pod-bound
+// tokens. Only those can carry the stale-token annotation: a client seen with two token
+// versions re-read its token; one seen with a single version has not shown either way.
+func BoundClients(events []Event) []BoundClient {
+	seen := map[string]bool{}
+	byKey := map[string]*BoundClient{}
+	creds := map[string]map[string]bool{}
+	var order []string
+	for _, e := range events {
+		if e.PodName() == "" || seen[e.AuditID] {
+			continue
+		}
+		seen[e.AuditID] = true
+		ns, sa := splitServiceAccount(e.User.Username)
+		key := ns + "/" + sa + "/" + e.PodName()
+		c := byKey[key]
+		if c == nil {
+			c = &BoundClient{Namespace: ns, ServiceAccount: sa, Pod: e.PodName(), First: e.Received}
+			byKey[key], creds[key] = c, map[string]bool{}
+			order = append(order, key)
+		}
+		c.Requests++
+		c.Last = e.Received
+		if id := e.CredentialID(); id != "" && !creds[key][id] {
+			creds[key][id] = true
+			c.Credentials++
+		}
+	}
+	out := make([]BoundClient, 0, len(order))
+	for _, k := range order {
+		out = append(out, *byKey[k])
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -19,7 +20,13 @@ func TestReadAndAttribute(t *testing.T) {
 	events, err := Read(strings.NewReader(sample))
 	require.NoError(t, err)
 	require.Len(t, events, 5, "the partial last line is skipped")
-	require.Equal(t, map[string]int{"10.244.0.5": 1}, UnauthorizedByIP(events), "one request, two stages")
+	at := events[0].Received
+	pod := Lifetime{IP: "10.244.0.5", Start: at.Add(-time.Minute)}
+	require.Equal(t, 1, UnauthorizedFrom(events, pod), "one request, two stages")
+	// The same IP held by an earlier pod, or by a later one: not this pod's 401.
+	require.Zero(t, UnauthorizedFrom(events, Lifetime{IP: "10.244.0.5", Start: at.Add(-time.Hour), End: at.Add(-time.Second)}))
+	require.Zero(t, UnauthorizedFrom(events, Lifetime{IP: "10.244.0.5", Start: at.Add(time.Second)}))
+	require.Zero(t, UnauthorizedFrom(events, Lifetime{Start: at.Add(-time.Minute)}), "no IP, no attribution")
 	require.Equal(t, "u1", events[2].PodUID())
 	require.Equal(t, "JTI=j1", events[2].CredentialID())
 

@@ -26,9 +26,14 @@ import (
 // DefaultNamespace receives manifests that name none.
 const DefaultNamespace = "satoken-check"
 
-// callSpacing widens the expiry window for workloads, whose call cadence is unknown
-// (watches reconnect, controllers resync): a first 401 up to exp+leeway+2×this is on time.
-const callSpacing = time.Minute
+// timingTolerance is how far before exp + leeway a first 401 may fall and still be the
+// expiry: the token's iat is estimated from the pod's start.
+const timingTolerance = 10 * time.Second
+
+// DefaultWaitForCall bounds the wait for a pod's first call after its token stopped being
+// accepted. It covers client-go's longest watch timeout (a random 5–10 min): an informer
+// that only watches makes its next call when the watch open at expiry times out.
+const DefaultWaitForCall = 11 * time.Minute
 
 // Input configures a check.
 type Input struct {
@@ -36,9 +41,12 @@ type Input struct {
 	Manifests []*unstructured.Unstructured
 	Mutate    string // MutateAuto, MutatePolicy or MutateManifests ("" = auto)
 	TTL       time.Duration
-	Settle    time.Duration // keep watching this long after the expected expiry
-	OutDir    string
-	Log       *phase.Recorder
+	Settle    time.Duration // keep watching this long after the expected expiry and after a first 401
+	// WaitForCall bounds the wait for each pod's first call after its token stopped being
+	// accepted (DefaultWaitForCall when zero); a pod that makes none is not judged.
+	WaitForCall time.Duration
+	OutDir      string
+	Log         *phase.Recorder
 }
 
 type podRun struct {
@@ -47,6 +55,7 @@ type podRun struct {
 	unauthorized []string
 	obs          verdict.Observation
 	iat, exp     time.Time // estimated
+	gone         bool      // deleted before the evidence was collected: its end is unknown
 }
 
 // Run deploys the manifests, waits past expiry and judges every pod they created.
@@ -54,6 +63,9 @@ type podRun struct {
 func Run(ctx context.Context, in Input) (*report.Report, error) {
 	if err := Validate(in.Manifests); err != nil {
 		return nil, err
+	}
+	if in.WaitForCall == 0 {
+		in.WaitForCall = DefaultWaitForCall
 	}
 	kc, err := kube.New(in.Cluster.Kubeconfig())
 	if err != nil {
@@ -63,7 +75,7 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 		SchemaVersion: report.SchemaVersion, Command: "check", StartedAt: time.Now().UTC(),
 		Cluster: in.Cluster.Name, NodeImage: in.Cluster.NodeImage, MaxTokenExpiration: in.Cluster.MaxTokenExpiration.String(),
 		TTLSeconds: int(in.TTL.Seconds()), TokenMode: "projected", ValidatorLeewaySeconds: int(verdict.ValidatorLeeway.Seconds()),
-		IntervalSeconds: callSpacing.Seconds(), SettleSeconds: in.Settle.Seconds(),
+		IntervalSeconds: timingTolerance.Seconds(), SettleSeconds: in.Settle.Seconds(),
 	}
 	if v, err := kc.Typed.Discovery().ServerVersion(); err == nil {
 		rep.K8sVersion = v.GitVersion
@@ -78,7 +90,7 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 		{"deploy workload", func() (err error) { policyGV, err = deploy(ctx, kc, in, namespaces, rep); return err }},
 		{"wait for workload pods", func() (err error) { pods, err = waitPods(ctx, kc, namespaces, rep.StartedAt); return err }},
 		{"check the pods' token TTL", func() error { return checkTokenTTLs(pods, in.TTL) }},
-		{"wait for token expiry", func() error { return watch(ctx, kc, in, pods) }},
+		{"wait for token expiry", func() error { return watch(ctx, in, pods) }},
 	}
 	var runErr error
 	for _, s := range steps {
@@ -96,7 +108,6 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 		}
 	}
 	rep.FinishedAt = time.Now().UTC()
-	rep.Passed = runErr == nil && collectErr == nil && len(Broken(rep)) == 0
 	if runErr != nil {
 		return rep, runErr
 	}
@@ -105,10 +116,23 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 
 // Broken lists the pods whose evidence shows token-expiry damage.
 func Broken(rep *report.Report) []string {
+	return pods(rep, report.Probe.Broken)
+}
+
+// Unjudged lists the pods the evidence could not decide, with what to do.
+func Unjudged(rep *report.Report) []string {
+	return pods(rep, func(p report.Probe) bool { return !p.Broken() && p.Verdict == verdict.NotJudged })
+}
+
+func pods(rep *report.Report, match func(report.Probe) bool) []string {
 	var out []string
 	for _, p := range rep.Probes {
-		if p.Failed() {
-			out = append(out, fmt.Sprintf("%s/%s (%s)", p.Namespace, p.Pod, p.Reason))
+		if match(p) {
+			s := fmt.Sprintf("%s/%s (%s: %s", p.Namespace, p.Pod, p.Verdict, p.Reason)
+			if p.Hint != "" {
+				s += "; " + p.Hint
+			}
+			out = append(out, s+")")
 		}
 	}
 	return out
@@ -238,30 +262,70 @@ func (p *podRun) estimateToken(ttl time.Duration) {
 }
 
 func (p *podRun) observe(events []audit.Event) verdict.Observation {
-	return observe(events, p.pod, p.iat, p.exp)
+	life := lifetime(p.pod)
+	if p.gone {
+		life = audit.Lifetime{} // its IP may since belong to another pod
+	}
+	return observe(events, p.pod.UID, life, p.iat, p.exp)
 }
 
-func watch(ctx context.Context, kc *kube.Client, in Input, pods []*podRun) error {
-	var until time.Time
+// params are the verdict settings for workloads, whose call cadence is their own.
+func (in Input) params() verdict.Params {
+	return verdict.Params{Interval: timingTolerance, Leeway: verdict.ValidatorLeeway, Late: in.WaitForCall, MinSettle: verdict.MinSettle}
+}
+
+// until is when the pod has been watched long enough: --settle past the refusal of its
+// start-up token, and past its first call after that refusal (waiting at most
+// WaitForCall for one), and --settle past its first 401.
+func (p *podRun) until(o verdict.Observation, in Input) time.Time {
+	refused := p.exp.Add(verdict.ValidatorLeeway + verdict.AuthCacheTTL)
+	done := p.exp.Add(verdict.ValidatorLeeway + in.Settle)
+	if o.LastCallAt.Before(refused) {
+		done = later(done, refused.Add(in.WaitForCall))
+	}
+	if at := o.FirstUnauthorizedAt; at != nil {
+		done = later(done, at.Add(max(in.Settle, verdict.MinSettle)))
+	}
+	return done
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func watch(ctx context.Context, in Input, pods []*podRun) error {
 	for _, p := range pods {
 		p.estimateToken(in.TTL)
-		if end := p.exp.Add(verdict.ValidatorLeeway + in.Settle); end.After(until) {
-			until = end
-		}
 	}
 	for {
+		events, _ := audit.ReadFile(in.Cluster.AuditLog())
 		now := time.Now()
+		var until time.Time
+		var b strings.Builder
+		for _, p := range pods {
+			o := p.observe(events)
+			u := p.until(o, in)
+			until = later(until, u)
+			state := "waiting for its token to expire"
+			switch refused := p.exp.Add(verdict.ValidatorLeeway + verdict.AuthCacheTTL); {
+			case now.Before(refused):
+			case o.LastCallAt.Before(refused):
+				state = fmt.Sprintf("token refused since %s; waiting for its next API call (up to %s)", refused.Local().Format("15:04:05"), refused.Add(in.WaitForCall).Local().Format("15:04:05"))
+			case !now.Before(u):
+				state = "done"
+			default:
+				state = "called after its token expired; settling"
+			}
+			fmt.Fprintf(&b, "\n           %-40s %4d ok %4d 401  %s", p.pod.Namespace+"/"+p.pod.Name, o.OKCount, o.UnauthorizedCount, state)
+		}
 		if !now.Before(until) {
 			return nil
 		}
-		events, _ := audit.ReadFile(in.Cluster.AuditLog())
-		var b strings.Builder
-		fmt.Fprintf(&b, "waiting for the workload's tokens to expire (+60s leeway) and %s more: %s left (until %s)", in.Settle, until.Sub(now).Round(time.Second), until.Local().Format("15:04:05"))
-		for _, p := range pods {
-			o := p.observe(events)
-			fmt.Fprintf(&b, "\n           %-40s %4d ok %4d 401", p.pod.Namespace+"/"+p.pod.Name, o.OKCount, o.UnauthorizedCount)
-		}
-		in.Log.Printf("%s", b.String())
+		in.Log.Printf("waiting for the workload's tokens to expire, its next calls and %s more: %s left at most (until %s)%s",
+			in.Settle, until.Sub(now).Round(time.Second), until.Local().Format("15:04:05"), b.String())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -282,8 +346,11 @@ func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep
 	var errs []string
 	for _, p := range pods {
 		cur, err := kc.Typed.CoreV1().Pods(p.pod.Namespace).Get(ctx, p.pod.Name, metav1.GetOptions{})
-		if err == nil {
+		switch {
+		case err == nil:
 			p.pod = *cur
+		case apierrors.IsNotFound(err):
+			p.gone = true
 		}
 		for _, cs := range p.pod.Status.ContainerStatuses {
 			p.restarts += cs.RestartCount
@@ -306,7 +373,7 @@ func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep
 			p.estimateToken(in.TTL)
 		}
 		p.obs = p.observe(events)
-		rep.Probes = append(rep.Probes, judge(p, owner(ctx, kc, p.pod)))
+		rep.Probes = append(rep.Probes, judge(p, owner(ctx, kc, p.pod), in.params()))
 	}
 	if err := fileutil.Copy(in.Cluster.AuditLog(), filepath.Join(in.OutDir, "audit.log"), 0o644); err != nil {
 		errs = append(errs, err.Error())
@@ -317,25 +384,33 @@ func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep
 	return nil
 }
 
-// judge draws the pod's verdict from the audit observation and adds the secondary signals.
-func judge(p *podRun, workload string) report.Probe {
+// judge draws the pod's verdict from the audit observation and adds the secondary
+// signals (restarts and log lines make a pod broken; see report.Probe.Broken).
+func judge(p *podRun, workload string, params verdict.Params) report.Probe {
 	out := report.Probe{Namespace: p.pod.Namespace, Pod: p.pod.Name, Workload: workload, Image: images(p.pod),
-		Restarts: int(p.restarts), LogUnauthorizedLines: len(p.unauthorized)}
-	r := verdict.Judge(p.obs, verdict.Params{Interval: callSpacing, Leeway: verdict.ValidatorLeeway})
+		Restarts: int(p.restarts), LogUnauthorizedLines: len(p.unauthorized),
+	}
+	r := verdict.Judge(p.obs, params)
 	if p.obs.Calls == 0 {
-		r = verdict.Result{Verdict: verdict.NotJudged, Reason: "the workload made no API calls: nothing to judge"}
+		r.Reason = "no API call of the pod is in the audit log"
 	}
 	out.FromObservation(p.obs, r)
 	out.TokenEstimated = true
-	var signals []string
+	var notes []string
+	switch {
+	case p.pod.Spec.HostNetwork:
+		notes = append(notes, "hostNetwork pod: 401s cannot be attributed to it by IP (the node's), only calls authenticated as the pod count")
+	case p.gone:
+		notes = append(notes, "the pod was deleted before the end: its IP may have passed to another pod, so no 401 was attributed by IP")
+	}
 	if p.restarts > 0 {
-		signals = append(signals, fmt.Sprintf("%d container restart(s)", p.restarts))
+		notes = append(notes, fmt.Sprintf("%d container restart(s)", p.restarts))
 	}
 	if len(p.unauthorized) > 0 {
-		signals = append(signals, fmt.Sprintf("%d log line(s) mention Unauthorized", len(p.unauthorized)))
+		notes = append(notes, fmt.Sprintf("%d log line(s) mention Unauthorized", len(p.unauthorized)))
 	}
-	if len(signals) > 0 {
-		out.Reason += "; also " + strings.Join(signals, ", ")
+	if len(notes) > 0 {
+		out.Reason += "; also " + strings.Join(notes, ", ")
 	}
 	return out
 }

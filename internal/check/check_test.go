@@ -15,6 +15,7 @@ import (
 
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -106,18 +107,84 @@ func events(t0 time.Time, reload bool) []audit.Event {
 	return append(out, other)
 }
 
+var checkParams = Input{WaitForCall: DefaultWaitForCall}.params()
+
+func podAt(t0 time.Time) corev1.Pod {
+	return corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: "uid-1"},
+		Status: corev1.PodStatus{PodIP: "10.244.0.9", StartTime: &metav1.Time{Time: t0}}}
+}
+
+func judgeEvents(t *testing.T, evs []audit.Event, pod corev1.Pod, t0 time.Time) (verdict.Observation, verdict.Result) {
+	t.Helper()
+	o := observe(evs, pod.UID, lifetime(pod), t0, t0.Add(600*time.Second))
+	return o, verdict.Judge(o, checkParams)
+}
+
 func TestObserveFromAudit(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
-	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: "uid-1"}, Status: corev1.PodStatus{PodIP: "10.244.0.9"}}
-	params := verdict.Params{Interval: callSpacing, Leeway: verdict.ValidatorLeeway}
+	pod := podAt(t0)
 
-	o := observe(events(t0, true), pod, t0, t0.Add(600*time.Second))
+	o, r := judgeEvents(t, events(t0, true), pod, t0)
 	require.Equal(t, 120, o.Calls, "each request once")
 	require.Equal(t, 1, o.RotationsSeen)
-	require.Equal(t, verdict.Reloads, verdict.Judge(o, params).Verdict)
+	require.Equal(t, verdict.Reloads, r.Verdict, r.Reason)
 
-	o = observe(events(t0, false), pod, t0, t0.Add(600*time.Second))
+	o, r = judgeEvents(t, events(t0, false), pod, t0)
 	require.Equal(t, 54, o.UnauthorizedCount)
-	r := verdict.Judge(o, params)
 	require.Equal(t, verdict.FailsAfterExpiry, r.Verdict, r.Reason)
+}
+
+// TestNothingToJudgeIsNotAPass: an empty audit log, and a workload whose only calls came
+// before its token expired (a watch-only informer between re-watches), are not judged.
+func TestNothingToJudgeIsNotAPass(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+	pod := podAt(t0)
+	_, r := judgeEvents(t, nil, pod, t0)
+	require.Equal(t, verdict.NotJudged, r.Verdict, r.Reason)
+	require.Contains(t, r.Reason, "no API call")
+
+	var early []audit.Event
+	for _, e := range events(t0, false) {
+		if e.Received.Before(t0.Add(300 * time.Second)) {
+			early = append(early, e)
+		}
+	}
+	_, r = judgeEvents(t, early, pod, t0)
+	require.Equal(t, verdict.NotJudged, r.Verdict, r.Reason)
+	require.Contains(t, r.Reason, "no call after the first token stopped being accepted")
+	require.NotEmpty(t, r.Hint)
+
+	rep := &report.Report{Command: "check", Probes: []report.Probe{{Namespace: "ns", Pod: "p"}}}
+	rep.Probes[0].FromObservation(verdict.Observation{}, r)
+	require.Equal(t, report.NotJudged, rep.Decide())
+	require.Len(t, Unjudged(rep), 1)
+	require.Empty(t, Broken(rep))
+}
+
+// TestAttributionStaysInsideTheLifetime: 401s from the pod's IP before it started or
+// after it ended belong to other pods; a hostNetwork pod gets none by IP.
+func TestAttributionStaysInsideTheLifetime(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+	pod := podAt(t0)
+	evs := events(t0, true) // the pod itself reloads
+	// A later pod with the same IP, after this one ended at t0+15m, gets 401s.
+	end := metav1.NewTime(t0.Add(15 * time.Minute))
+	pod.DeletionTimestamp = &end
+	for i := 0; i < 20; i++ {
+		e := audit.Event{AuditID: fmt.Sprint("later-", i), Received: t0.Add(16*time.Minute + time.Duration(i)*time.Second), SourceIPs: []string{"10.244.0.9"},
+			ResponseStatus: &struct {
+				Code int `json:"code"`
+			}{401}}
+		evs = append(evs, e)
+	}
+	o, r := judgeEvents(t, evs, pod, t0)
+	require.Zero(t, o.UnauthorizedCount, "another pod's 401s")
+	require.Equal(t, verdict.Reloads, r.Verdict, r.Reason)
+
+	// hostNetwork: the node's IP is everyone's.
+	host := podAt(t0)
+	host.Spec.HostNetwork = true
+	o, r = judgeEvents(t, events(t0, false), host, t0)
+	require.Zero(t, o.UnauthorizedCount)
+	require.Equal(t, verdict.NotJudged, r.Verdict, "its calls stop at expiry and its 401s are invisible: %s", r.Reason)
 }

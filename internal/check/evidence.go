@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/tokeninfo"
@@ -14,12 +15,36 @@ import (
 
 const noCredentialID = "the audit events carry no credential-id (Kubernetes before 1.29?): token rotation not observable"
 
+// lifetime is when the pod held its IP. A hostNetwork pod shares the node's IP with the
+// kubelet and every other host process, so no 401 can be attributed to it by IP.
+func lifetime(pod corev1.Pod) audit.Lifetime {
+	if pod.Spec.HostNetwork {
+		return audit.Lifetime{}
+	}
+	l := audit.Lifetime{IP: pod.Status.PodIP, Start: pod.CreationTimestamp.Time}
+	if pod.Status.StartTime != nil {
+		l.Start = pod.Status.StartTime.Time
+	}
+	if pod.DeletionTimestamp != nil {
+		l.End = pod.DeletionTimestamp.Time
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		// A finished pod's IP is free for the next pod once its last container ended.
+		if t := cs.State.Terminated; t != nil && (pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed) {
+			if l.End.IsZero() || t.FinishedAt.After(l.End) {
+				l.End = t.FinishedAt.Time
+			}
+		}
+	}
+	return l
+}
+
 // observe rebuilds, from the apiserver's audit events alone, the record a probe would have
 // written about itself: one call per request of the pod (authenticated requests by the
-// pod UID bound into their token, 401s by the pod's source IP) and one token version per
-// credential ID (the token's JTI). The first token's iat/exp are estimated from the pod's
-// start and the TTL.
-func observe(events []audit.Event, pod corev1.Pod, iat, exp time.Time) verdict.Observation {
+// pod UID bound into their token, 401s by the pod's source IP within its lifetime) and one
+// token version per credential ID (the token's JTI). The first token's iat/exp are
+// estimated from the pod's start and the TTL (the kubelet requests it just after).
+func observe(events []audit.Event, uid types.UID, life audit.Lifetime, iat, exp time.Time) verdict.Observation {
 	type call struct {
 		at   time.Time
 		code int
@@ -28,11 +53,11 @@ func observe(events []audit.Event, pod corev1.Pod, iat, exp time.Time) verdict.O
 	seen := map[string]bool{}
 	var calls []call
 	for _, e := range events {
-		if seen[e.AuditID] {
+		if seen[e.AuditID] || e.Code() == 0 {
 			continue // one line per request, whatever its stages
 		}
-		mine := e.PodUID() == string(pod.UID) || (e.Code() == 401 && pod.Status.PodIP != "" && e.SourceIP() == pod.Status.PodIP)
-		if !mine || e.Code() == 0 {
+		mine := e.PodUID() == string(uid) || (e.Code() == 401 && life.Holds(e))
+		if !mine {
 			continue
 		}
 		seen[e.AuditID] = true
@@ -40,32 +65,33 @@ func observe(events []audit.Event, pod corev1.Pod, iat, exp time.Time) verdict.O
 	}
 	sort.Slice(calls, func(i, j int) bool { return calls[i].at.Before(calls[j].at) })
 
-	var lines []probelog.Line
-	creds := map[string]bool{}
+	// The start-up token anchors the expiry whether or not a call used it.
+	lines := []probelog.Line{{Time: iat, Kind: probelog.KindToken, TokenHash: "start-up", Iat: iat.Unix(), Exp: exp.Unix()}}
+	first := ""
 	for _, c := range calls {
+		// Every attributed answer but a 401 was authenticated as the pod (a 403 or 404 is
+		// the workload's business, not its token's): for the verdict it is a success.
 		l := probelog.Line{Time: c.at, Kind: probelog.KindCall, Outcome: probelog.OutcomeOK, Status: c.code}
-		switch {
-		case c.code == 401:
-			l.Outcome = probelog.OutcomeUnauthorized
-		case c.cred == "":
-			l.AuthHashNote = noCredentialID
-		default:
-			id := tokeninfo.Hash(c.cred)
-			if !creds[id] {
-				t := probelog.Line{Time: c.at, Kind: probelog.KindToken, TokenHash: id}
-				if len(creds) == 0 {
-					t.Iat, t.Exp = iat.Unix(), exp.Unix()
+		if c.code == 401 {
+			l.Outcome = probelog.OutcomeUnauthorized // no credential ID: authentication failed
+		} else {
+			if c.cred == "" {
+				l.AuthHashNote = noCredentialID
+			} else {
+				// The first credential the pod used is its start-up token; later ones are
+				// rotations.
+				id := tokeninfo.Hash(c.cred)
+				if first == "" {
+					first = id
 				}
-				creds[id] = true
-				lines = append(lines, t)
+				l.AuthHash = "start-up"
+				if id != first {
+					l.AuthHash = id
+					lines = append(lines, probelog.Line{Time: c.at, Kind: probelog.KindToken, TokenHash: id}) // Observe keeps the first of each
+				}
 			}
-			l.AuthHash = id
 		}
 		lines = append(lines, l)
-	}
-	if len(creds) == 0 && len(lines) > 0 {
-		// No credential ID at all: still anchor the expiry so 401s can be placed.
-		lines = append([]probelog.Line{{Time: lines[0].Time, Kind: probelog.KindToken, TokenHash: "unknown", Iat: iat.Unix(), Exp: exp.Unix()}}, lines...)
 	}
 	return verdict.Observe(lines)
 }

@@ -161,6 +161,31 @@ func (c *Client) Logs(ctx context.Context, ns, pod, container string) ([]byte, e
 	return c.Typed.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container}).DoRaw(ctx)
 }
 
+// ProcessLogs is a container's log across one restart: the previous container's log
+// (the kubelet keeps only the last one) followed by the current one. complete is false
+// when earlier containers' logs are lost (restarted more than once).
+func (c *Client) ProcessLogs(ctx context.Context, ns, pod, container string, restarts int32) (raw []byte, complete bool, err error) {
+	cur, err := c.Logs(ctx, ns, pod, container)
+	if err != nil || restarts == 0 {
+		return cur, true, err
+	}
+	prev, err := c.Typed.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, Previous: true}).DoRaw(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("previous log of %s/%s: %w", ns, pod, err)
+	}
+	return append(prev, cur...), restarts == 1, nil
+}
+
+// Restarts is the restart count of the named container.
+func Restarts(p *corev1.Pod, container string) int32 {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.Name == container {
+			return cs.RestartCount
+		}
+	}
+	return 0
+}
+
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "…"

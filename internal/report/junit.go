@@ -45,9 +45,9 @@ func (r *Report) JUnit() []byte {
 		case expected && !e.Met:
 			c.Failure = &junitFailure{Message: fmt.Sprintf("expected %s, measured %s", e.Want, e.Got), Text: p.Reason}
 		case !expected && p.Verdict == verdict.NotJudged:
-			c.Failure = &junitFailure{Message: "no verdict could be drawn from the data", Text: p.Reason}
-		case r.Command == "check" && p.Failed():
-			c.Failure = &junitFailure{Message: fmt.Sprintf("workload got %d 401 Unauthorized", p.UnauthorizedCount+p.AuditUnauthorized), Text: p.Reason}
+			c.Failure = &junitFailure{Message: "not judged: the data cannot decide", Text: p.Reason + "; " + p.Hint}
+		case r.Command == "check" && p.Broken():
+			c.Failure = &junitFailure{Message: fmt.Sprintf("workload broke: %s", p.Verdict), Text: p.Reason}
 		}
 		if c.Failure != nil {
 			s.Failures++

@@ -23,6 +23,9 @@ func (r *Report) Markdown() string {
 	if r.Error != "" {
 		fmt.Fprintf(&b, "**ERROR: the run ended early, verdicts are incomplete: %s**\n\n", r.Error)
 	}
+	if h := r.headline(); h != "" {
+		fmt.Fprintf(&b, "**%s**\n\n", h)
+	}
 	if r.Command == "check" {
 		r.checkTable(&b)
 	} else {
@@ -31,6 +34,9 @@ func (r *Report) Markdown() string {
 	b.WriteString("\n<details><summary>Why each verdict</summary>\n\n")
 	for _, p := range r.Probes {
 		fmt.Fprintf(&b, "- **%s** %s: %s\n", p.Name(), p.Verdict, p.Reason)
+		if p.Hint != "" {
+			fmt.Fprintf(&b, "  What to do: %s.\n", p.Hint)
+		}
 	}
 	b.WriteString("\n</details>\n")
 	if len(r.Expectations) > 0 {
@@ -54,6 +60,24 @@ func (r *Report) Markdown() string {
 	return b.String()
 }
 
+// headline states the outcome in words (an error is stated above it).
+func (r *Report) headline() string {
+	check := r.Command == "check"
+	switch {
+	case r.Outcome == Passed && check:
+		return "PASSED: every pod was judged and the workload survived token expiry"
+	case r.Outcome == Passed:
+		return "PASSED: every probe was judged and met its expectation"
+	case r.Outcome == Broken && check:
+		return "BROKEN: the workload does not survive token expiry"
+	case r.Outcome == Broken:
+		return "BROKEN: verdicts missed --expect"
+	case r.Outcome == NotJudged:
+		return "NOT JUDGED: the evidence cannot decide for some clients (why, and what to do, below); this is not a pass"
+	}
+	return ""
+}
+
 func (r *Report) runTable(b *strings.Builder) {
 	b.WriteString("| client-go | module | k8s | verdict | token exp | rotations | first 401 | 401 / ok | audit 401 | restart → recovered |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
@@ -66,13 +90,6 @@ func (r *Report) runTable(b *strings.Builder) {
 
 // checkTable is the gate's view: one row per workload pod, from apiserver evidence.
 func (r *Report) checkTable(b *strings.Builder) {
-	switch {
-	case r.Error != "": // said above the table
-	case r.Passed:
-		b.WriteString("**PASS: the workload survived token expiry**\n\n")
-	default:
-		b.WriteString("**FAIL: the workload broke**\n\n")
-	}
 	b.WriteString("| workload | pod | verdict | token exp (est.) | token versions | first 401 | 401 / ok calls | restarts | log lines with Unauthorized |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range r.Probes {

@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is bumped on incompatible changes to report.json.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Report is one run of the harness.
 type Report struct {
@@ -35,7 +35,8 @@ type Report struct {
 	Phases                 []phase.Timing `json:"phases"`
 	Probes                 []Probe        `json:"probes"`
 	Expectations           []Expectation  `json:"expectations,omitempty"`
-	Passed                 bool           `json:"passed"` // every expectation met (true when none given)
+	// Outcome is the run's result (see Decide); it sets the command's exit code.
+	Outcome Outcome `json:"outcome"`
 	// Error is the harness error that ended the run early: the verdicts are incomplete.
 	Error string `json:"error,omitempty"`
 }
@@ -50,6 +51,7 @@ type Probe struct {
 	Pod                   string          `json:"pod"`
 	Verdict               verdict.Verdict `json:"verdict"`
 	Reason                string          `json:"reason"`
+	Hint                  string          `json:"hint,omitempty"` // what to do when NOT_JUDGED
 	TokenIat              *time.Time      `json:"tokenIat"`
 	TokenExp              *time.Time      `json:"tokenExp"`
 	RotationsSeen         int             `json:"rotationsSeen"`
@@ -93,7 +95,7 @@ type Expectation struct {
 // FromObservation fills the verdict fields of p from an observation of its first pod.
 func (p *Probe) FromObservation(o verdict.Observation, r verdict.Result) {
 	p.Observation = o
-	p.Verdict, p.Reason = r.Verdict, r.Reason
+	p.Verdict, p.Reason, p.Hint = r.Verdict, r.Reason, r.Hint
 	if first, ok := o.FirstToken(); ok {
 		p.TokenIat, p.TokenExp = timePtr(first.Iat), timePtr(first.Exp)
 	}
@@ -117,10 +119,55 @@ func (p Probe) Name() string {
 	return p.Namespace + "/" + p.Pod
 }
 
-// Failed reports whether the client ever got a 401 or, for a checked workload, restarted
-// or logged Unauthorized.
-func (p Probe) Failed() bool {
-	return p.UnauthorizedCount > 0 || p.AuditUnauthorized > 0 || p.Restarts > 0 || p.LogUnauthorizedLines > 0
+// Broken reports whether a checked workload's evidence shows token-expiry damage: a
+// FAILS_AFTER_EXPIRY or INTERMITTENT verdict, a container restart, or a log line that
+// mentions Unauthorized. A 401 alone is not damage the verdict has not placed (a 401
+// before expiry is NOT_JUDGED).
+func (p Probe) Broken() bool {
+	return p.Verdict == verdict.FailsAfterExpiry || p.Verdict == verdict.Intermittent || p.Restarts > 0 || p.LogUnauthorizedLines > 0
+}
+
+// Outcome is what a command concludes; each has its own exit code (cmd/satoken).
+type Outcome string
+
+const (
+	// Passed: every client was judged and none broke (every --expect met for run).
+	Passed Outcome = "passed"
+	// Broken: the evidence shows damage (check), or a verdict missed --expect (run).
+	Broken Outcome = "broken"
+	// NotJudged: nothing broke, but some client could not be judged: not a pass.
+	NotJudged Outcome = "not judged"
+	// Failed: the harness stopped early (Error says why); the verdicts are incomplete.
+	Failed Outcome = "error"
+)
+
+// Decide sets the report's outcome from its error, expectations and verdicts: broken
+// wins over not judged, and a pass needs every client judged.
+func (r *Report) Decide() Outcome {
+	missed, unjudged := false, len(r.Probes) == 0
+	for _, e := range r.Expectations {
+		switch {
+		case e.Got == "" || e.Got == verdict.NotJudged:
+			unjudged = true
+		case !e.Met:
+			missed = true
+		}
+	}
+	for _, p := range r.Probes {
+		missed = missed || (r.Command == "check" && p.Broken())
+		unjudged = unjudged || p.Verdict == verdict.NotJudged
+	}
+	switch {
+	case r.Error != "":
+		r.Outcome = Failed
+	case missed:
+		r.Outcome = Broken
+	case unjudged:
+		r.Outcome = NotJudged
+	default:
+		r.Outcome = Passed
+	}
+	return r.Outcome
 }
 
 // WriteAll writes every report format into dir.

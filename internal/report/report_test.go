@@ -99,3 +99,41 @@ func TestTimelineIsWellFormedSVG(t *testing.T) {
 	require.Contains(t, svg, "first token exp")
 	require.NotContains(t, svg, "<&>", "text is escaped")
 }
+
+// TestDecide: a pass needs every client judged; damage wins over "not judged"; an
+// error wins over everything.
+func TestDecide(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Report)
+		want Outcome
+	}{
+		{"run, every probe judged", func(*Report) {}, Passed},
+		{"run, one probe not judged", func(r *Report) { r.Probes[1].Verdict = verdict.NotJudged }, NotJudged},
+		{"run, expectation missed", func(r *Report) {
+			r.Expectations = []Expectation{{ClientGo: "v8.0.0", Want: verdict.Reloads, Got: verdict.FailsAfterExpiry}}
+		}, Broken},
+		{"run, expected probe not judged is not a mismatch", func(r *Report) {
+			r.Probes[0].Verdict = verdict.NotJudged
+			r.Expectations = []Expectation{{ClientGo: "v8.0.0", Want: verdict.FailsAfterExpiry, Got: verdict.NotJudged}}
+		}, NotJudged},
+		{"no clients at all", func(r *Report) { r.Probes = nil }, NotJudged},
+		{"harness error", func(r *Report) { r.Error = "interrupted" }, Failed},
+		{"check, a reloading pod", func(r *Report) { r.Command = "check"; r.Probes = r.Probes[1:] }, Passed},
+		{"check, a failing pod", func(r *Report) { r.Command = "check" }, Broken},
+		{"check, a reloading pod that restarted", func(r *Report) { r.Command = "check"; r.Probes = r.Probes[1:]; r.Probes[0].Restarts = 1 }, Broken},
+		{"check, a pod with no verdict", func(r *Report) {
+			r.Command = "check"
+			r.Probes = r.Probes[1:]
+			r.Probes[0].Verdict = verdict.NotJudged
+			r.Probes[0].AuditUnauthorized = 3 // 401s the verdict could not place are not a pass either
+		}, NotJudged},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sample()
+			tc.edit(r)
+			require.Equal(t, tc.want, r.Decide())
+			require.Contains(t, r.Markdown(), map[Outcome]string{Passed: "PASSED", Broken: "BROKEN", NotJudged: "NOT JUDGED", Failed: "ERROR"}[tc.want])
+		})
+	}
+}

@@ -54,8 +54,8 @@ func (in Input) Validate() error {
 	if in.Interval <= 0 || in.Interval > time.Minute {
 		return fmt.Errorf("--interval %s: use a value in (0, 1m]", in.Interval)
 	}
-	if in.Settle < 0 {
-		return fmt.Errorf("--settle %s: must not be negative", in.Settle)
+	if in.Settle < verdict.MinSettle {
+		return fmt.Errorf("--settle %s: a failure needs at least %s of refusals to be told from a slow reload", in.Settle, verdict.MinSettle)
 	}
 	return nil
 }
@@ -66,6 +66,9 @@ type probeRun struct {
 	namespace  string
 	pod        string
 	podIP      string
+	podStart   time.Time
+	restarts   int32  // of the probe container
+	complete   bool   // the log holds the first process (restarted at most once)
 	raw        []byte // the pod's log as written (artifact)
 	lines      []probelog.Line
 	obs        verdict.Observation
@@ -97,7 +100,7 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{in: in, kc: kc, deployer: deployer, params: verdict.Params{Interval: in.Interval, Leeway: verdict.ValidatorLeeway}}
+	r := &runner{in: in, kc: kc, deployer: deployer, params: verdict.Steady(in.Interval)}
 	rep := &report.Report{
 		SchemaVersion: report.SchemaVersion, Command: "run", StartedAt: time.Now().UTC(),
 		Cluster: in.Cluster.Name, NodeImage: in.Cluster.NodeImage,
@@ -162,6 +165,9 @@ func (r *runner) deploy(ctx context.Context) error {
 			return err
 		}
 		pr.podIP = pod.Status.PodIP
+		if pod.Status.StartTime != nil {
+			pr.podStart = pod.Status.StartTime.Time
+		}
 	}
 	return nil
 }
@@ -173,11 +179,18 @@ func (r *runner) refresh(ctx context.Context) error {
 		if pr.restart != nil {
 			continue
 		}
-		raw, err := r.kc.Logs(ctx, pr.namespace, pr.pod, "probe")
+		pod, err := r.kc.Typed.CoreV1().Pods(pr.namespace).Get(ctx, pr.pod, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("pod of %s: %w", pr.built.Probe.Label, err)
+		}
+		// A restarted container's earlier process is part of the record: its log
+		// holds the calls made with the start-up token.
+		pr.restarts = kube.Restarts(pod, "probe")
+		raw, complete, err := r.kc.ProcessLogs(ctx, pr.namespace, pr.pod, "probe", pr.restarts)
 		if err != nil {
 			return fmt.Errorf("logs of %s: %w", pr.built.Probe.Label, err)
 		}
-		pr.raw = raw
+		pr.raw, pr.complete = raw, complete
 		if pr.lines, err = probelog.Parse(bytes.NewReader(raw)); err != nil {
 			return err
 		}
@@ -186,15 +199,15 @@ func (r *runner) refresh(ctx context.Context) error {
 	return nil
 }
 
-// doneAt is when this probe has been watched long enough: past its first token's
-// rejection time, and — if it failed — Settle past its first 401, so a slow re-reader
-// is told apart from one that never re-reads.
+// doneAt is when this probe has been watched long enough: past the latest moment its
+// first 401 may come (exp + leeway + auth cache + Late), and — if it failed — Settle past
+// its first 401, so a slow re-reader is told apart from one that never re-reads.
 func (r *runner) doneAt(pr *probeRun) (time.Time, bool) {
 	first, ok := pr.obs.FirstToken()
 	if !ok {
 		return time.Time{}, false
 	}
-	done := first.Exp.Add(r.params.Leeway + 2*r.in.Interval)
+	done := first.Exp.Add(r.params.Leeway + verdict.AuthCacheTTL + r.params.Late)
 	if at := pr.obs.FirstUnauthorizedAt; at != nil && at.Add(r.in.Settle).After(done) {
 		done = at.Add(r.in.Settle)
 	}
@@ -359,15 +372,14 @@ func (r *runner) collect(ctx context.Context, rep *report.Report) error {
 	note(os.MkdirAll(dir, 0o755))
 	events, err := audit.ReadFile(r.in.Cluster.AuditLog())
 	note(err)
-	byIP := audit.UnauthorizedByIP(events)
 	for _, pr := range r.runs {
 		note(os.WriteFile(filepath.Join(dir, pr.built.Probe.Label+".log"), pr.raw, 0o644))
 		p := report.Probe{
 			ClientGo: pr.built.Probe.Label, ClientGoModule: pr.built.Probe.Module, K8sRelease: pr.built.Probe.K8sRelease,
-			Image: pr.built.Image, Namespace: pr.namespace, Pod: pr.pod,
-			AuditUnauthorized: byIP[pr.podIP],
+			Image: pr.built.Image, Namespace: pr.namespace, Pod: pr.pod, Restarts: int(pr.restarts),
+			AuditUnauthorized: audit.UnauthorizedFrom(events, audit.Lifetime{IP: pr.podIP, Start: pr.podStart, End: pr.restartAt}),
 		}
-		p.FromObservation(pr.obs, verdict.Judge(pr.obs, r.params))
+		p.FromObservation(pr.obs, r.judge(pr))
 		p.Calls = calls(pr.lines, false)
 		if pr.restart != nil {
 			note(os.WriteFile(filepath.Join(dir, pr.built.Probe.Label+"-restarted.log"), pr.afterRaw, 0o644))
@@ -391,6 +403,16 @@ func (r *runner) collect(ctx context.Context, rep *report.Report) error {
 		return fmt.Errorf("collecting artifacts: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// judge draws the probe's verdict; a log that lost the first process cannot be judged.
+func (r *runner) judge(pr *probeRun) verdict.Result {
+	if !pr.complete {
+		return verdict.Result{Verdict: verdict.NotJudged,
+			Reason: fmt.Sprintf("the probe container restarted %d times: the log of its first process, the one that started with the first token, is gone", pr.restarts),
+			Hint:   "read the restarts' reason (kubectl describe pod) and run again"}
+	}
+	return verdict.Judge(pr.obs, r.params)
 }
 
 func calls(lines []probelog.Line, restarted bool) []report.Call {

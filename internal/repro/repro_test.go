@@ -33,7 +33,7 @@ func TestValidate(t *testing.T) {
 	bad.Interval = 0
 	require.Error(t, bad.Validate())
 	bad = ok
-	bad.Settle = -time.Second
+	bad.Settle = 30 * time.Second
 	require.Error(t, bad.Validate())
 }
 
@@ -84,14 +84,14 @@ func TestRenderAutomount(t *testing.T) {
 
 func TestDoneAt(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
-	r := &runner{in: Input{Interval: 5 * time.Second, Settle: 5 * time.Minute}, params: verdict.Params{Interval: 5 * time.Second, Leeway: verdict.ValidatorLeeway}}
+	r := &runner{in: Input{Interval: 5 * time.Second, Settle: 5 * time.Minute}, params: verdict.Steady(5 * time.Second)}
 	pr := &probeRun{}
 	_, known := r.doneAt(pr)
 	require.False(t, known, "no token seen yet")
 
 	pr.obs = verdict.Observe([]probelog.Line{{Time: t0, Kind: probelog.KindToken, TokenHash: "a", Iat: t0.Unix(), Exp: t0.Add(10 * time.Minute).Unix()}})
 	done, _ := r.doneAt(pr)
-	require.Equal(t, t0.Add(10*time.Minute+60*time.Second+10*time.Second), done, "exp + leeway + 2 intervals")
+	require.Equal(t, t0.Add(10*time.Minute+60*time.Second+10*time.Second+10*time.Second), done, "exp + leeway + auth cache + 2 intervals")
 
 	first401 := t0.Add(11 * time.Minute)
 	pr.obs.FirstUnauthorizedAt = &first401

@@ -11,7 +11,12 @@ import (
 
 var (
 	t0     = time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
-	params = Params{Interval: 5 * time.Second, Leeway: ValidatorLeeway}
+	params = Steady(5 * time.Second)
+)
+
+const (
+	ok     = probelog.OutcomeOK
+	unauth = probelog.OutcomeUnauthorized
 )
 
 // scenario synthesizes a probe log: a 600 s token issued at t0, optionally rotated at
@@ -20,6 +25,8 @@ type scenario struct {
 	rotate bool
 	until  time.Duration
 	call   func(at time.Duration, rotated bool) (outcome, authHash string)
+	// restartAt, when set, starts a second process then (a container restart).
+	restartAt time.Duration
 }
 
 func (s scenario) lines() []probelog.Line {
@@ -34,8 +41,15 @@ func (s scenario) lines() []probelog.Line {
 			lines = append(lines, probelog.Line{Time: t0.Add(at), Kind: probelog.KindToken, TokenHash: "second",
 				Iat: t0.Add(480 * time.Second).Unix(), Exp: t0.Add(1080 * time.Second).Unix()})
 		}
+		if s.restartAt != 0 && at == s.restartAt {
+			lines = append(lines, probelog.Line{Time: t0.Add(at), Kind: probelog.KindStart, ClientGo: "v0.0.0-test"})
+		}
 		outcome, hash := s.call(at, rotated)
-		lines = append(lines, probelog.Line{Time: t0.Add(at), Kind: probelog.KindCall, Outcome: outcome, AuthHash: hash})
+		l := probelog.Line{Time: t0.Add(at), Kind: probelog.KindCall, Outcome: outcome, AuthHash: hash}
+		if outcome != ok && outcome != unauth && outcome != probelog.OutcomeError {
+			l.Status = 403
+		}
+		lines = append(lines, l)
 	}
 	return lines
 }
@@ -45,64 +59,61 @@ func judge(s scenario) (Observation, Result) {
 	return o, Judge(o, params)
 }
 
-func TestReloads(t *testing.T) {
-	o, r := judge(scenario{rotate: true, until: 900 * time.Second, call: func(_ time.Duration, rotated bool) (string, string) {
-		if rotated {
-			return probelog.OutcomeOK, "second"
-		}
-		return probelog.OutcomeOK, "first"
-	}})
-	require.Equal(t, Reloads, r.Verdict, r.Reason)
-	require.Equal(t, 1, o.RotationsSeen)
-	require.True(t, o.HeaderRotated)
-	require.Zero(t, o.UnauthorizedCount)
+// follows sends the current token and is never refused.
+func follows(_ time.Duration, rotated bool) (string, string) {
+	if rotated {
+		return ok, "second"
+	}
+	return ok, "first"
 }
 
 // readsOnce keeps sending the first token and is refused from exp+leeway+delay on.
 func readsOnce(delay time.Duration) func(time.Duration, bool) (string, string) {
 	return func(at time.Duration, _ bool) (string, string) {
 		if at >= 660*time.Second+delay {
-			return probelog.OutcomeUnauthorized, "first"
+			return unauth, "first"
 		}
-		return probelog.OutcomeOK, "first"
+		return ok, "first"
 	}
+}
+
+func TestReloads(t *testing.T) {
+	o, r := judge(scenario{rotate: true, until: 900 * time.Second, call: follows})
+	require.Equal(t, Reloads, r.Verdict, r.Reason)
+	require.Equal(t, 1, o.RotationsSeen)
+	require.True(t, o.HeaderRotated)
+	require.Zero(t, o.UnauthorizedCount)
 }
 
 func TestFailsAfterExpiry(t *testing.T) {
 	o, r := judge(scenario{rotate: true, until: 960 * time.Second, call: readsOnce(0)})
 	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)
+	require.Contains(t, r.Reason, "every one carrying the start-up token")
 	require.Equal(t, t0.Add(660*time.Second), *o.FirstUnauthorizedAt)
 	require.Equal(t, o.UnauthorizedCount, o.UnauthorizedWithFirstToken)
 	require.Len(t, o.UnauthorizedWindows, 1)
 	require.Equal(t, 1, o.RotationsSeen, "the kubelet rotated the file; the client ignored it")
-}
-
-func TestFirst401OutsideExpiryWindowIsUnexpected(t *testing.T) {
-	// 401 long before exp: not a token-expiry failure (e.g. RBAC or a revoked token).
-	_, r := judge(scenario{until: 960 * time.Second, call: func(at time.Duration, _ bool) (string, string) {
-		if at >= 100*time.Second {
-			return probelog.OutcomeUnauthorized, "first"
-		}
-		return probelog.OutcomeOK, "first"
-	}})
-	require.Equal(t, NotJudged, r.Verdict, r.Reason)
-	// 401 only well after exp+leeway+auth cache+2 intervals.
-	_, r = judge(scenario{until: 960 * time.Second, call: readsOnce(30 * time.Second)})
-	require.Equal(t, NotJudged, r.Verdict, r.Reason)
 	// Up to the apiserver's 10 s authentication cache late is still on time (seen: exp+72s).
 	_, r = judge(scenario{until: 960 * time.Second, call: readsOnce(15 * time.Second)})
 	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)
+	// The token sent is not observable: still a failure, and the reason says so.
+	_, r = judge(scenario{until: 960 * time.Second, call: func(at time.Duration, _ bool) (string, string) {
+		o, _ := readsOnce(0)(at, false)
+		return o, ""
+	}})
+	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)
+	require.Contains(t, r.Reason, "not observable")
 }
 
 func TestIntermittent(t *testing.T) {
 	o, r := judge(scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, rotated bool) (string, string) {
 		switch {
 		case at >= 660*time.Second && at < 780*time.Second:
-			return probelog.OutcomeUnauthorized, "first"
+			return unauth, "first"
 		case at >= 780*time.Second:
-			return probelog.OutcomeOK, "second"
+			return ok, "second"
 		}
-		return probelog.OutcomeOK, "first"
+		return ok, "first"
 	}})
 	require.Equal(t, Intermittent, r.Verdict, r.Reason)
 	require.Len(t, o.UnauthorizedWindows, 1)
@@ -111,34 +122,156 @@ func TestIntermittent(t *testing.T) {
 	require.Equal(t, 24, o.UnauthorizedWindows[0].Calls)
 }
 
-func TestNoVerdictWithoutEvidence(t *testing.T) {
-	ok := func(time.Duration, bool) (string, string) { return probelog.OutcomeOK, "first" }
-	// Observation stopped before the first token expired.
-	_, r := judge(scenario{rotate: true, until: 600 * time.Second, call: ok})
-	require.Equal(t, NotJudged, r.Verdict, r.Reason)
-	// Never rotated and never refused: an extended token, not a reloading client.
-	_, r = judge(scenario{until: 900 * time.Second, call: ok})
-	require.Equal(t, NotJudged, r.Verdict, r.Reason)
-	// Rotated file, no 401, but the header never changed: cannot claim RELOADS.
-	_, r = judge(scenario{rotate: true, until: 900 * time.Second, call: ok})
-	require.Equal(t, NotJudged, r.Verdict, r.Reason)
-	// A broken network is not a token verdict.
-	_, r = judge(scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return probelog.OutcomeError, "" }})
-	require.Equal(t, NotJudged, r.Verdict, r.Reason)
+// TestAdversarialObservations feeds the classifier the observations that would fool a
+// rule that claims more than its data: each must come out NOT_JUDGED.
+func TestAdversarialObservations(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    scenario
+		want string // in the reason
+	}{{
+		name: "401s that carried the rotated token are not a read-once failure",
+		s: scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, rotated bool) (string, string) {
+			if at >= 660*time.Second {
+				return unauth, "second"
+			}
+			return follows(at, rotated)
+		}},
+		want: "carried a rotated token",
+	}, {
+		name: "two trailing 401s do not show a client that never recovers",
+		s:    scenario{rotate: true, until: 665 * time.Second, call: readsOnce(0)},
+		want: "short of 1m0s of refusals",
+	}, {
+		name: "a 401 before exp + leeway is not an expiry",
+		s:    scenario{rotate: true, until: 960 * time.Second, call: readsOnce(-40 * time.Second)},
+		want: "before the first token stopped being accepted",
+	}, {
+		name: "a single 401 long before any expiry is not INTERMITTENT",
+		s: scenario{rotate: true, until: 900 * time.Second, call: func(at time.Duration, rotated bool) (string, string) {
+			if at == 100*time.Second {
+				return unauth, "first"
+			}
+			return follows(at, rotated)
+		}},
+		want: "not a token-expiry failure",
+	}, {
+		name: "a first 401 far past the expiry window",
+		s:    scenario{rotate: true, until: 1100 * time.Second, call: readsOnce(60 * time.Second)},
+		want: "later than the first token's refusal allows",
+	}, {
+		name: "one stray call without a hash does not open the header-not-observable fallback",
+		s: scenario{rotate: true, until: 900 * time.Second, call: func(at time.Duration, _ bool) (string, string) {
+			if at == 700*time.Second {
+				return ok, ""
+			}
+			return ok, "first"
+		}},
+		want: "carried a rotated token",
+	}, {
+		name: "a rotated header before expiry, then silence: no success after the refusal",
+		s:    scenario{rotate: true, until: 665 * time.Second, call: follows},
+		want: "no call after the first token stopped being accepted",
+	}, {
+		name: "rotated file, no 401, but the header never changed",
+		s:    scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return ok, "first" }},
+		want: "carried a rotated token",
+	}, {
+		name: "never rotated and never refused: an extended token, not a reloading client",
+		s:    scenario{until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return ok, "first" }},
+		want: "extended",
+	}, {
+		name: "a broken network is not a token verdict",
+		s:    scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return probelog.OutcomeError, "" }},
+		want: "without an HTTP answer",
+	}, {
+		name: "a 403 after the first 401: the 401s are not the only failure",
+		s: scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, r bool) (string, string) {
+			if at == 700*time.Second {
+				return "http-403", "first"
+			}
+			return readsOnce(0)(at, r)
+		}},
+		want: "other than 401",
+	}, {
+		name: "success with a valid token after the refusal, then 401s: not a read-once client",
+		s: scenario{rotate: true, until: 1000 * time.Second, call: func(at time.Duration, r bool) (string, string) {
+			if at < 700*time.Second {
+				return follows(at, r)
+			}
+			return unauth, "first"
+		}},
+		want: "later than the first token's refusal allows",
+	}, {
+		name: "a success after the first token's refusal, then 401s in the window",
+		s: scenario{rotate: true, until: 1000 * time.Second, call: func(at time.Duration, r bool) (string, string) {
+			if at < 680*time.Second {
+				return follows(at, r)
+			}
+			return unauth, "first"
+		}},
+		want: "after the first token stopped being accepted, before the 401s",
+	}, {
+		name: "a container restart: what the second process does is not the first one's recovery",
+		s: scenario{rotate: true, until: 960 * time.Second, restartAt: 690 * time.Second, call: func(at time.Duration, r bool) (string, string) {
+			if at >= 690*time.Second {
+				return ok, "second" // the new process read the rotated file at start
+			}
+			return readsOnce(0)(at, r)
+		}},
+		want: "short of 1m0s",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, r := judge(tc.s)
+			require.Equal(t, NotJudged, r.Verdict, r.Reason)
+			require.Contains(t, r.Reason, tc.want)
+			require.NotEmpty(t, r.Hint, "a NOT_JUDGED result says what to do")
+		})
+	}
 	// No lines at all.
-	r = Judge(Observe(nil), params)
+	r := Judge(Observe(nil), params)
 	require.Equal(t, NotJudged, r.Verdict)
 }
 
+func TestRestartEndsTheObservation(t *testing.T) {
+	o, r := judge(scenario{rotate: true, until: 960 * time.Second, restartAt: 800 * time.Second, call: func(at time.Duration, rt bool) (string, string) {
+		if at >= 800*time.Second {
+			return ok, "second"
+		}
+		return readsOnce(0)(at, rt)
+	}})
+	require.NotNil(t, o.RestartedAt)
+	require.Zero(t, o.OKAfterFirst401, "the restarted process's successes are not the first one's")
+	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)
+}
+
 func TestReloadsWithoutHeaderHash(t *testing.T) {
-	lines := scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return probelog.OutcomeOK, "" }}.lines()
+	lines := scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return ok, "" }}.lines()
 	for i := range lines {
 		if lines[i].Kind == probelog.KindCall {
 			lines[i].AuthHashNote = "transport not observable"
 		}
 	}
-	o := Observe(lines)
-	r := Judge(o, params)
+	r := Judge(Observe(lines), params)
 	require.Equal(t, Reloads, r.Verdict, r.Reason)
 	require.Contains(t, r.Reason, "header not observable")
+}
+
+// TestWorkloadCadence: a watch-only client makes its first call after expiry when its
+// watch times out, minutes late. With a workload's Late bound that is an expiry failure;
+// with a steady client's bound the same data is not judged.
+func TestWorkloadCadence(t *testing.T) {
+	lines := []probelog.Line{
+		{Time: t0, Kind: probelog.KindToken, TokenHash: "first", Iat: t0.Unix(), Exp: t0.Add(600 * time.Second).Unix()},
+		{Time: t0.Add(time.Second), Kind: probelog.KindCall, Outcome: ok, AuthHash: "first"},
+		{Time: t0.Add(400 * time.Second), Kind: probelog.KindCall, Outcome: ok, AuthHash: "first"},
+	}
+	for at := 1100 * time.Second; at <= 1300*time.Second; at += time.Second {
+		lines = append(lines, probelog.Line{Time: t0.Add(at), Kind: probelog.KindCall, Outcome: unauth})
+	}
+	o := Observe(lines)
+	workload := Params{Interval: 10 * time.Second, Leeway: ValidatorLeeway, Late: 11 * time.Minute}
+	r := Judge(o, workload)
+	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)
+	require.Equal(t, NotJudged, Judge(o, params).Verdict)
 }
