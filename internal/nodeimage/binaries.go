@@ -64,6 +64,7 @@ func (b *builder) buildKubernetes(ctx context.Context, workDir, outDir string) e
 		args = append(args, "k8s.io/kubernetes/cmd/"+c)
 	}
 	b.log.Printf("compiling %s at %s (cold: ~9 min on 2 cores; cached: seconds)", strings.Join(kubeCommands, ", "), v)
+	defer b.log.Heartbeat("compiling Kubernetes "+v, 9*time.Minute)()
 	_, err = sh.Run(ctx, sh.Cmd{Name: "go", Args: args, Dir: workDir, Env: goBuildEnv})
 	return err
 }

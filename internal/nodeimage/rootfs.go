@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
@@ -104,6 +105,8 @@ func (b *builder) debootstrap(ctx context.Context) (string, error) {
 	}
 	target := filepath.Join(b.workDir, "debootstrap")
 	b.log.Printf("debootstrap %s (minbase + %d packages) from the host's apt mirror (~3 min)", debianSuite, len(rootfsPackages))
+	stop := b.log.Heartbeat("debootstrapping "+debianSuite, 3*time.Minute)
+	defer stop()
 	if _, err := sh.Run(ctx, sh.Cmd{Name: "debootstrap", Args: []string{"--variant=minbase", "--include=" + strings.Join(rootfsPackages, ","), debianSuite, target, mirror}}); err != nil {
 		return "", err
 	}

@@ -60,3 +60,29 @@ func (r *Recorder) Timings() []Timing {
 	defer r.mu.Unlock()
 	return append([]Timing(nil), r.timings...)
 }
+
+// Heartbeat prints a line every minute while a long step runs silently (a cold compile),
+// with the time spent and, against the expected cold duration, roughly what remains.
+// Call the returned stop when the step ends.
+func (r *Recorder) Heartbeat(what string, expected time.Duration) (stop func()) {
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				spent := time.Since(start).Round(time.Second)
+				left := "a little longer than a cold build usually takes"
+				if rest := expected - spent; rest > 0 {
+					left = fmt.Sprintf("about %s left if cold", rest.Round(time.Minute))
+				}
+				r.Printf("still %s: %s so far, %s", what, spent, left)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
