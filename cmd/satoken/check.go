@@ -54,7 +54,7 @@ workload broke (401s after expiry, restarts, Unauthorized in its logs), 4 not ju
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
-	f.register(c, "token TTL given to every pod (>= 10m)", 3*time.Minute, "keep watching this long after the tokens stop being accepted", "out-check")
+	f.register(c, checkClusterName, "token TTL given to every pod (>= 10m)", 3*time.Minute, "keep watching this long after the tokens stop being accepted", "out-check")
 	c.Flags().StringVar(&f.manifests, "manifests", "", "YAML/JSON manifests: a file, a kustomization directory, or a directory of *.yaml, *.yml, *.json")
 	c.Flags().StringSliceVar(&f.images, "image", nil, "local docker image to load into the cluster (repeatable)")
 	c.Flags().DurationVar(&f.waitCall, "wait-for-call", check.DefaultWaitForCall, "after a pod's token stopped being accepted, wait this long for its next API call (covers client-go's 5-10 min watch timeout)")

@@ -11,7 +11,21 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )
 
-const defaultClusterName = "satoken"
+// Default cluster names: each command its own, so a `check` never replaces the cluster a
+// waiting `run` uses (a lock refuses that too, for any name).
+const (
+	defaultClusterName = "satoken"
+	runClusterName     = "satoken-run"
+	checkClusterName   = "satoken-check"
+)
+
+// addClusterNameFlag is the one flag naming a cluster on every command (--name is its old
+// spelling on cluster up/down).
+func addClusterNameFlag(c *cobra.Command, p *string, def string) {
+	c.Flags().StringVar(p, "cluster", def, "kind cluster name")
+	c.Flags().StringVar(p, "name", def, "")
+	_ = c.Flags().MarkDeprecated("name", "use --cluster")
+}
 
 // clusterFlags are shared by `cluster up`, `run` and `check`.
 type clusterFlags struct {
@@ -22,8 +36,8 @@ type clusterFlags struct {
 	image     nodeImageFlags
 }
 
-func (f *clusterFlags) register(c *cobra.Command, nameFlag string) {
-	c.Flags().StringVar(&f.name, nameFlag, defaultClusterName, "kind cluster name")
+func (f *clusterFlags) register(c *cobra.Command, defaultName string) {
+	addClusterNameFlag(c, &f.name, defaultName)
 	c.Flags().DurationVar(&f.maxExpiry, "max-token-expiration", time.Hour, "apiserver --service-account-max-token-expiration (>= 1h)")
 	c.Flags().BoolVar(&f.extend, "extend-token-expiration", false, "apiserver --service-account-extend-token-expiration (true hides expiry for a year)")
 	c.Flags().BoolVar(&f.reuse, "reuse", false, "keep an existing cluster of this name instead of replacing it")
@@ -88,7 +102,7 @@ func newClusterCommand() *cobra.Command {
 			return nil
 		},
 	}
-	f.register(up, "name")
+	f.register(up, defaultClusterName)
 	var downName string
 	down := &cobra.Command{
 		Use:   "down",
@@ -106,7 +120,7 @@ func newClusterCommand() *cobra.Command {
 			return cluster.Down(o)
 		},
 	}
-	down.Flags().StringVar(&downName, "name", defaultClusterName, "kind cluster name")
+	addClusterNameFlag(down, &downName, defaultClusterName)
 	c.AddCommand(up, down)
 	return c
 }

@@ -42,7 +42,7 @@ says why and what to do); 3 wins over 4.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
-	f.register(c, "projected token expirationSeconds (>= 10m)", 5*time.Minute, "keep watching a failing probe this long after its first 401", "out")
+	f.register(c, runClusterName, "projected token expirationSeconds (>= 10m)", 5*time.Minute, "keep watching a failing probe this long after its first 401", "out")
 	c.Flags().StringVar(&f.versions, "versions", "all", "comma-separated probe labels, or all")
 	c.Flags().DurationVar(&f.interval, "interval", 5*time.Second, "probe call interval")
 	c.Flags().StringVar(&f.expect, "expect", "", "label=VERDICT,... ; a mismatch fails the run (exit 3)")

@@ -26,8 +26,8 @@ type sessionFlags struct {
 	keepCluster bool
 }
 
-func (f *sessionFlags) register(c *cobra.Command, ttlUsage string, settle time.Duration, settleUsage, out string) {
-	f.cluster.register(c, "cluster")
+func (f *sessionFlags) register(c *cobra.Command, clusterName, ttlUsage string, settle time.Duration, settleUsage, out string) {
+	f.cluster.register(c, clusterName)
 	c.Flags().DurationVar(&f.ttl, "ttl", 10*time.Minute, ttlUsage)
 	c.Flags().DurationVar(&f.settle, "settle", settle, settleUsage)
 	c.Flags().StringVar(&f.out, "out", out, "directory for the report and artifacts")
@@ -92,7 +92,7 @@ func exportLogs(log *phase.Recorder, cl *cluster.Cluster, out string) {
 // Ctrl-C alike.
 func teardown(log *phase.Recorder, cl *cluster.Cluster, keep bool) {
 	if keep {
-		log.Printf("keeping cluster %q (kubeconfig %s); delete it with: satoken cluster down --name %s", cl.Name, cl.Kubeconfig(), cl.Name)
+		log.Printf("keeping cluster %q (kubeconfig %s); delete it with: satoken cluster down --cluster %s", cl.Name, cl.Kubeconfig(), cl.Name)
 		return
 	}
 	_ = log.Run("delete cluster "+cl.Name, cl.Down)

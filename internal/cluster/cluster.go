@@ -26,6 +26,7 @@ const offlineImageLabel = "satoken.inputs"
 type Cluster struct {
 	Options
 	provider *kindcluster.Provider
+	lock     *lock // held from Up to Down (or the process's end)
 }
 
 func newProvider() *kindcluster.Provider {
@@ -39,16 +40,26 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Options: o, provider: newProvider()}
+	var err error
+	if c.lock, err = o.acquire(); err != nil {
+		return nil, err
+	}
 	existing, err := c.provider.List()
 	if err != nil {
+		c.lock.release()
 		return nil, fmt.Errorf("list kind clusters: %w", err)
 	}
 	if slices.Contains(existing, o.Name) {
 		if o.Reuse {
-			return c, c.reuse()
+			if err := c.reuse(); err != nil {
+				c.lock.release()
+				return nil, err
+			}
+			return c, nil
 		}
 		log.Printf("cluster %q exists (left by an earlier run?): deleting it to start clean (--reuse keeps it)", o.Name)
 		if err := c.delete(); err != nil {
+			c.lock.release()
 			return nil, err
 		}
 	}
@@ -86,6 +97,7 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
 	}
 	if err != nil {
 		_ = c.delete()
+		c.lock.release()
 		return nil, fmt.Errorf("create cluster %q: %w%s", o.Name, err, commandOutput(err))
 	}
 	return c, c.saveOptions()
@@ -161,14 +173,19 @@ func (c *Cluster) saveOptions() error {
 }
 
 // Down deletes the cluster, its state directory and kind's docker network when no other
-// cluster uses it.
+// cluster uses it; it refuses while another satoken process uses the cluster.
 func Down(o Options) error {
-	c := &Cluster{Options: o, provider: newProvider()}
+	l, err := o.acquire()
+	if err != nil {
+		return err
+	}
+	c := &Cluster{Options: o, provider: newProvider(), lock: l}
 	return c.Down()
 }
 
-// Down deletes the cluster; see the package-level Down.
+// Down deletes the cluster and releases it; see the package-level Down.
 func (c *Cluster) Down() error {
+	defer c.lock.release()
 	if err := c.delete(); err != nil {
 		return err
 	}
