@@ -21,6 +21,7 @@ unit:
 	cd apps/probe && $(GO) test ./...
 
 e2e:
+	$(GO) test -tags e2e -count=1 -run TestGOPATHVendoredClientGo ./internal/scan
 	$(GO) test -tags e2e -v -count=1 -timeout 75m ./e2e -args $(E2E_ARGS)
 
 ## e2e-long: the hour-long scenarios (automounted token capped to 1h; grace period), ~70 min,
@@ -51,3 +52,10 @@ clean:
 .PHONY: verdict-table
 verdict-table: satoken
 	./bin/satoken scan table --merge fixtures/verdict-table.json --from $(OUT)/report.json --write fixtures/verdict-table.json
+
+## scan-fingerprints: regenerate the function-name fingerprints `satoken scan` places binaries
+## without module info by (GOPATH/vendor builds), from the probe images (built first if needed)
+.PHONY: scan-fingerprints
+scan-fingerprints: satoken
+	images=$$(./bin/satoken apps build) && \
+	./bin/satoken scan fingerprints $$(printf -- '--from %s ' $$images) --write fixtures/scan/fingerprints.json

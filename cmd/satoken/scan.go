@@ -12,13 +12,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/scan"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
 func newScanCommand() *cobra.Command {
-	var tablePath string
+	var tablePath, fingerprintsPath string
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "scan PATH|IMAGE ...",
@@ -27,20 +28,34 @@ func newScanCommand() *cobra.Command {
 Docker image (never pulled: docker pull/build it first) — reports the k8s.io/client-go
 version compiled in (a replace directive's version wins) and looks it up in the verdict
 table measured by ` + "`satoken run`" + `: a measured version gets its measured verdict, any
-other version the verdict of its nearest measured neighbours on the Kubernetes release
-axis (date-only pseudo-versions by date). An argument naming an existing file is a
-binary; anything else is an image reference.
+other ("unmeasured") version the worse verdict of its nearest measured neighbours on the
+Kubernetes release axis (date-only pseudo-versions by date). An argument naming an
+existing file is a binary; anything else is an image reference.
+
+Binaries without a module list (GOPATH-mode builds with a vendored client-go, as v8–v11
+era controllers were built) or whose client-go version cannot be placed (a replace by a
+local directory) are read by function names instead: Go keeps them in every binary,
+stripped ones included. Their rest and transport functions are matched against
+fingerprints of the probe matrix (fixtures/scan/fingerprints.json): the versions that
+declare every one of them are the candidates; a verdict they share is the prediction
+("from symbols"); candidates that disagree leave it not judged, naming each one's verdict.
 
 Regenerate the table after a matrix run with
   satoken scan table --from out/report.json --write fixtures/verdict-table.json
-(make verdict-table).
+(make verdict-table), the fingerprints with make scan-fingerprints.
 
-Exit codes: 0 every target scanned and no finding is FAILS_AFTER_EXPIRY or INTERMITTENT,
-1 a target could not be scanned (takes precedence), 3 some finding is (predicted to be)
-FAILS_AFTER_EXPIRY or INTERMITTENT, so CI can gate on it.`,
+Exit codes: 1 a target could not be scanned (takes precedence over the rest);
+3 some finding is (predicted to be) FAILS_AFTER_EXPIRY or INTERMITTENT (takes precedence
+over 4); 4 a binary links client-go but no verdict can be predicted for it (not judged);
+0 otherwise: every target scanned, and every client-go found has a prediction that is
+neither FAILS_AFTER_EXPIRY nor INTERMITTENT.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tbl, path, err := loadVerdictTable(tablePath)
+			if err != nil {
+				return err
+			}
+			fp, err := loadFingerprints(fingerprintsPath)
 			if err != nil {
 				return err
 			}
@@ -53,10 +68,7 @@ FAILS_AFTER_EXPIRY or INTERMITTENT, so CI can gate on it.`,
 					continue
 				}
 				for i := range found {
-					if found[i].ClientGo != nil {
-						p := scan.Predict(tbl, found[i].ClientGoVersion())
-						found[i].Prediction = &p
-					}
+					found[i].Judge(tbl, fp)
 				}
 				results = append(results, scanResult{target, found})
 			}
@@ -75,8 +87,9 @@ FAILS_AFTER_EXPIRY or INTERMITTENT, so CI can gate on it.`,
 		},
 	}
 	c.Flags().StringVar(&tablePath, "table", "", "verdict table (default <repo>/fixtures/verdict-table.json)")
+	c.Flags().StringVar(&fingerprintsPath, "fingerprints", "", "function-name fingerprints (default <repo>/fixtures/scan/fingerprints.json)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the findings as JSON")
-	c.AddCommand(newScanTableCommand())
+	c.AddCommand(newScanTableCommand(), newScanFingerprintsCommand())
 	return c
 }
 
@@ -87,21 +100,15 @@ func newScanTableCommand() *cobra.Command {
 		Use:   "table --from REPORT.json [--from REPORT.json ...] [--write FILE]",
 		Short: "Generate the verdict table from matrix runs' report.json files",
 		Long: `Merges the probes of one or more report.json files into the verdict table satoken scan
-predicts from (every verdict a version was measured with is kept; the worst is its
-verdict), printed to stdout or written to --write. Module dates of tagged versions (used to place
+predicts from (every verdict a version was measured with is kept and counted; the worst
+is its verdict; NOT_JUDGED probes are counted apart, not as measurements), printed to
+stdout or written to --write. Reports of runs that ended early, or of another token mode
+or TTL than the table's, are refused. Module dates of tagged versions (used to place
 date-only pseudo-versions) come from ` + "`go list -m`" + `; when that fails the table is still
 written, with a warning.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var reps []*report.Report
-			for _, f := range from {
-				rep, err := report.Load(f)
-				if err != nil {
-					return err
-				}
-				reps = append(reps, rep)
-			}
-			tbl := scan.TableFromReports()
+			tbl, _ := scan.TableFromReports()
 			if merge != "" {
 				loaded, err := scan.LoadTable(merge)
 				if err != nil {
@@ -109,7 +116,15 @@ written, with a warning.`,
 				}
 				tbl = loaded
 			}
-			tbl.Add(reps...)
+			for _, f := range from {
+				rep, err := report.Load(f)
+				if err != nil {
+					return err
+				}
+				if err := tbl.Add(rep); err != nil {
+					return fmt.Errorf("%s: %w", f, err)
+				}
+			}
 			if len(tbl.Entries) == 0 {
 				return fmt.Errorf("%v: no probe with a client-go version and a verdict", from)
 			}
@@ -135,6 +150,66 @@ written, with a warning.`,
 	return c
 }
 
+func newScanFingerprintsCommand() *cobra.Command {
+	var from []string
+	var write string
+	c := &cobra.Command{
+		Use:   "fingerprints --from IMAGE|BINARY [--from ...] [--write FILE]",
+		Short: "Generate the function-name fingerprints of client-go versions from probe binaries",
+		Long: `Reads the client-go rest and transport function names each probe binary (or the one Go
+binary in each probe image) links, and records for each name which of these client-go
+versions declare it — read from each version's source in the Go module cache, since a
+binary lacking a function only means its program did not call it. satoken scan places
+binaries without module info by these fingerprints. Versions are labelled as in
+apps/probe/versions.json. make scan-fingerprints regenerates
+fixtures/scan/fingerprints.json from the probe images.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			labels := map[string]string{} // client-go module → matrix label
+			if root, err := repoRoot(); err == nil {
+				if all, err := probes.Load(root); err == nil {
+					for _, p := range all {
+						labels[p.Module] = p.Label
+					}
+				}
+			}
+			var sources []scan.FingerprintSource
+			for _, target := range from {
+				found, err := scanTarget(cmd.Context(), target)
+				if err != nil {
+					return err
+				}
+				if len(found) != 1 {
+					return fmt.Errorf("%s: %d Go binaries, want the one probe binary", target, len(found))
+				}
+				label := labels[found[0].ClientGoVersion()]
+				if label == "" {
+					label = found[0].ClientGoVersion()
+				}
+				sources = append(sources, scan.FingerprintSource{Label: label, From: target, Finding: found[0]})
+			}
+			fp, err := scan.BuildFingerprints(cmd.Context(), sources, scan.SourceDecls)
+			if err != nil {
+				return err
+			}
+			if write == "" {
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(fp)
+			}
+			if err := fp.Write(write); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "wrote %s (%d versions, %d functions)\n", write, len(fp.Versions), len(fp.Functions))
+			return nil
+		},
+	}
+	c.Flags().StringSliceVar(&from, "from", nil, "probe image or binary, one per client-go version (required, repeatable)")
+	c.Flags().StringVar(&write, "write", "", "write the fingerprints to this file instead of stdout")
+	_ = c.MarkFlagRequired("from")
+	return c
+}
+
 type scanResult struct {
 	target   string
 	findings []scan.Finding
@@ -153,6 +228,21 @@ func loadVerdictTable(path string) (scan.Table, string, error) {
 		return scan.Table{}, "", fmt.Errorf("verdict table: %w (generate it with: satoken scan table --from out/report.json --write %s)", err, path)
 	}
 	return tbl, path, nil
+}
+
+func loadFingerprints(path string) (scan.Fingerprints, error) {
+	if path == "" {
+		root, err := repoRoot()
+		if err != nil {
+			return scan.Fingerprints{}, fmt.Errorf("no --fingerprints given: %w", err)
+		}
+		path = filepath.Join(root, "fixtures", "scan", "fingerprints.json")
+	}
+	fp, err := scan.LoadFingerprints(path)
+	if err != nil {
+		return scan.Fingerprints{}, fmt.Errorf("fingerprints: %w (generate them with: make scan-fingerprints)", err)
+	}
+	return fp, nil
 }
 
 // scanTarget treats an existing file as a binary and anything else as an image reference.
@@ -182,20 +272,22 @@ func printScanTable(results []scanResult) error {
 			verdictCell, basis := "-", "does not link client-go"
 			if p := f.Prediction; p != nil {
 				verdictCell, basis = string(p.Verdict), predictionBasis(*p)
-				if p.Verdict == "" {
-					verdictCell = "?"
-				}
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", f.Target, file, clientGoCell(f.ClientGo), verdictCell, basis)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", f.Target, file, clientGoCell(f), verdictCell, basis)
 		}
 	}
 	return w.Flush()
 }
 
-func clientGoCell(m *scan.Module) string {
+func clientGoCell(f scan.Finding) string {
+	m := f.ClientGo
 	switch {
 	case m == nil:
 		return "none"
+	case f.ClientGoBy == scan.FromSymbols && f.VendorPrefix != "":
+		return "by symbols, vendored under " + f.VendorPrefix
+	case f.ClientGoBy == scan.FromSymbols:
+		return "by symbols"
 	case m.Replace != nil:
 		return strings.TrimSpace(fmt.Sprintf("%s => %s %s", m.Version, m.Replace.Path, m.Replace.Version))
 	}
@@ -204,8 +296,10 @@ func clientGoCell(m *scan.Module) string {
 
 func predictionBasis(p scan.Prediction) string {
 	switch {
-	case p.Verdict == "":
-		return "cannot predict: " + p.Reason
+	case p.Verdict == verdict.NotJudged || p.Verdict == "":
+		return "not judged: " + p.Reason
+	case p.FromSymbols:
+		return p.Reason
 	case !p.Predicted:
 		return "measured"
 	}
@@ -219,11 +313,11 @@ func predictionBasis(p scan.Prediction) string {
 	}
 	switch {
 	case p.Uncertain:
-		return "predicted from neighbours " + strings.Join(names, ", ") + ", which disagree: uncertain"
+		return "unmeasured: predicted from neighbours " + strings.Join(names, ", ") + ", which disagree: the worse, uncertain"
 	case len(names) == 1:
-		return "predicted from neighbour " + names[0] + " (outside the measured range)"
+		return "unmeasured: predicted from neighbour " + names[0] + " (outside the measured range)"
 	}
-	return "predicted from neighbours " + strings.Join(names, ", ")
+	return "unmeasured: predicted from neighbours " + strings.Join(names, ", ")
 }
 
 func printScanJSON(tablePath string, results []scanResult, errs []error) error {
@@ -243,18 +337,12 @@ func printScanJSON(tablePath string, results []scanResult, errs []error) error {
 	return enc.Encode(out)
 }
 
-// gateFindings fails with exitGate when a client is (predicted to be) broken by expiry.
+// gateFindings fails with exitGate when a client is (predicted to be) broken by expiry,
+// else with exitNotJudged when a binary links client-go without a prediction.
 func gateFindings(results []scanResult) error {
-	var bad []string
+	var all []scan.Finding
 	for _, r := range results {
-		for _, f := range r.findings {
-			if p := f.Prediction; p != nil && (p.Verdict == verdict.FailsAfterExpiry || p.Verdict == verdict.Intermittent) {
-				bad = append(bad, fmt.Sprintf("%s %s: %s", strings.TrimSpace(f.Target+" "+f.File), f.ClientGoVersion(), p.Verdict))
-			}
-		}
+		all = append(all, r.findings...)
 	}
-	if len(bad) > 0 {
-		return &exitError{code: exitGate, err: fmt.Errorf("clients that do not survive token expiry: %s", strings.Join(bad, "; "))}
-	}
-	return nil
+	return outcomeExit(scan.Outcome(all))
 }

@@ -76,7 +76,7 @@ func TestClientGoNotGo(t *testing.T) {
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho hi\n"), 0o755))
 	_, err := ClientGo(script)
 	require.ErrorIs(t, err, ErrNotGoBinary)
-	require.ErrorContains(t, err, "not a Go binary: "+script)
+	require.ErrorContains(t, err, script+": not a Go binary")
 
 	_, err = ClientGo(filepath.Join(t.TempDir(), "missing"))
 	require.ErrorIs(t, err, os.ErrNotExist)

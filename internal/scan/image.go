@@ -159,7 +159,7 @@ func manifestLayers(idx tarIndex) ([]string, error) {
 
 // scanLayer applies one layer to merged: its entries and whiteouts hide the lower layers'
 // files, then its own Go binaries are added. tmp holds each ELF candidate, since build
-// info needs random access.
+// info and function names need random access.
 func scanLayer(r io.Reader, merged map[string]Finding, tmp *os.File) error {
 	br := bufio.NewReader(r)
 	magic, _ := br.Peek(len(zstdMagic))
@@ -231,8 +231,8 @@ func deleteTree(m map[string]Finding, dir string, self bool) {
 	}
 }
 
-// goBinary reads the build info of an ELF file of size bytes from r; ok is false for
-// anything else. Only I/O failures on tmp or r are errors.
+// goBinary reads an ELF file of size bytes from r as a Go binary; ok is false for anything
+// else. Errors are I/O failures and Go binaries that cannot be judged (see readGoBinary).
 func goBinary(r io.Reader, size int64, tmp *os.File) (fd Finding, ok bool, err error) {
 	head := make([]byte, len(elfMagic))
 	if _, err := io.ReadFull(r, head); err != nil || !bytes.Equal(head, elfMagic) {
@@ -247,6 +247,9 @@ func goBinary(r io.Reader, size int64, tmp *os.File) (fd Finding, ok bool, err e
 	if _, err := io.Copy(io.NewOffsetWriter(tmp, int64(len(head))), r); err != nil {
 		return Finding{}, false, err
 	}
-	fd, err = readBuildInfo(io.NewSectionReader(tmp, 0, size))
-	return fd, err == nil, nil
+	fd, err = readGoBinary(io.NewSectionReader(tmp, 0, size))
+	if errors.Is(err, ErrNotGoBinary) {
+		return Finding{}, false, nil
+	}
+	return fd, err == nil, err
 }

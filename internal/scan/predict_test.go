@@ -109,7 +109,7 @@ func TestPredictUnplaceable(t *testing.T) {
 	tbl := fixtureTable()
 	for _, v := range []string{"", "(devel)", "latest", "v1.5.2", "v13.0.0"} {
 		p := Predict(tbl, v)
-		require.Empty(t, p.Verdict, v)
+		require.Equal(t, verdict.NotJudged, p.Verdict, v)
 		require.Empty(t, p.Neighbours, v)
 		require.NotEmpty(t, p.Reason, v)
 	}
@@ -118,9 +118,33 @@ func TestPredictUnplaceable(t *testing.T) {
 		tbl.Entries[i].ModuleTime = nil
 	}
 	p := Predict(tbl, "v0.0.0-20200101000000-abcdefabcdef")
-	require.Empty(t, p.Verdict)
+	require.Equal(t, verdict.NotJudged, p.Verdict)
 	require.Contains(t, p.Reason, "date axis")
-	require.Empty(t, Predict(Table{}, "v0.20.0").Verdict)
+	require.Equal(t, verdict.NotJudged, Predict(Table{}, "v0.20.0").Verdict)
+}
+
+// TestPredictTakesTheWorseNeighbour: an unmeasured version between a version that reloads
+// and a newer one that fails is predicted to fail, flagged unmeasured and uncertain.
+func TestPredictTakesTheWorseNeighbour(t *testing.T) {
+	tbl := Table{Entries: []Entry{
+		{Label: "v0.20.0", Module: "v0.20.0", Verdict: verdict.Reloads},
+		{Label: "v0.30.0", Module: "v0.30.0", Verdict: verdict.Intermittent},
+		{Label: "v0.37.2", Module: "v0.37.2", Verdict: verdict.FailsAfterExpiry},
+	}}
+	for version, want := range map[string]verdict.Verdict{
+		"v0.25.0": verdict.Intermittent,
+		"v0.31.0": verdict.FailsAfterExpiry,
+	} {
+		p := Predict(tbl, version)
+		require.Equal(t, want, p.Verdict, version)
+		require.True(t, p.Predicted, version)
+		require.True(t, p.Uncertain, version)
+		require.Contains(t, p.Reason, "unmeasured", version)
+		require.Contains(t, p.Reason, "taking the worse", version)
+	}
+	p := Predict(tbl, "v0.40.0")
+	require.Equal(t, verdict.FailsAfterExpiry, p.Verdict)
+	require.Contains(t, p.Reason, "unmeasured")
 }
 
 func TestTableFromReport(t *testing.T) {
@@ -131,7 +155,8 @@ func TestTableFromReport(t *testing.T) {
 			{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37", Verdict: verdict.Reloads},
 			{ClientGo: "v0.20.0", ClientGoModule: "v0.20.0", K8sRelease: "1.20"}, // no verdict: left out
 		}}
-	tbl := TableFromReports(rep)
+	tbl, err := TableFromReports(rep)
+	require.NoError(t, err)
 	require.Equal(t, []string{"v12.0.0", "v0.37.2"}, labels(tbl.Entries))
 	first := tbl.Entries[0]
 	require.Equal(t, finished, first.MeasuredAt)
@@ -159,7 +184,8 @@ func TestTableFromReportsMergesRuns(t *testing.T) {
 			{ClientGo: "v11.0.0", ClientGoModule: "v11.0.0+incompatible", Verdict: v11},
 		}}
 	}
-	tbl := TableFromReports(run(at, verdict.Reloads, verdict.NotJudged), run(at.Add(time.Hour), verdict.Intermittent, verdict.FailsAfterExpiry))
+	tbl, err := TableFromReports(run(at, verdict.Reloads, verdict.NotJudged), run(at.Add(time.Hour), verdict.Intermittent, verdict.FailsAfterExpiry))
+	require.NoError(t, err)
 	require.Len(t, tbl.Entries, 2)
 	v9 := tbl.Entries[0]
 	require.Equal(t, []verdict.Verdict{verdict.Reloads, verdict.Intermittent}, v9.Observed)

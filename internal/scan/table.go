@@ -17,12 +17,17 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
-// TableSchemaVersion is bumped on incompatible changes to the table file.
-const TableSchemaVersion = 1
+// TableSchemaVersion is bumped on incompatible changes to the table file. 2: the table
+// records its token mode and TTL, entries count their verdicts, NOT_JUDGED runs are
+// counted apart from measurements.
+const TableSchemaVersion = 2
 
 // Table is the measured verdict per client-go version: the only source of predictions.
+// Every run in it had the same token mode and TTL: a verdict depends on both.
 type Table struct {
 	SchemaVersion int     `json:"schemaVersion"`
+	TokenMode     string  `json:"tokenMode"`
+	TTLSeconds    int     `json:"ttlSeconds"`
 	Entries       []Entry `json:"entries"`
 }
 
@@ -31,15 +36,24 @@ type Entry struct {
 	Label      string          `json:"label"`  // e.g. v12.0.0
 	Module     string          `json:"module"` // the exact client-go module version measured
 	K8sRelease string          `json:"k8sRelease"`
-	Verdict    verdict.Verdict `json:"verdict"` // the most severe of Observed
+	Verdict    verdict.Verdict `json:"verdict"` // the most severe of Observed; NOT_JUDGED when none
 	// Observed lists every verdict the runs measured. Clients that re-read the token file
 	// on a timer of their own land on either side of the kubelet's rotation with short
 	// TTLs, so one version can be RELOADS in one run and INTERMITTENT in the next.
-	Observed   []verdict.Verdict `json:"observed"`
-	Runs       int               `json:"runs"`
-	MeasuredAt time.Time         `json:"measuredAt"` // the latest run's finishedAt
-	K8sVersion string            `json:"k8sVersion"` // the cluster's
-	TTLSeconds int               `json:"ttlSeconds"`
+	Observed []verdict.Verdict `json:"observed"`
+	// Counts is how often each verdict was measured. Runs merged before schema 2
+	// (LegacyRuns) are in Observed but not counted: their counts were not kept.
+	Counts map[verdict.Verdict]int `json:"counts"`
+	// NotJudged counts runs that drew no verdict (NOT_JUDGED): not measurements.
+	NotJudged int `json:"notJudged,omitempty"`
+	// LegacyRuns are runs merged before schema 2, judged or not (schema 1 kept only the
+	// number of runs and the set of verdicts).
+	LegacyRuns int `json:"legacyRuns,omitempty"`
+	// Runs is every run merged: LegacyRuns + NotJudged + the sum of Counts.
+	Runs       int       `json:"runs"`
+	MeasuredAt time.Time `json:"measuredAt"` // the latest run's finishedAt
+	K8sVersion string    `json:"k8sVersion"` // the cluster's
+	TTLSeconds int       `json:"ttlSeconds"`
 	// ModuleTime is the date of Module (pseudo-version date or tag time): it places
 	// pseudo-versions, which carry nothing else.
 	ModuleTime *time.Time `json:"moduleTime,omitempty"`
@@ -57,15 +71,30 @@ func (e Entry) Name() string {
 var severity = map[verdict.Verdict]int{verdict.NotJudged: 0, verdict.Reloads: 1, verdict.Intermittent: 2, verdict.FailsAfterExpiry: 3}
 
 // TableFromReports merges matrix runs into a new table, an entry per client-go module.
-func TableFromReports(reports ...*report.Report) Table {
+func TableFromReports(reports ...*report.Report) (Table, error) {
 	t := Table{SchemaVersion: TableSchemaVersion, Entries: []Entry{}}
-	t.Add(reports...)
-	return t
+	return t, t.Add(reports...)
 }
 
-// Add merges more matrix runs into t. Probes without a verdict or a client-go version are
-// left out; an NOT_JUDGED run (no verdict could be drawn) counts only where no run drew one.
-func (t *Table) Add(reports ...*report.Report) {
+// Add merges more matrix runs into t. It refuses, before merging anything, a run that
+// ended early (its verdicts are incomplete) and runs of another token mode or TTL than
+// the table's. Probes without a verdict or a client-go version are left out; NOT_JUDGED
+// probes are counted apart, not as measurements.
+func (t *Table) Add(reports ...*report.Report) error {
+	mode, ttl := t.TokenMode, t.TTLSeconds
+	for _, r := range reports {
+		name := fmt.Sprintf("report of cluster %q finished %s", r.Cluster, r.FinishedAt.Format(time.RFC3339))
+		switch {
+		case r.Error != "":
+			return fmt.Errorf("%s ended early (%s): its verdicts are incomplete", name, r.Error)
+		case mode == "" && ttl == 0:
+			mode, ttl = r.TokenMode, r.TTLSeconds
+		case r.TokenMode != mode || r.TTLSeconds != ttl:
+			return fmt.Errorf("%s measured %s tokens of %d s, the table %s tokens of %d s: verdicts of different token lifetimes do not mix",
+				name, r.TokenMode, r.TTLSeconds, mode, ttl)
+		}
+	}
+	t.TokenMode, t.TTLSeconds = mode, ttl
 	index := map[string]int{}
 	for i, e := range t.Entries {
 		index[e.Module] = i
@@ -95,6 +124,14 @@ func (t *Table) Add(reports ...*report.Report) {
 			if r.FinishedAt.After(e.MeasuredAt) {
 				e.MeasuredAt, e.K8sVersion, e.TTLSeconds = r.FinishedAt, r.K8sVersion, r.TTLSeconds
 			}
+			if p.Verdict == verdict.NotJudged {
+				e.NotJudged++
+				continue
+			}
+			if e.Counts == nil {
+				e.Counts = map[verdict.Verdict]int{}
+			}
+			e.Counts[p.Verdict]++
 			if !slices.Contains(e.Observed, p.Verdict) {
 				e.Observed = append(e.Observed, p.Verdict)
 			}
@@ -102,12 +139,17 @@ func (t *Table) Add(reports ...*report.Report) {
 	}
 	for i := range t.Entries {
 		e := &t.Entries[i]
-		if len(e.Observed) > 1 {
-			e.Observed = slices.DeleteFunc(e.Observed, func(v verdict.Verdict) bool { return v == verdict.NotJudged })
-		}
+		e.Observed = slices.DeleteFunc(e.Observed, func(v verdict.Verdict) bool { return v == verdict.NotJudged }) // schema 1 kept them
 		slices.SortFunc(e.Observed, func(a, b verdict.Verdict) int { return severity[a] - severity[b] })
-		e.Verdict = e.Observed[len(e.Observed)-1]
+		e.Verdict = verdict.NotJudged
+		if len(e.Observed) > 0 {
+			e.Verdict = e.Observed[len(e.Observed)-1]
+		}
+		if e.Counts == nil {
+			e.Counts = map[verdict.Verdict]int{}
+		}
 	}
+	return nil
 }
 
 // ResolveModuleTimes fills the missing module times from `go list -m` (module cache or

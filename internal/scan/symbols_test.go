@@ -1,0 +1,168 @@
+package scan
+
+import (
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeClientGo is a stand-in k8s.io/client-go, vendored into a GOPATH project: the names
+// matter, not the code.
+var fakeClientGo = map[string]string{
+	"vendor/k8s.io/client-go/rest/config.go": `package rest
+
+type Config struct{ Host string }
+
+//go:noinline
+func InClusterConfig() (*Config, error) { return &Config{Host: "https://10.96.0.1"}, nil }
+
+//go:noinline
+func (c *Config) Describe() string { return "host " + c.Host }
+`,
+	"vendor/k8s.io/client-go/transport/transport.go": `package transport
+
+//go:noinline
+func New(host string) string { return host + "/" }
+`,
+	"main.go": `package main
+
+import (
+	"fmt"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/transport"
+)
+
+func main() {
+	c, _ := rest.InClusterConfig()
+	fmt.Println(c.Describe(), transport.New(c.Host))
+}
+`,
+}
+
+// gopathBinary builds files as GOPATH/src/example.com/addon in GOPATH mode, stripped:
+// the build info then has no module list, as for binaries built before Go modules.
+func gopathBinary(t *testing.T, files map[string]string) string {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go toolchain not in PATH")
+	}
+	gopath := t.TempDir()
+	dir := filepath.Join(gopath, "src", "example.com", "addon")
+	for name, content := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	}
+	bin := filepath.Join(t.TempDir(), "addon")
+	cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GO111MODULE=off", "GOPATH="+gopath, "GOFLAGS=-buildvcs=false", "CGO_ENABLED=0", "GOOS=linux")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
+func TestFuncNamesOfStrippedGOPATHBinary(t *testing.T) {
+	bin := gopathBinary(t, fakeClientGo)
+	ef, err := elf.Open(bin)
+	require.NoError(t, err)
+	require.Nil(t, ef.Section(".symtab"), "-s strips the symbol table")
+	ef.Close()
+
+	f, err := os.Open(bin)
+	require.NoError(t, err)
+	defer f.Close()
+	names, err := funcNames(f)
+	require.NoError(t, err)
+	require.Contains(t, names, "main.main")
+	require.Contains(t, names, "example.com/addon/vendor/k8s.io/client-go/rest.InClusterConfig")
+
+	fd, err := ClientGo(bin)
+	require.NoError(t, err)
+	require.Empty(t, fd.MainModule, "GOPATH mode: no module list")
+	require.Equal(t, runtime.Version(), fd.GoVersion)
+	require.Equal(t, &Module{Path: ClientGoPath}, fd.ClientGo)
+	require.Equal(t, FromSymbols, fd.ClientGoBy)
+	require.Equal(t, "example.com/addon/vendor/", fd.VendorPrefix)
+	require.Equal(t, []string{
+		"k8s.io/client-go/rest.(*Config).Describe",
+		"k8s.io/client-go/rest.InClusterConfig",
+		"k8s.io/client-go/transport.New",
+	}, fd.funcs)
+}
+
+func TestFuncNamesNotGo(t *testing.T) {
+	_, err := funcNames(strings.NewReader("#!/bin/sh\necho hi\n"))
+	require.Error(t, err)
+	ef, err := os.Open("/proc/self/exe") // the test binary itself is a Go binary
+	require.NoError(t, err)
+	defer ef.Close()
+	names, err := funcNames(ef)
+	require.NoError(t, err)
+	require.Contains(t, names, "github.com/satoken-e2e/satoken-e2e/internal/scan.funcNames")
+}
+
+func TestUnvendor(t *testing.T) {
+	for _, tc := range []struct{ name, norm, prefix string }{
+		{"k8s.io/client-go/rest.InClusterConfig", "k8s.io/client-go/rest.InClusterConfig", ""},
+		{"example.com/addon/vendor/k8s.io/client-go/rest.(*Config).Describe", "k8s.io/client-go/rest.(*Config).Describe", "example.com/addon/vendor/"},
+		{"vendor/k8s.io/client-go/transport.New", "k8s.io/client-go/transport.New", "vendor/"},
+		{"github.com/a/b/vendor/github.com/c/d/vendor/k8s.io/client-go/rest.F", "k8s.io/client-go/rest.F", "github.com/a/b/vendor/github.com/c/d/vendor/"},
+		{"k8s.io/client-go/tools/cache.(*Store[...]).Add", "k8s.io/client-go/tools/cache.(*Store[...]).Add", ""},
+	} {
+		norm, prefix, ok := unvendor(tc.name)
+		require.True(t, ok, tc.name)
+		require.Equal(t, tc.norm, norm, tc.name)
+		require.Equal(t, tc.prefix, prefix, tc.name)
+	}
+	for _, name := range []string{
+		"k8s.io/client-gox/rest.F",
+		"example.com/notvendor/k8s.io/client-go/rest.F",
+		"example.com/x.F[example.com/x/vendor/k8s.io/client-go/rest.Config]",
+		"type:.eq.k8s.io/client-go/rest.Config",
+		"type:.eq.example.com/addon/vendor/k8s.io/client-go/rest.Config",
+		"type..hash.example.com/addon/vendor/k8s.io/client-go/rest.Config",
+		"sigs.k8s.io/controller-runtime/pkg/client.New",
+	} {
+		_, _, ok := unvendor(name)
+		require.False(t, ok, name)
+	}
+	funcs, prefixes := clientGoFuncs([]string{"main.main", "a/vendor/k8s.io/client-go/rest.F", "k8s.io/client-go/rest.F", "k8s.io/client-go/rest.G"})
+	require.Equal(t, []string{"k8s.io/client-go/rest.F", "k8s.io/client-go/rest.G"}, funcs)
+	require.Equal(t, []string{"a/vendor/", ""}, prefixes)
+}
+
+func TestFuncKey(t *testing.T) {
+	for name, want := range map[string]string{
+		"k8s.io/client-go/rest.InClusterConfig":             "k8s.io/client-go/rest.InClusterConfig",
+		"k8s.io/client-go/rest.(*Request).Do":               "k8s.io/client-go/rest.Request.Do",
+		"k8s.io/client-go/rest.Result.Into":                 "k8s.io/client-go/rest.Result.Into",
+		"k8s.io/client-go/tools/cache.(*Store[...]).Add":    "k8s.io/client-go/tools/cache.Store.Add",
+		"k8s.io/client-go/util/workqueue.New[go.shape.int]": "k8s.io/client-go/util/workqueue.New",
+	} {
+		_, key, ok := funcKey(name)
+		require.True(t, ok, name)
+		require.Equal(t, want, key, name)
+	}
+	for _, name := range []string{
+		"k8s.io/client-go/rest.InClusterConfig.func1",
+		"k8s.io/client-go/rest.(*Request).Do.func1",
+		"k8s.io/client-go/rest.(*Request).Do.func1.2",
+		"k8s.io/client-go/rest.(*Request).Do-fm",
+		"k8s.io/client-go/rest.(*Request).request.deferwrap1",
+		"k8s.io/client-go/rest.init",
+		"k8s.io/client-go/rest.init.0",
+		"k8s.io/client-go/rest.glob..func1",
+		"main",
+	} {
+		_, _, ok := funcKey(name)
+		require.False(t, ok, name)
+	}
+}
