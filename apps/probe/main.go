@@ -3,6 +3,9 @@
 // (schema: package probelog). It never exits on API errors: its output is the record of
 // whether this client-go version keeps sending an expired projected ServiceAccount token
 // or picks up the kubelet's refreshed one.
+//
+// --mode watch and --mode lease make it a stand-in for other kinds of add-on: one that
+// only holds an informer, and one that renews a leader-election Lease.
 package main
 
 import (
@@ -34,30 +37,69 @@ const (
 	callTimeout = 30 * time.Second
 )
 
+// Modes: what API traffic the probe makes.
+const (
+	modeList  = "list"  // List every --interval (the reproduction)
+	modeWatch = "watch" // an informer on the pods: LIST, then WATCHes; nothing periodic
+	modeLease = "lease" // leader election on a Lease, renewed every RetryPeriod
+)
+
+var errNoLeaseLock = errors.New("--mode lease needs client-go's Lease lock, which exists from v11.0.0 (Kubernetes 1.14) on")
+
+// checkMode validates --mode; leaseOK says whether this build has the Lease lock.
+func checkMode(mode string, leaseOK bool) error {
+	switch mode {
+	case modeList, modeWatch:
+		return nil
+	case modeLease:
+		if !leaseOK {
+			return errNoLeaseLock
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown --mode %q (want %s, %s or %s)", mode, modeList, modeWatch, modeLease)
+}
+
 func main() {
-	interval := flag.Duration("interval", 5*time.Second, "time between API calls")
+	interval := flag.Duration("interval", 5*time.Second, "time between API calls (--mode list) and between token file checks")
 	label := flag.String("label", envOr("PROBE_LABEL", buildLabel), "matrix label written on every line")
 	// rest.InClusterConfig always reads the fixed in-cluster path; this only moves the watch.
 	tokenFile := flag.String("token-file", saDir+"/token", "token file to watch for changes")
 	nsFile := flag.String("namespace-file", saDir+"/namespace", "namespace file (env POD_NAMESPACE wins)")
+	mode := flag.String("mode", modeList, "list: List pods every --interval; watch: an informer on the pods, no periodic calls; lease: leader election on a Lease")
+	leaseName := flag.String("lease-name", "probe", "--mode lease: the Lease's name (in the probe's namespace)")
 	// glog (client-go ≤ v9) and klog < v1 log to files in $TMPDIR by default and exit when
 	// they cannot create them, which they cannot in a FROM scratch image.
 	if f := flag.Lookup("logtostderr"); f != nil {
 		_ = f.Value.Set("true")
 	}
 	flag.Parse()
+	cg, cgReplace := clientGoModule()
+	if err := checkMode(*mode, leaseLockAvailable); err != nil {
+		if errors.Is(err, errNoLeaseLock) {
+			err = fmt.Errorf("%w; this probe is built with client-go %s", err, cg)
+		}
+		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
+		os.Exit(2)
+	}
 
 	out := json.NewEncoder(os.Stdout)
+	var outMu sync.Mutex // informer and leader-election callbacks emit from their own goroutines
 	emit := func(l probelog.Line) {
+		outMu.Lock()
+		defer outMu.Unlock()
 		l.Time = time.Now().UTC()
 		l.Label = *label
 		_ = out.Encode(l) // one Write per line; nowhere to report a broken stdout
 	}
 
 	ns := namespace(*nsFile)
-	cg, cgReplace := clientGoModule()
-	emit(probelog.Line{Kind: probelog.KindStart, ClientGo: cg, ClientGoReplace: cgReplace,
-		GoVersion: runtime.Version(), Interval: interval.String(), Namespace: ns})
+	start := probelog.Line{Kind: probelog.KindStart, ClientGo: cg, ClientGoReplace: cgReplace,
+		GoVersion: runtime.Version(), Interval: interval.String(), Namespace: ns}
+	if *mode != modeList { // list mode's output stays as it was
+		start.Mode = *mode
+	}
+	emit(start)
 	watch := &tokenWatcher{path: *tokenFile}
 	if l, changed := watch.check(); changed {
 		emit(l)
@@ -68,8 +110,15 @@ func main() {
 		fmt.Fprintf(os.Stderr, "probe: not running in a cluster: %v\n", err)
 		os.Exit(2)
 	}
-	cfg.Timeout = callTimeout
+	// rest.Config.Timeout is the http.Client's: it would cut every watch after 30 s.
+	if *mode != modeWatch {
+		cfg.Timeout = callTimeout
+	}
 	obs := &observer{}
+	if *mode != modeList {
+		// client-go makes the calls: describe each HTTP request instead.
+		obs.perRequest = emit
+	}
 	// client-go v9/v10 inject the token through InClusterConfig's own WrapTransport:
 	// keep it, outside the recorder, so the recorder sees the header it sets.
 	prev := cfg.WrapTransport
@@ -86,6 +135,19 @@ func main() {
 		os.Exit(1)
 	}
 
+	switch *mode {
+	case modeWatch:
+		go runWatch(cs, ns, emit) // never returns
+		watchTokenFile(watch, *interval, emit)
+	case modeLease:
+		go watchTokenFile(watch, *interval, emit)
+		id := identity()
+		runLease(cs, ns, *leaseName, id, emit)
+		// Like a controller: a lost lease ends the process, so Kubernetes restarts it.
+		fmt.Fprintf(os.Stderr, "probe: %s lost the lease %s/%s\n", id, ns, *leaseName)
+		os.Exit(1)
+	}
+
 	tick := time.NewTicker(*interval)
 	defer tick.Stop()
 	for seq := int64(1); ; seq++ {
@@ -95,6 +157,29 @@ func main() {
 		emit(call(cs, ns, obs, seq))
 		<-tick.C
 	}
+}
+
+// watchTokenFile reports token file changes every interval, forever (modes watch and
+// lease, where no call of ours paces the checks).
+func watchTokenFile(w *tokenWatcher, every time.Duration, emit func(probelog.Line)) {
+	for {
+		time.Sleep(every)
+		if l, changed := w.check(); changed {
+			emit(l)
+		}
+	}
+}
+
+// identity is the leader-election identity: the pod name (downward API), else the
+// hostname, which is the pod name unless the pod sets its own.
+func identity() string {
+	if n := os.Getenv("POD_NAME"); n != "" {
+		return n
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "probe"
 }
 
 func envOr(key, def string) string {
@@ -182,6 +267,9 @@ type observer struct {
 	mu      sync.Mutex
 	wrapped bool
 	cur     observation
+	// perRequest, when set, gets a call line for every HTTP request.
+	perRequest func(probelog.Line)
+	seq        int64
 }
 
 type observation struct {
@@ -226,9 +314,9 @@ type recordingTransport struct {
 
 func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	hash, herr := tokeninfo.HashAuthorization(req.Header.Get("Authorization"))
+	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
 	t.obs.mu.Lock()
-	defer t.obs.mu.Unlock()
 	c := &t.obs.cur
 	c.requests++
 	c.authHash, c.note, c.status = hash, "", 0
@@ -237,6 +325,21 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	}
 	if resp != nil {
 		c.status = resp.StatusCode
+	}
+	t.obs.seq++
+	seq, status, note, each := t.obs.seq, c.status, c.note, t.obs.perRequest
+	t.obs.mu.Unlock()
+	if each != nil {
+		// A watch's latency is the time to its response headers, not the stream's life.
+		l := probelog.Line{Kind: probelog.KindCall, Seq: seq, Method: req.Method, Path: req.URL.RequestURI(),
+			LatencyMs: float64(time.Since(start).Microseconds()) / 1000,
+			AuthHash:  hash, AuthHashNote: note, Requests: 1, Status: status}
+		if err != nil {
+			l.Outcome, l.Error = probelog.OutcomeError, probelog.CleanError(err.Error())
+		} else {
+			l.Outcome = probelog.HTTPOutcome(status)
+		}
+		each(l)
 	}
 	return resp, err
 }

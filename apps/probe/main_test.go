@@ -120,3 +120,97 @@ func jwt(payload string) string {
 	enc := base64.RawURLEncoding.EncodeToString
 	return enc([]byte(`{"alg":"none"}`)) + "." + enc([]byte(payload)) + ".c2ln"
 }
+
+func TestCheckMode(t *testing.T) {
+	for _, c := range []struct {
+		mode    string
+		leaseOK bool
+		ok      bool
+	}{
+		{modeList, false, true},
+		{modeWatch, false, true},
+		{modeLease, true, true},
+		{modeLease, false, false}, // a nolease build refuses it
+		{"", true, false},
+		{"List", true, false},
+		{"informer", true, false},
+	} {
+		err := checkMode(c.mode, c.leaseOK)
+		if (err == nil) != c.ok {
+			t.Errorf("checkMode(%q, lease %v) = %v, want ok %v", c.mode, c.leaseOK, err, c.ok)
+		}
+		if c.mode == modeLease && !c.leaseOK && !errors.Is(err, errNoLeaseLock) {
+			t.Errorf("lease without a Lease lock: %v", err)
+		}
+	}
+	// The flag's default is the reproduction's mode, whatever the build.
+	if err := checkMode(modeList, leaseLockAvailable); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPerRequestLines(t *testing.T) {
+	tok := jwt(`{"exp":2000000000}`)
+	var got []probelog.Line
+	o := &observer{perRequest: func(l probelog.Line) { got = append(got, l) }}
+	rt := bearer{tok, o.wrap(fakeTransport{401})}
+	for _, u := range []string{
+		"https://example.invalid/api/v1/namespaces/x/pods?limit=500&resourceVersion=0",
+		"https://example.invalid/api/v1/namespaces/x/pods?watch=true&timeoutSeconds=412",
+	} {
+		req, _ := http.NewRequest("GET", u, nil)
+		if _, err := rt.RoundTrip(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d lines, want 2: %+v", len(got), got)
+	}
+	l := got[1]
+	if l.Kind != probelog.KindCall || l.Seq != 2 || l.Method != "GET" || l.Path != "/api/v1/namespaces/x/pods?watch=true&timeoutSeconds=412" ||
+		l.Outcome != probelog.OutcomeUnauthorized || l.Status != 401 || l.AuthHash != tokeninfo.Hash(tok) || l.Requests != 1 {
+		t.Fatalf("watch request line: %+v", l)
+	}
+
+	// A transport failure is an error outcome with its (cleaned) text.
+	got = nil
+	o.wrap(failingTransport{}).RoundTrip(mustRequest(t, "PUT", "https://example.invalid/apis/coordination.k8s.io/v1/namespaces/x/leases/probe"))
+	if len(got) != 1 || got[0].Outcome != probelog.OutcomeError || got[0].Error == "" || got[0].Method != "PUT" || got[0].AuthHashNote == "" {
+		t.Fatalf("failed request: %+v", got)
+	}
+
+	// Without perRequest (list mode) the transport writes nothing itself.
+	quiet := &observer{}
+	if _, err := quiet.wrap(fakeTransport{200}).RoundTrip(mustRequest(t, "GET", "https://example.invalid/api")); err != nil {
+		t.Fatal(err)
+	}
+	if quiet.snapshot().requests != 1 {
+		t.Fatal("list mode lost its observation")
+	}
+}
+
+type failingTransport struct{}
+
+func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("dial tcp: connection refused")
+}
+
+func mustRequest(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func TestIdentity(t *testing.T) {
+	t.Setenv("POD_NAME", "addon-7d9f-abcde")
+	if got := identity(); got != "addon-7d9f-abcde" {
+		t.Fatalf("identity with POD_NAME: %q", got)
+	}
+	t.Setenv("POD_NAME", "")
+	if h, _ := os.Hostname(); h != "" && identity() != h {
+		t.Fatalf("identity without POD_NAME: %q, hostname %q", identity(), h)
+	}
+}

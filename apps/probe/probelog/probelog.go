@@ -15,9 +15,11 @@ import (
 
 // Line kinds.
 const (
-	KindStart = "start" // once, describes the binary
-	KindToken = "token" // the token file was first read or changed
-	KindCall  = "call"  // one API call
+	KindStart  = "start"  // once, describes the binary
+	KindToken  = "token"  // the token file was first read or changed
+	KindCall   = "call"   // one API call (--mode list), or one HTTP request (watch, lease)
+	KindEvent  = "event"  // --mode watch: the informer delivered an add, update or delete
+	KindLeader = "leader" // --mode lease: leader election started/stopped leading, or saw a new leader
 )
 
 // Call outcomes; any other HTTP failure is "http-<code>" (see HTTPOutcome).
@@ -39,6 +41,7 @@ type Line struct {
 	GoVersion       string `json:"goVersion,omitempty"`
 	Interval        string `json:"interval,omitempty"`
 	Namespace       string `json:"namespace,omitempty"`
+	Mode            string `json:"mode,omitempty"` // watch or lease; absent for list
 
 	// token: the token file as read at Time. TokenError is set when it could not be
 	// read or decoded.
@@ -59,6 +62,17 @@ type Line struct {
 	AuthHash     string `json:"authHash,omitempty"`
 	AuthHashNote string `json:"authHashNote,omitempty"`
 	Requests     int    `json:"requests,omitempty"` // HTTP requests the call made (retries)
+	// Method and Path (with query) of the HTTP request, in modes watch and lease, where
+	// client-go makes the requests and each call line describes one of them.
+	Method string `json:"method,omitempty"`
+	Path   string `json:"path,omitempty"`
+
+	// event: Event is add, update or delete and Object the pod's namespace/name.
+	// leader: Event is started, stopped or new-leader, Object the Lease's
+	// namespace/name and Identity the holder (ours for started and stopped).
+	Event    string `json:"event,omitempty"`
+	Object   string `json:"object,omitempty"`
+	Identity string `json:"identity,omitempty"`
 }
 
 // HTTPOutcome is the outcome for a call answered with HTTP status code.

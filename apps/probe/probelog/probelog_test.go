@@ -16,6 +16,10 @@ func TestRoundTrip(t *testing.T) {
 		{Time: ts, Kind: KindToken, Label: "v12.0.0", TokenHash: "0123456789ab", Iat: 100, Exp: 700, Nbf: 100},
 		{Time: ts, Kind: KindCall, Label: "v12.0.0", Seq: 7, Outcome: OutcomeUnauthorized, Status: 401, Error: "Unauthorized", LatencyMs: 1.5, AuthHash: "0123456789ab", Requests: 1},
 		{Time: ts, Kind: KindCall, Label: "v12.0.0", Seq: 8, Outcome: OutcomeError, AuthHashNote: "no HTTP request reached the transport"},
+		{Time: ts, Kind: KindStart, Label: "v8.0.0", Mode: "watch", Interval: "5s", Namespace: "addon-watch"},
+		{Time: ts, Kind: KindCall, Label: "v8.0.0", Seq: 3, Method: "GET", Path: "/api/v1/namespaces/addon-watch/pods?watch=true", Outcome: OutcomeOK, Status: 200, Requests: 1},
+		{Time: ts, Kind: KindEvent, Label: "v8.0.0", Event: "add", Object: "addon-watch/addon-1"},
+		{Time: ts, Kind: KindLeader, Label: "v11.0.0", Event: "started", Object: "addon-lease/probe", Identity: "addon-1"},
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -27,7 +31,7 @@ func TestRoundTrip(t *testing.T) {
 	if !strings.Contains(buf.String(), `"time":"2025-01-02T03:04:05.123456789Z"`) {
 		t.Fatalf("time is not RFC 3339 with nanoseconds:\n%s", buf.String())
 	}
-	for _, key := range []string{`"kind":"call"`, `"seq":7`, `"outcome":"unauthorized"`, `"status":401`, `"latencyMs":1.5`, `"authHash":"0123456789ab"`, `"tokenHash":"0123456789ab"`, `"iat":100`, `"exp":700`, `"clientGo":"v0.0.0-20190620085101-78d2af792bab"`, `"authHashNote":"no HTTP request`} {
+	for _, key := range []string{`"kind":"call"`, `"seq":7`, `"outcome":"unauthorized"`, `"status":401`, `"latencyMs":1.5`, `"authHash":"0123456789ab"`, `"tokenHash":"0123456789ab"`, `"iat":100`, `"exp":700`, `"clientGo":"v0.0.0-20190620085101-78d2af792bab"`, `"authHashNote":"no HTTP request`, `"mode":"watch"`, `"method":"GET"`, `"path":"/api/v1/namespaces/addon-watch/pods?watch=true"`, `"kind":"event"`, `"event":"add"`, `"object":"addon-watch/addon-1"`, `"kind":"leader"`, `"identity":"addon-1"`} {
 		if !strings.Contains(buf.String(), key) {
 			t.Errorf("output lacks %s", key)
 		}
