@@ -132,6 +132,20 @@ func TestObserveFromAudit(t *testing.T) {
 	o, r = judgeEvents(t, events(t0, false), pod, t0)
 	require.Equal(t, 54, o.UnauthorizedCount)
 	require.Equal(t, verdict.FailsAfterExpiry, r.Verdict, r.Reason)
+
+	// 401s, then success with a new token (e.g. after a container restart, which the audit
+	// log cannot see): INTERMITTENT, and the reason claims nothing about processes.
+	var evs []audit.Event
+	for _, e := range events(t0, false) {
+		if e.Received.After(t0.Add(700*time.Second)) && e.Code() == 401 {
+			e.ResponseStatus.Code = 200
+			e.User.Extra = map[string][]string{"authentication.kubernetes.io/pod-uid": {"uid-1"}, "authentication.kubernetes.io/credential-id": {"JTI=second"}}
+		}
+		evs = append(evs, e)
+	}
+	_, r = judgeEvents(t, evs, pod, t0)
+	require.Equal(t, verdict.Intermittent, r.Verdict, r.Reason)
+	require.NotContains(t, r.Reason, "process")
 }
 
 // TestNothingToJudgeIsNotAPass: an empty audit log, and a workload whose only calls came

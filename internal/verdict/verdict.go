@@ -95,6 +95,9 @@ type Observation struct {
 	UnauthorizedWithOtherToken int      `json:"unauthorizedWithOtherToken,omitempty"`
 	UnauthorizedWindows        []Window `json:"unauthorizedWindows,omitempty"`
 	Errors                     []string `json:"sampleErrors,omitempty"`
+	// OneProcess: the record marks process starts (a probe's log), so everything observed
+	// was done by one process. Audit evidence cannot tell.
+	OneProcess bool `json:"oneProcess,omitempty"`
 	// RestartedAt is when a second process of the client started (its log's second start
 	// line); what it did afterwards is not part of this observation.
 	RestartedAt *time.Time `json:"restartedAt,omitempty"`
@@ -124,7 +127,7 @@ func Observe(lines []probelog.Line) Observation {
 				o.RotationsSeen = max(len(o.Tokens)-1, 0)
 				return o
 			}
-			started = true
+			started, o.OneProcess = true, true
 			o.ClientGo = l.ClientGo
 		case probelog.KindToken:
 			if l.TokenHash == "" || known[l.TokenHash] {
@@ -259,8 +262,11 @@ func Judge(o Observation, p Params) Result {
 			"look for another cause of the 401 (revoked token, deleted ServiceAccount, audience)")
 	}
 	if o.OKAfterFirst401 > 0 {
-		return Result{Verdict: Intermittent, Reason: fmt.Sprintf("%d 401s in %d window(s) from exp%s on, then %d successful calls in the same process",
-			o.UnauthorizedCount, len(o.UnauthorizedWindows), offset(at, first.Exp), o.OKAfterFirst401)}
+		reason := fmt.Sprintf("%d 401s in %d window(s) from exp%s on, then %d successful calls", o.UnauthorizedCount, len(o.UnauthorizedWindows), offset(at, first.Exp), o.OKAfterFirst401)
+		if o.OneProcess {
+			reason += " in the same process"
+		}
+		return Result{Verdict: Intermittent, Reason: reason}
 	}
 	return judgeFails(o, first, refused, p)
 }

@@ -116,6 +116,7 @@ func TestIntermittent(t *testing.T) {
 		return ok, "first"
 	}})
 	require.Equal(t, Intermittent, r.Verdict, r.Reason)
+	require.Contains(t, r.Reason, "in the same process", "a probe log marks process starts")
 	require.Len(t, o.UnauthorizedWindows, 1)
 	require.Equal(t, t0.Add(660*time.Second), o.UnauthorizedWindows[0].Start)
 	require.Equal(t, t0.Add(775*time.Second), o.UnauthorizedWindows[0].End)
