@@ -55,11 +55,12 @@ func main() {
 	if err == nil {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "satoken: error:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
+		fmt.Fprintln(os.Stderr, "satoken:", err) // a judgement, not a harness error
 		os.Exit(ee.code)
 	}
+	fmt.Fprintln(os.Stderr, "satoken: error:", err)
 	os.Exit(1)
 }
 
