@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"errors"
 	"fmt"
 	"os"
@@ -31,6 +33,13 @@ func outcomeExit(broken, unjudged []string) error {
 		return &exitError{code: exitNotJudged, err: fmt.Errorf("not judged (not a pass): %s", strings.Join(unjudged, "; "))}
 	}
 	return nil
+}
+
+// printJSON writes v as indented JSON, for the commands' --json output.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // exitError carries a specific exit code (e.g. verdict mismatches) up to main.

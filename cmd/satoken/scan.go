@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,9 +73,9 @@ neither FAILS_AFTER_EXPIRY nor INTERMITTENT.`,
 				results = append(results, scanResult{target, found})
 			}
 			if asJSON {
-				err = printScanJSON(path, results, errs)
+				err = printScanJSON(cmd.OutOrStdout(), path, results, errs)
 			} else {
-				err = printScanTable(results)
+				err = printScanTable(cmd.OutOrStdout(), results)
 			}
 			if err != nil {
 				return err
@@ -132,9 +132,7 @@ written, with a warning.`,
 				fmt.Fprintf(os.Stderr, "warning: %v\n", err)
 			}
 			if write == "" {
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(tbl)
+				return printJSON(cmd.OutOrStdout(), tbl)
 			}
 			if err := tbl.Write(write); err != nil {
 				return err
@@ -193,9 +191,7 @@ fixtures/scan/fingerprints.json from the probe images.`,
 				return err
 			}
 			if write == "" {
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(fp)
+				return printJSON(cmd.OutOrStdout(), fp)
 			}
 			if err := fp.Write(write); err != nil {
 				return err
@@ -257,8 +253,8 @@ func scanTarget(ctx context.Context, target string) ([]scan.Finding, error) {
 	return scan.Image(ctx, target)
 }
 
-func printScanTable(results []scanResult) error {
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+func printScanTable(out io.Writer, results []scanResult) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TARGET\tFILE\tCLIENT-GO\tVERDICT\tBASIS")
 	for _, r := range results {
 		if len(r.findings) == 0 {
@@ -320,7 +316,7 @@ func predictionBasis(p scan.Prediction) string {
 	return "unmeasured: predicted from neighbours " + strings.Join(names, ", ")
 }
 
-func printScanJSON(tablePath string, results []scanResult, errs []error) error {
+func printScanJSON(w io.Writer, tablePath string, results []scanResult, errs []error) error {
 	out := struct {
 		Table    string         `json:"table"`
 		Findings []scan.Finding `json:"findings"`
@@ -332,9 +328,7 @@ func printScanJSON(tablePath string, results []scanResult, errs []error) error {
 	for _, err := range errs {
 		out.Errors = append(out.Errors, err.Error())
 	}
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return printJSON(w, out)
 }
 
 // gateFindings fails with exitGate when a client is (predicted to be) broken by expiry,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -48,9 +47,7 @@ pod-bound client at all); 3 wins over 4.`,
 			stale := audit.StaleTokens(events)
 			unjudged := unjudgedClients(audit.BoundClients(events), stale)
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(struct {
+				if err := printJSON(cmd.OutOrStdout(), struct {
 					Stale     []audit.StaleUse    `json:"stale"`
 					NotJudged []audit.BoundClient `json:"notJudged"`
 				}{stale, unjudged}); err != nil {

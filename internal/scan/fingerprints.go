@@ -197,31 +197,11 @@ func recvType(e ast.Expr) string {
 
 // LoadFingerprints reads a fingerprint file.
 func LoadFingerprints(path string) (Fingerprints, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Fingerprints{}, err
-	}
-	var fp Fingerprints
-	if err := json.Unmarshal(data, &fp); err != nil {
-		return Fingerprints{}, fmt.Errorf("%s: %w", path, err)
-	}
-	if fp.SchemaVersion != FingerprintSchemaVersion {
-		return Fingerprints{}, fmt.Errorf("%s: schema version %d, want %d", path, fp.SchemaVersion, FingerprintSchemaVersion)
-	}
-	return fp, nil
+	return loadChecked(path, FingerprintSchemaVersion, func(fp Fingerprints) int { return fp.SchemaVersion })
 }
 
 // Write stores the fingerprints as indented JSON (checked in; keys sorted, so diffs stay small).
-func (fp Fingerprints) Write(path string) error {
-	data, err := json.MarshalIndent(fp, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
-}
+func (fp Fingerprints) Write(path string) error { return writeChecked(path, fp) }
 
 // Match returns the versions that declare every fingerprinted function among funcs (client-go
 // names, vendor prefix cut) and how many such functions there were. Names that are not

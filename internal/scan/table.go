@@ -182,23 +182,32 @@ func (t *Table) ResolveModuleTimes(ctx context.Context) error {
 
 // LoadTable reads a table file.
 func LoadTable(path string) (Table, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Table{}, err
-	}
-	var t Table
-	if err := json.Unmarshal(data, &t); err != nil {
-		return Table{}, fmt.Errorf("%s: %w", path, err)
-	}
-	if t.SchemaVersion != TableSchemaVersion {
-		return Table{}, fmt.Errorf("%s: schema version %d, want %d", path, t.SchemaVersion, TableSchemaVersion)
-	}
-	return t, nil
+	return loadChecked(path, TableSchemaVersion, func(t Table) int { return t.SchemaVersion })
 }
 
 // Write stores the table as indented JSON (checked in, so diffs stay readable).
-func (t Table) Write(path string) error {
-	data, err := json.MarshalIndent(t, "", "  ")
+func (t Table) Write(path string) error { return writeChecked(path, t) }
+
+// loadChecked reads one of the checked-in JSON files (table, fingerprints) and refuses
+// another schema version than this binary's.
+func loadChecked[T any](path string, want int, version func(T) int) (T, error) {
+	var v T
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return v, fmt.Errorf("%s: %w", path, err)
+	}
+	if got := version(v); got != want {
+		return v, fmt.Errorf("%s: schema version %d, want %d", path, got, want)
+	}
+	return v, nil
+}
+
+// writeChecked stores v as indented JSON, so diffs of the checked-in files stay readable.
+func writeChecked(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
