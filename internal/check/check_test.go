@@ -165,7 +165,7 @@ func TestNothingToJudgeIsNotAPass(t *testing.T) {
 	}
 	_, r = judgeEvents(t, early, pod, t0)
 	require.Equal(t, verdict.NotJudged, r.Verdict, r.Reason)
-	require.Contains(t, r.Reason, "no call after the first token stopped being accepted")
+	require.Contains(t, r.Reason, "no API call after the first token stopped being accepted at exp+1m10s; the last call, at exp-5m10s, carried the start-up token")
 	require.NotEmpty(t, r.Hint)
 
 	rep := &report.Report{Command: "check", Probes: []report.Probe{{Namespace: "ns", Pod: "p"}}}

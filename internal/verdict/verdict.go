@@ -95,6 +95,10 @@ type Observation struct {
 	UnauthorizedWithOtherToken int      `json:"unauthorizedWithOtherToken,omitempty"`
 	UnauthorizedWindows        []Window `json:"unauthorizedWindows,omitempty"`
 	Errors                     []string `json:"sampleErrors,omitempty"`
+	// LastCallRotated: the last call carried a token other than the start-up one;
+	// LastCallHeaderKnown: its token was observable at all.
+	LastCallRotated     bool `json:"lastCallRotated,omitempty"`
+	LastCallHeaderKnown bool `json:"lastCallHeaderKnown,omitempty"`
 	// OneProcess: the record marks process starts (a probe's log), so everything observed
 	// was done by one process. Audit evidence cannot tell.
 	OneProcess bool `json:"oneProcess,omitempty"`
@@ -109,6 +113,17 @@ func (o Observation) FirstToken() (Token, bool) {
 		return Token{}, false
 	}
 	return o.Tokens[0], true
+}
+
+// LastCallToken says which token the last call carried, as far as it was observable.
+func (o Observation) LastCallToken() string {
+	switch {
+	case !o.LastCallHeaderKnown:
+		return "a token that was not observable"
+	case o.LastCallRotated:
+		return "a rotated token"
+	}
+	return "the start-up token"
 }
 
 // Observe summarizes a client's log lines (in time order, as written) up to the start of
@@ -159,6 +174,7 @@ func (o *Observation) observeCall(l probelog.Line, open **Window) {
 	if rotated {
 		o.HeaderRotated = true
 	}
+	o.LastCallRotated, o.LastCallHeaderKnown = rotated, l.AuthHash != ""
 	t := l.Time
 	switch l.Outcome {
 	case probelog.OutcomeOK:
@@ -292,7 +308,7 @@ func judgeFails(o Observation, first Token, refused time.Time, p Params) Result 
 			"read the client's log: the 401s are not the only failure")
 	case settled < p.MinSettle:
 		return notJudged(fmt.Sprintf("401 from exp%s on, but the last 401 came %s later, short of %s of refusals", offset(at, first.Exp), settled.Round(time.Second), p.MinSettle),
-			"lengthen --settle")
+			"watch longer after the first 401 (--settle)")
 	}
 	reason := fmt.Sprintf("ok until the first token expired; 401 from exp%s on, on every call (%d) for %s", offset(at, first.Exp), o.UnauthorizedCount, settled.Round(time.Second))
 	switch {
@@ -315,8 +331,8 @@ func judgeNo401(o Observation, first Token, refused time.Time, p Params) Result 
 	after := refused.Add(AuthCacheTTL) // the first token cannot work past this
 	switch {
 	case o.LastCallAt.Before(after):
-		return notJudged(fmt.Sprintf("no call after the first token stopped being accepted (exp+%s); the last call was at exp%s", after.Sub(first.Exp), offset(o.LastCallAt, first.Exp)),
-			"lengthen --settle, or exercise the client so that it calls the API after its token expires")
+		return notJudged(fmt.Sprintf("no API call after the first token stopped being accepted at exp+%s; the last call, at exp%s, carried %s", after.Sub(first.Exp), offset(o.LastCallAt, first.Exp), o.LastCallToken()),
+			"watch longer after the token expires (run: --settle; check: --wait-for-call), or exercise the client so that it calls the API then")
 	case o.RotationsSeen == 0 && o.HeaderNote == "":
 		return notJudged("no 401 and a single token: was the token's expiry extended?", "check the apiserver's --service-account-extend-token-expiration and the token's exp")
 	case o.LastRotatedOKAt != nil && o.LastRotatedOKAt.After(after):
@@ -329,7 +345,7 @@ func judgeNo401(o Observation, first Token, refused time.Time, p Params) Result 
 			o.RotationsSeen, offset(*o.LastOKAt, first.Exp), o.HeaderNote)}
 	}
 	return notJudged("no 401, but no successful call after the first token stopped being accepted carried a rotated token",
-		"lengthen --settle; if the header is never observable, read the client's log")
+		"watch longer after the token expires (run: --settle; check: --settle and --wait-for-call); if the header is never observable, read the client's log")
 }
 
 func notJudged(reason, hint string) Result {

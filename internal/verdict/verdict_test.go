@@ -172,7 +172,7 @@ func TestAdversarialObservations(t *testing.T) {
 	}, {
 		name: "a rotated header before expiry, then silence: no success after the refusal",
 		s:    scenario{rotate: true, until: 665 * time.Second, call: follows},
-		want: "no call after the first token stopped being accepted",
+		want: "no API call after the first token stopped being accepted at exp+1m10s; the last call, at exp+1m5s, carried a rotated token",
 	}, {
 		name: "rotated file, no 401, but the header never changed",
 		s:    scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return ok, "first" }},
