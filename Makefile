@@ -51,7 +51,7 @@ clean:
 ## verdict-table: add a matrix run's report ($(OUT)/report.json) to the table `satoken scan` predicts from
 .PHONY: verdict-table
 verdict-table: satoken
-	./bin/satoken scan table --merge fixtures/verdict-table.json --from $(OUT)/report.json --write fixtures/verdict-table.json
+	./bin/satoken scan table --merge fixtures/verdict-table.json --from $(OUT)/report.json --write fixtures/verdict-table.json --readme README.md
 
 ## scan-fingerprints: regenerate the function-name fingerprints `satoken scan` places binaries
 ## without module info by (GOPATH/vendor builds), from the probe images (built first if needed)

@@ -95,7 +95,7 @@ neither FAILS_AFTER_EXPIRY nor INTERMITTENT.`,
 
 func newScanTableCommand() *cobra.Command {
 	var from []string
-	var write, merge string
+	var write, merge, readme string
 	c := &cobra.Command{
 		Use:   "table --from REPORT.json [--from REPORT.json ...] [--write FILE]",
 		Short: "Generate the verdict table from matrix runs' report.json files",
@@ -108,6 +108,9 @@ date-only pseudo-versions) come from ` + "`go list -m`" + `; when that fails the
 written, with a warning.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(from) == 0 && merge == "" {
+				return fmt.Errorf("give --from REPORT.json (and/or --merge TABLE to re-render an existing table)")
+			}
 			tbl, _ := scan.TableFromReports()
 			if merge != "" {
 				loaded, err := scan.LoadTable(merge)
@@ -138,13 +141,24 @@ written, with a warning.`,
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "wrote %s (%d entries)\n", write, len(tbl.Entries))
-			return nil
+			if readme == "" {
+				return nil
+			}
+			doc, err := os.ReadFile(readme)
+			if err != nil {
+				return err
+			}
+			updated, err := tbl.ReplaceInReadme(string(doc))
+			if err != nil {
+				return fmt.Errorf("--readme %s: %w", readme, err)
+			}
+			return os.WriteFile(readme, []byte(updated), 0o644)
 		},
 	}
-	c.Flags().StringSliceVar(&from, "from", nil, "report.json of a matrix run (required, repeatable)")
+	c.Flags().StringSliceVar(&from, "from", nil, "report.json of a matrix run (repeatable)")
 	c.Flags().StringVar(&write, "write", "", "write the table to this file instead of stdout")
+	c.Flags().StringVar(&readme, "readme", "", "also regenerate the measured table between the markers of this README")
 	c.Flags().StringVar(&merge, "merge", "", "add the reports to this existing table (e.g. the checked-in one) instead of starting anew")
-	_ = c.MarkFlagRequired("from")
 	return c
 }
 
@@ -202,7 +216,6 @@ fixtures/scan/fingerprints.json from the probe images.`,
 	}
 	c.Flags().StringSliceVar(&from, "from", nil, "probe image or binary, one per client-go version (required, repeatable)")
 	c.Flags().StringVar(&write, "write", "", "write the fingerprints to this file instead of stdout")
-	_ = c.MarkFlagRequired("from")
 	return c
 }
 

@@ -1,6 +1,8 @@
 package scan
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -70,4 +72,16 @@ func TestTableRefuses(t *testing.T) {
 	err = tbl.Add(matrixRun(at, "projected", 300, verdict.Intermittent))
 	require.ErrorContains(t, err, "tokens of 300 s")
 	require.Equal(t, 1, tbl.Entries[0].Runs, "nothing of a refused batch is merged")
+}
+
+// TestReadmeTableIsGenerated: the README's measured table is the checked-in table's
+// rendering, never typed by hand (make verdict-table regenerates both).
+func TestReadmeTableIsGenerated(t *testing.T) {
+	tbl, err := LoadTable(filepath.Join("..", "..", "fixtures", "verdict-table.json"))
+	require.NoError(t, err)
+	doc, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	want, err := tbl.ReplaceInReadme(string(doc))
+	require.NoError(t, err)
+	require.Equal(t, want, string(doc), "README's verdict table differs from fixtures/verdict-table.json: run make verdict-table (or satoken scan table --merge fixtures/verdict-table.json --from REPORT --write fixtures/verdict-table.json --readme README.md)")
 }
