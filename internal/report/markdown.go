@@ -66,8 +66,10 @@ func (r *Report) headline() string {
 	switch {
 	case r.Outcome == Passed && check:
 		return "PASSED: every pod was judged and the workload survived token expiry"
-	case r.Outcome == Passed:
+	case r.Outcome == Passed && len(r.Expectations) > 0:
 		return "PASSED: every probe was judged and met its expectation"
+	case r.Outcome == Passed:
+		return "PASSED: every probe was judged"
 	case r.Outcome == Broken && check:
 		return "BROKEN: the workload does not survive token expiry"
 	case r.Outcome == Broken:
