@@ -25,7 +25,14 @@ type Event struct {
 	UserAgent      string    `json:"userAgent"`
 	Received       time.Time `json:"requestReceivedTimestamp"`
 	StageTimestamp time.Time `json:"stageTimestamp"`
-	User           struct {
+	// ObjectRef and RequestObject are read for the kubelet's TokenRequests only (the
+	// policy logs those at Request level: the request has no token, the response does).
+	ObjectRef *struct {
+		Resource    string `json:"resource"`
+		Subresource string `json:"subresource"`
+	} `json:"objectRef"`
+	RequestObject json.RawMessage `json:"requestObject"`
+	User          struct {
 		Username string              `json:"username"`
 		Extra    map[string][]string `json:"extra"`
 	} `json:"user"`
@@ -89,6 +96,42 @@ func Read(r io.Reader) ([]Event, error) {
 		}
 	}
 	return events, sc.Err()
+}
+
+// TokenIssue is a ServiceAccount token the apiserver issued bound to a pod: when, and
+// for how long the requester asked (the kubelet asks for its projection's
+// expirationSeconds).
+type TokenIssue struct {
+	PodUID            string
+	At                time.Time
+	ExpirationSeconds int64
+}
+
+// TokenIssues lists the successful TokenRequests bound to pods, in log order.
+func TokenIssues(events []Event) []TokenIssue {
+	var out []TokenIssue
+	seen := map[string]bool{}
+	for _, e := range events {
+		if e.ObjectRef == nil || e.ObjectRef.Resource != "serviceaccounts" || e.ObjectRef.Subresource != "token" ||
+			e.Code()/100 != 2 || len(e.RequestObject) == 0 || seen[e.AuditID] {
+			continue
+		}
+		var tr struct {
+			Spec struct {
+				ExpirationSeconds *int64 `json:"expirationSeconds"`
+				BoundObjectRef    *struct {
+					Kind string `json:"kind"`
+					UID  string `json:"uid"`
+				} `json:"boundObjectRef"`
+			} `json:"spec"`
+		}
+		if json.Unmarshal(e.RequestObject, &tr) != nil || tr.Spec.BoundObjectRef == nil || tr.Spec.BoundObjectRef.Kind != "Pod" || tr.Spec.ExpirationSeconds == nil {
+			continue
+		}
+		seen[e.AuditID] = true
+		out = append(out, TokenIssue{PodUID: tr.Spec.BoundObjectRef.UID, At: e.Received, ExpirationSeconds: *tr.Spec.ExpirationSeconds})
+	}
+	return out
 }
 
 // Lifetime is when a pod held its IP: from its start to its end (zero End: still running).

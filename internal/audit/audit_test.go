@@ -38,3 +38,17 @@ func TestReadAndAttribute(t *testing.T) {
 	require.Equal(t, 2, stale[0].Requests)
 	require.Contains(t, stale[0].Annotation, "72")
 }
+
+func TestTokenIssues(t *testing.T) {
+	log := `{"auditID":"t1","stage":"ResponseComplete","verb":"create","objectRef":{"resource":"serviceaccounts","namespace":"ns","name":"addon","subresource":"token"},"requestReceivedTimestamp":"2026-11-26T20:00:01.5Z","user":{"username":"system:node:n"},"responseStatus":{"code":201},"requestObject":{"kind":"TokenRequest","spec":{"audiences":["https://kubernetes.default.svc"],"expirationSeconds":600,"boundObjectRef":{"kind":"Pod","apiVersion":"v1","name":"p","uid":"u1"}},"status":{"token":""}}}
+{"auditID":"t2","stage":"ResponseComplete","verb":"create","objectRef":{"resource":"serviceaccounts","namespace":"ns","name":"addon","subresource":"token"},"requestReceivedTimestamp":"2026-11-26T20:00:02Z","user":{"username":"kubernetes-admin"},"responseStatus":{"code":201},"requestObject":{"kind":"TokenRequest","spec":{"expirationSeconds":7200}}}
+{"auditID":"t3","stage":"ResponseComplete","verb":"create","objectRef":{"resource":"serviceaccounts","namespace":"ns","name":"addon","subresource":"token"},"requestReceivedTimestamp":"2026-11-26T20:00:03Z","user":{"username":"system:node:n"},"responseStatus":{"code":403},"requestObject":{"kind":"TokenRequest","spec":{"expirationSeconds":600,"boundObjectRef":{"kind":"Pod","uid":"u2"}}}}
+`
+	events, err := Read(strings.NewReader(log))
+	require.NoError(t, err)
+	issues := TokenIssues(events)
+	require.Len(t, issues, 1, "only successful, pod-bound requests")
+	require.Equal(t, "u1", issues[0].PodUID)
+	require.EqualValues(t, 600, issues[0].ExpirationSeconds)
+	require.Equal(t, time.Date(2026, 11, 26, 20, 0, 1, 500_000_000, time.UTC), issues[0].At)
+}

@@ -54,7 +54,8 @@ type podRun struct {
 	restarts     int32 // at the end of the wait
 	unauthorized []string
 	obs          verdict.Observation
-	iat, exp     time.Time // estimated
+	iat, exp     time.Time // of the first token (see anchorToken)
+	estimated    bool      // iat/exp estimated, not from the kubelet's TokenRequest
 	gone         bool      // deleted before the evidence was collected: its end is unknown
 }
 
@@ -250,15 +251,29 @@ func waitPods(ctx context.Context, kc *kube.Client, namespaces []string, since t
 	}
 }
 
-// estimateToken estimates the first token's iat/exp: the kubelet requests it when it
-// mounts the pod's volumes, just before the containers start.
-func (p *podRun) estimateToken(ttl time.Duration) {
+// anchorToken sets the first token's iat/exp from the kubelet's first TokenRequest for
+// the pod in the audit log (iat to the second, as in the JWT; the lifetime it asked for,
+// capped by the apiserver's maximum), or — while that is not in the log — estimates them
+// from the pod's start and the TTL.
+func (p *podRun) anchorToken(issues []audit.TokenIssue, ttl, maxTTL time.Duration) {
+	for _, is := range issues {
+		if is.PodUID != string(p.pod.UID) {
+			continue
+		}
+		life := time.Duration(is.ExpirationSeconds) * time.Second
+		if maxTTL > 0 && life > maxTTL {
+			life = maxTTL
+		}
+		p.iat = is.At.Truncate(time.Second).UTC()
+		p.exp, p.estimated = p.iat.Add(life), false
+		return
+	}
 	start := p.pod.CreationTimestamp.Time
 	if p.pod.Status.StartTime != nil {
 		start = p.pod.Status.StartTime.Time
 	}
 	p.iat = start.UTC()
-	p.exp = p.iat.Add(ttl)
+	p.exp, p.estimated = p.iat.Add(ttl), true
 }
 
 func (p *podRun) observe(events []audit.Event) verdict.Observation {
@@ -297,15 +312,14 @@ func later(a, b time.Time) time.Time {
 }
 
 func watch(ctx context.Context, in Input, pods []*podRun) error {
-	for _, p := range pods {
-		p.estimateToken(in.TTL)
-	}
 	for {
 		events, _ := audit.ReadFile(in.Cluster.AuditLog())
+		issues := audit.TokenIssues(events)
 		now := time.Now()
 		var until time.Time
 		var b strings.Builder
 		for _, p := range pods {
+			p.anchorToken(issues, in.TTL, in.Cluster.MaxTokenExpiration)
 			o := p.observe(events)
 			u := p.until(o, in)
 			until = later(until, u)
@@ -339,6 +353,7 @@ func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep
 	if err != nil {
 		return err
 	}
+	issues := audit.TokenIssues(events)
 	logDir := filepath.Join(in.OutDir, "pods")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return err
@@ -369,9 +384,7 @@ func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep
 				}
 			}
 		}
-		if p.exp.IsZero() {
-			p.estimateToken(in.TTL)
-		}
+		p.anchorToken(issues, in.TTL, in.Cluster.MaxTokenExpiration)
 		p.obs = p.observe(events)
 		rep.Probes = append(rep.Probes, judge(p, owner(ctx, kc, p.pod), in.params()))
 	}
@@ -395,7 +408,7 @@ func judge(p *podRun, workload string, params verdict.Params) report.Probe {
 		r.Reason = "no API call of the pod is in the audit log"
 	}
 	out.FromObservation(p.obs, r)
-	out.TokenEstimated = true
+	out.TokenEstimated = p.estimated
 	var notes []string
 	switch {
 	case p.pod.Spec.HostNetwork:

@@ -202,3 +202,23 @@ func TestAttributionStaysInsideTheLifetime(t *testing.T) {
 	require.Zero(t, o.UnauthorizedCount)
 	require.Equal(t, verdict.NotJudged, r.Verdict, "its calls stop at expiry and its 401s are invisible: %s", r.Reason)
 }
+
+// TestAnchorToken: the first token's iat/exp come from the kubelet's TokenRequest when the
+// audit log has it, capped by the apiserver's maximum; else they are estimated.
+func TestAnchorToken(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+	p := &podRun{pod: podAt(t0)}
+	p.anchorToken(nil, 10*time.Minute, time.Hour)
+	require.True(t, p.estimated)
+	require.Equal(t, t0.Add(10*time.Minute), p.exp)
+
+	issues := []audit.TokenIssue{{PodUID: "other", At: t0, ExpirationSeconds: 600}, {PodUID: "uid-1", At: t0.Add(2700 * time.Millisecond), ExpirationSeconds: 600}}
+	p.anchorToken(issues, 10*time.Minute, time.Hour)
+	require.False(t, p.estimated)
+	require.Equal(t, t0.Add(2*time.Second), p.iat, "iat to the second, as in the JWT")
+	require.Equal(t, t0.Add(602*time.Second), p.exp)
+
+	issues[1].ExpirationSeconds = 3607
+	p.anchorToken(issues, 10*time.Minute, time.Hour)
+	require.Equal(t, t0.Add(2*time.Second+time.Hour), p.exp, "the apiserver caps the kubelet's 3607 s")
+}

@@ -92,13 +92,20 @@ func (r *Report) runTable(b *strings.Builder) {
 
 // checkTable is the gate's view: one row per workload pod, from apiserver evidence.
 func (r *Report) checkTable(b *strings.Builder) {
-	b.WriteString("| workload | pod | verdict | token exp (est.) | token versions | first 401 | 401 / ok calls | restarts | log lines with Unauthorized |\n")
+	b.WriteString("| workload | pod | verdict | token exp | token versions | first 401 | 401 / ok calls | restarts | log lines with Unauthorized |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range r.Probes {
 		fmt.Fprintf(b, "| %s | %s/%s | **%s** | %s | %d | %s | %d / %d | %d | %d |\n",
-			p.Workload, p.Namespace, p.Pod, p.Verdict, clock(p.TokenExp), len(p.Observation.Tokens),
+			p.Workload, p.Namespace, p.Pod, p.Verdict, estimated(clock(p.TokenExp), p.TokenEstimated), len(p.Observation.Tokens),
 			relative(p.FirstUnauthorizedAt, p.TokenExp), p.UnauthorizedCount, p.OKCount, p.Restarts, p.LogUnauthorizedLines)
 	}
+}
+
+func estimated(s string, est bool) string {
+	if est {
+		return s + " (est.)"
+	}
+	return s
 }
 
 func dash(s string) string {

@@ -71,7 +71,7 @@ type Probe struct {
 	Workload             string `json:"workload,omitempty"`             // owner, e.g. Deployment/foo
 	Restarts             int    `json:"restarts,omitempty"`             // container restarts at the end
 	LogUnauthorizedLines int    `json:"logUnauthorizedLines,omitempty"` // log lines mentioning Unauthorized
-	TokenEstimated       bool   `json:"tokenEstimated,omitempty"`       // iat/exp from the pod start + TTL, not read from the JWT
+	TokenEstimated       bool   `json:"tokenEstimated,omitempty"`       // iat/exp from the pod start + TTL: the kubelet's TokenRequest was not in the audit log
 
 	// Calls feed the timeline; the full data is in the probe log artifacts.
 	Calls []Call `json:"-"`
