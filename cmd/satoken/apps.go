@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -27,7 +26,7 @@ func newAppsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "LABEL\tCLIENT-GO MODULE\tK8S\tIMAGE\tNOTE")
 			for _, p := range all {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Label, p.Module, p.K8sRelease, probes.ImageName(p.Label), p.Note)
@@ -55,7 +54,7 @@ func newAppsCommand() *cobra.Command {
 			}
 			built, err := env.BuildProbes(cmd.Context(), selected)
 			for _, b := range built {
-				fmt.Println(b.Image)
+				fmt.Fprintln(cmd.OutOrStdout(), b.Image)
 			}
 			return err
 		},

@@ -98,7 +98,7 @@ func newClusterCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("kubeconfig: %s\naudit log:  %s\n", cl.Kubeconfig(), cl.AuditLog())
+			fmt.Fprintf(cmd.OutOrStdout(), "kubeconfig: %s\naudit log:  %s\n", cl.Kubeconfig(), cl.AuditLog())
 			return nil
 		},
 	}

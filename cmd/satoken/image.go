@@ -45,7 +45,7 @@ func newImageCommand() *cobra.Command {
 			}
 			image, err := env.NodeImage(cmd.Context(), flags.k8sVersion, flags.nodeImage)
 			if err == nil {
-				fmt.Println(image)
+				fmt.Fprintln(cmd.OutOrStdout(), image)
 			}
 			return err
 		},

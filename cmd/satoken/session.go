@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"time"
 
@@ -72,7 +73,7 @@ func (f *sessionFlags) withCluster(cmd *cobra.Command, env *harness.Env, job fun
 			rep.Error = err.Error()
 		}
 		rep.Decide()
-		if werr := writeReport(env.Log, rep, f.out); werr != nil && err == nil {
+		if werr := writeReport(cmd.OutOrStdout(), env.Log, rep, f.out); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -99,8 +100,8 @@ func teardown(log *phase.Recorder, cl *cluster.Cluster, keep bool) {
 }
 
 // writeReport writes every report format, refuses to leave a bearer token in any
-// artifact, and prints the verdict table.
-func writeReport(log *phase.Recorder, rep *report.Report, out string) error {
+// artifact, and prints the verdict table to stdout.
+func writeReport(stdout io.Writer, log *phase.Recorder, rep *report.Report, out string) error {
 	rep.Phases = log.Timings()
 	if err := rep.WriteAll(out); err != nil {
 		return err
@@ -112,7 +113,7 @@ func writeReport(log *phase.Recorder, rep *report.Report, out string) error {
 	if len(leaks) > 0 {
 		return fmt.Errorf("bearer-token-shaped strings in artifacts (%v): remove them before sharing %s", leaks, out)
 	}
-	fmt.Println(rep.Markdown())
+	fmt.Fprintln(stdout, rep.Markdown())
 	log.Printf("report: %s", filepath.Join(out, "report.json"))
 	return nil
 }

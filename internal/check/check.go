@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
@@ -215,14 +216,16 @@ func checkTokenTTLs(pods []*podRun, ttl time.Duration) error {
 
 // waitPods waits until the workload has pods and all of them run.
 func waitPods(ctx context.Context, kc *kube.Client, namespaces []string, since time.Time) ([]*podRun, error) {
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		var runs []*podRun
-		pending := ""
+	var runs []*podRun
+	pending := ""
+	// The lists use ctx, not the poll's context: a list in flight when the wait times out
+	// completes, and the timeout is reported with what it saw.
+	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, 3*time.Minute, true, func(context.Context) (bool, error) {
+		runs, pending = nil, ""
 		for _, ns := range namespaces {
 			list, err := kc.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 			if err != nil {
-				return nil, err
+				return false, err
 			}
 			for _, p := range list.Items {
 				if p.Status.Phase == corev1.PodSucceeded {
@@ -234,21 +237,20 @@ func waitPods(ctx context.Context, kc *kube.Client, namespaces []string, since t
 				runs = append(runs, &podRun{pod: p})
 			}
 		}
-		if len(runs) > 0 && pending == "" {
-			return runs, nil
+		return len(runs) > 0 && pending == "", nil
+	})
+	switch {
+	case err == nil:
+		return runs, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case wait.Interrupted(err):
+		if pending == "" {
+			pending = "no pods were created"
 		}
-		if time.Now().After(deadline) {
-			if pending == "" {
-				pending = "no pods were created"
-			}
-			return nil, fmt.Errorf("workload not running after 3m: %s", pending)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(2 * time.Second):
-		}
+		return nil, fmt.Errorf("workload not running after 3m: %s", pending)
 	}
+	return nil, err
 }
 
 // anchorToken sets the first token's iat/exp from the kubelet's first TokenRequest for

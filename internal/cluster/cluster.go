@@ -9,14 +9,15 @@ import (
 	"slices"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 )
 
 // offlineImageLabel marks node images built by internal/nodeimage.
@@ -111,21 +112,20 @@ func (c *Cluster) waitServiceRouting(ctx context.Context, log *phase.Recorder) e
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for _, n := range nodes {
-		for {
-			if n.Command("sh", "-c", "iptables-save -t nat | grep -q 'default/kubernetes:https'").Run() == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("kube-proxy has not programmed the kubernetes Service on %s after 2m", n.String())
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Second):
+	ready := 0 // nodes[:ready] route the Service; one deadline for all of them
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(context.Context) (bool, error) {
+		for ; ready < len(nodes); ready++ {
+			if nodes[ready].Command("sh", "-c", "iptables-save -t nat | grep -q 'default/kubernetes:https'").Run() != nil {
+				return false, nil
 			}
 		}
+		return true, nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("kube-proxy has not programmed the kubernetes Service on %s after 2m", nodes[ready].String())
 	}
 	log.Printf("kube-proxy routes the kubernetes Service on %d node(s)", len(nodes))
 	return nil
@@ -197,8 +197,8 @@ func (c *Cluster) delete() error {
 		return fmt.Errorf("delete cluster %q: %w", c.Name, err)
 	}
 	ctx := context.Background()
-	if n, err := sh.Out(ctx, "docker", "network", "inspect", "kind", "--format", "{{len .Containers}}"); err == nil && n == "0" {
-		_, _ = sh.Out(ctx, "docker", "network", "rm", "kind")
+	if n, err := hostcmd.Output(kindexec.CommandContext(ctx, "docker", "network", "inspect", "kind", "--format", "{{len .Containers}}")); err == nil && n == "0" {
+		_, _ = hostcmd.Output(kindexec.CommandContext(ctx, "docker", "network", "rm", "kind"))
 	}
 	return nil
 }
@@ -212,7 +212,7 @@ func (c *Cluster) LoadImages(ctx context.Context, images ...string) error {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	if _, err := sh.Out(ctx, "docker", append([]string{"save", "-o", tmp.Name()}, images...)...); err != nil {
+	if _, err := hostcmd.Output(kindexec.CommandContext(ctx, "docker", append([]string{"save", "-o", tmp.Name()}, images...)...)); err != nil {
 		return err
 	}
 	return c.LoadArchive(tmp.Name())

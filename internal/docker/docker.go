@@ -6,12 +6,14 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
 // ImageLabel returns a label of a local image; ok is false when the image or label is absent.
 func ImageLabel(ctx context.Context, image, label string) (value string, ok bool) {
-	out, err := sh.Out(ctx, "docker", "image", "inspect", "--format", fmt.Sprintf("{{index .Config.Labels %q}}", label), image)
+	out, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "image", "inspect", "--format", fmt.Sprintf("{{index .Config.Labels %q}}", label), image))
 	if err != nil || out == "" || out == "<no value>" {
 		return "", false
 	}
@@ -20,12 +22,12 @@ func ImageLabel(ctx context.Context, image, label string) (value string, ok bool
 
 // ImageExists reports whether image is present locally (never pulls).
 func ImageExists(ctx context.Context, image string) bool {
-	_, err := sh.Out(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image)
+	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image))
 	return err == nil
 }
 
 // PruneDangling removes untagged images carrying label: builds superseded by a rebuild of
 // the same tag. Images a container still uses are kept by docker.
 func PruneDangling(ctx context.Context, label string) {
-	_, _ = sh.Out(ctx, "docker", "image", "prune", "-f", "--filter", "label="+label)
+	_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "image", "prune", "-f", "--filter", "label="+label))
 }

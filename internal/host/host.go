@@ -10,15 +10,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
+	osexec "os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 )
 
 const (
@@ -122,7 +124,7 @@ func capMissingFromStatus(status string, bit uint) (bool, error) {
 func installPackages(ctx context.Context, log *phase.Recorder) error {
 	var need []string
 	for cmd, pkg := range Packages {
-		if _, err := exec.LookPath(cmd); err != nil {
+		if _, err := osexec.LookPath(cmd); err != nil {
 			need = append(need, pkg)
 		}
 	}
@@ -133,22 +135,23 @@ func installPackages(ctx context.Context, log *phase.Recorder) error {
 		return fmt.Errorf("missing Debian packages %v and not running as root: install them (apt-get install %s) or rerun as root", need, strings.Join(need, " "))
 	}
 	log.Printf("installing Debian packages: %s", strings.Join(need, " "))
-	if _, err := sh.Run(ctx, sh.Cmd{Name: "apt-get", Args: []string{"update", "-qq"}}); err != nil {
+	if _, err := hostcmd.Output(exec.CommandContext(ctx, "apt-get", "update", "-qq")); err != nil {
 		return err
 	}
-	_, err := sh.Run(ctx, sh.Cmd{Name: "apt-get", Args: append([]string{"install", "-y", "-qq", "--no-install-recommends"}, need...), Env: []string{"DEBIAN_FRONTEND=noninteractive"}})
+	_, err := hostcmd.Output(exec.CommandContext(ctx, "apt-get", append([]string{"install", "-y", "-qq", "--no-install-recommends"}, need...)...).
+		SetEnv(append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")...))
 	return err
 }
 
 func dockerAnswers(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := sh.Out(ctx, "docker", "version", "--format", "{{.Server.Version}}")
+	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}"))
 	return err == nil
 }
 
 func runtimeRegistered(ctx context.Context) bool {
-	out, err := sh.Out(ctx, "docker", "info", "--format", "{{.DefaultRuntime}}")
+	out, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "info", "--format", "{{.DefaultRuntime}}"))
 	return err == nil && out == RuntimeName
 }
 
@@ -157,8 +160,8 @@ func installWrapper(ctx context.Context, in Input) error {
 	if err := os.MkdirAll(filepath.Dir(WrapperPath), 0o755); err != nil {
 		return fmt.Errorf("install runc wrapper (needs root): %w", err)
 	}
-	_, err := sh.Run(ctx, sh.Cmd{Name: "go", Args: []string{"build", "-trimpath", "-o", WrapperPath, "./cmd/runc-nosysresource"},
-		Dir: in.RepoRoot, Env: []string{"CGO_ENABLED=0"}})
+	_, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", WrapperPath, "./cmd/runc-nosysresource"),
+		in.RepoRoot, "CGO_ENABLED=0"))
 	return err
 }
 
@@ -203,7 +206,7 @@ func startDockerd(ctx context.Context, log *phase.Recorder) error {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command("dockerd", "--pidfile", dockerdPIDFile)
+	cmd := osexec.Command("dockerd", "--pidfile", dockerdPIDFile)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session, so it outlives this process and a Ctrl-C here.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

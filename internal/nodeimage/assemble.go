@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"sigs.k8s.io/kind/pkg/exec"
+
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
 // preloadScript starts containerd in the build container and imports the saved images into
@@ -87,10 +89,10 @@ RUN systemctl enable %s && echo %s > /kind/version
 		return err
 	}
 	buildImage := "satoken/kind-node-build:" + hash
-	if _, err := sh.Out(ctx, "docker", "build", "-q", "-t", buildImage, ctxDir); err != nil {
+	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "build", "-q", "-t", buildImage, ctxDir)); err != nil {
 		return err
 	}
-	defer sh.Out(context.WithoutCancel(ctx), "docker", "rmi", buildImage)
+	defer hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", "rmi", buildImage))
 
 	refs := []string{string(im.Etcd), string(im.Pause)}
 	for _, c := range im.Components {
@@ -101,20 +103,20 @@ RUN systemctl enable %s && echo %s > /kind/version
 		return err
 	}
 	b.log.Printf("saving %d control-plane images for preload", len(refs))
-	if _, err := sh.Out(ctx, "docker", append([]string{"save", "-o", filepath.Join(preload, "images.tar")}, refs...)...); err != nil {
+	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", append([]string{"save", "-o", filepath.Join(preload, "images.tar")}, refs...)...)); err != nil {
 		return err
 	}
 	// The images now live in the tarball; the host's docker does not need them.
-	defer sh.Out(context.WithoutCancel(ctx), "docker", append([]string{"rmi"}, refs...)...)
+	defer hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", append([]string{"rmi"}, refs...)...))
 
 	container := "satoken-nodeimage-" + hash
-	_, _ = sh.Out(ctx, "docker", "rm", "-f", container) // left over by an interrupted build
-	if _, err := sh.Out(ctx, "docker", "run", "-d", "--name", container, "--entrypoint=sleep",
-		"--security-opt", "seccomp=unconfined", "-v", preload+":/preload:ro", buildImage, "infinity"); err != nil {
+	_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "rm", "-f", container)) // left over by an interrupted build
+	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "run", "-d", "--name", container, "--entrypoint=sleep",
+		"--security-opt", "seccomp=unconfined", "-v", preload+":/preload:ro", buildImage, "infinity")); err != nil {
 		return err
 	}
-	defer sh.Out(context.WithoutCancel(ctx), "docker", "rm", "-f", "-v", container)
-	listed, err := sh.Out(ctx, "docker", "exec", container, "bash", "-c", preloadScript)
+	defer hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", "rm", "-f", "-v", container))
+	listed, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "exec", container, "bash", "-c", preloadScript))
 	if err != nil {
 		return fmt.Errorf("preload images: %w", err)
 	}
@@ -124,10 +126,10 @@ RUN systemctl enable %s && echo %s > /kind/version
 		}
 	}
 	b.log.Printf("committing %s", image)
-	_, err = sh.Out(ctx, "docker", "commit",
+	_, err = hostcmd.Output(exec.CommandContext(ctx, "docker", "commit",
 		"--change", `ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]`,
 		"--change", `CMD []`,
 		"--change", fmt.Sprintf("LABEL %s=%s", inputsLabel, hash),
-		container, image)
+		container, image))
 	return err
 }

@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"golang.org/x/mod/modfile"
+	"sigs.k8s.io/kind/pkg/exec"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
 // kubeCommands are the Kubernetes programs a kind node needs: the first three go into
@@ -65,7 +66,7 @@ func (b *builder) buildKubernetes(ctx context.Context, workDir, outDir string) e
 	}
 	b.log.Printf("compiling %s at %s (cold: ~9 min on 2 cores; cached: seconds)", strings.Join(kubeCommands, ", "), v)
 	defer b.log.Heartbeat("compiling Kubernetes "+v, 9*time.Minute)()
-	_, err = sh.Run(ctx, sh.Cmd{Name: "go", Args: args, Dir: workDir, Env: goBuildEnv})
+	_, err = hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", args...), workDir, goBuildEnv...))
 	return err
 }
 
@@ -164,7 +165,7 @@ func (b *builder) goInstall(ctx context.Context, name, module, version, pkg, out
 		return err
 	}
 	b.log.Printf("compiling %s %s", name, version)
-	_, err := sh.Run(ctx, sh.Cmd{Name: "go", Args: []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg}, Dir: workDir, Env: goBuildEnv})
+	_, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg), workDir, goBuildEnv...))
 	return err
 }
 
@@ -176,7 +177,7 @@ func (b *builder) buildPause(ctx context.Context, version, outDir string) error 
 	}
 	src := filepath.Join(dir, "build", "pause", "linux", "pause.c")
 	b.log.Printf("compiling pause from %s", src)
-	_, err = sh.Run(ctx, sh.Cmd{Name: "gcc", Args: []string{"-Os", "-Wall", "-Werror", "-static", "-DVERSION=" + version, "-o", filepath.Join(outDir, "pause"), src}})
+	_, err = hostcmd.Output(exec.CommandContext(ctx, "gcc", "-Os", "-Wall", "-Werror", "-static", "-DVERSION="+version, "-o", filepath.Join(outDir, "pause"), src))
 	return err
 }
 
@@ -187,7 +188,8 @@ type modDownload struct {
 }
 
 func download(ctx context.Context, path, version string) (modDownload, error) {
-	out, err := sh.Run(ctx, sh.Cmd{Name: "go", Args: []string{"mod", "download", "-json", path + "@" + version}, Env: []string{"GOFLAGS=-mod=mod", "GOWORK=off"}})
+	out, err := hostcmd.Output(exec.CommandContext(ctx, "go", "mod", "download", "-json", path+"@"+version).
+		SetEnv(append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")...))
 	var d modDownload
 	if jerr := json.Unmarshal([]byte(out), &d); jerr == nil && d.Error != "" {
 		return d, fmt.Errorf("download %s@%s: %s", path, version, d.Error)

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"sigs.k8s.io/kind/pkg/exec"
+
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
 // imageRef is one image kubeadm will run, e.g. registry.k8s.io/etcd:3.6.5-0.
@@ -34,7 +36,7 @@ type kubeadmImages struct {
 }
 
 func listKubeadmImages(ctx context.Context, binDir, version string) (kubeadmImages, error) {
-	out, err := sh.Out(ctx, filepath.Join(binDir, "kubeadm"), "config", "images", "list", "--kubernetes-version", version)
+	out, err := hostcmd.Output(exec.CommandContext(ctx, filepath.Join(binDir, "kubeadm"), "config", "images", "list", "--kubernetes-version", version))
 	if err != nil {
 		return kubeadmImages{}, err
 	}
@@ -97,7 +99,7 @@ func (b *builder) componentImages(ctx context.Context, binDir string, im kubeadm
 			return err
 		}
 		b.log.Printf("image %s", ref)
-		if _, err := sh.Out(ctx, "docker", "build", "-q", "-t", string(ref), ctxDir); err != nil {
+		if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "build", "-q", "-t", string(ref), ctxDir)); err != nil {
 			return err
 		}
 	}

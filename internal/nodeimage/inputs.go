@@ -12,7 +12,9 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 
 	// The node files must come from the kind version this binary links; importing kind
 	// here guarantees it is in the build info even where nothing else links it.
@@ -92,7 +94,7 @@ func kindFiles(ctx context.Context) (version, dir string, err error) {
 		}
 	}
 	if version == "" {
-		if version, err = sh.Out(ctx, "go", "list", "-m", "-f", "{{.Version}}", "sigs.k8s.io/kind"); err != nil {
+		if version, err = hostcmd.Output(exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Version}}", "sigs.k8s.io/kind")); err != nil {
 			return "", "", fmt.Errorf("which sigs.k8s.io/kind is linked: %w", err)
 		}
 	}

@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"sigs.k8s.io/kind/pkg/exec"
+
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
 const (
@@ -63,18 +65,18 @@ func (b *builder) rootfs(ctx context.Context, in inputs) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if _, err := sh.Run(ctx, sh.Cmd{Name: "tar", Args: []string{"--numeric-owner", "-xpf", tarball, "-C", dir}}); err != nil {
+	if _, err := hostcmd.Output(exec.CommandContext(ctx, "tar", "--numeric-owner", "-xpf", tarball, "-C", dir)); err != nil {
 		return err
 	}
 	if err := b.customize(ctx, dir, in.KindFilesDir); err != nil {
 		return fmt.Errorf("customize rootfs: %w", err)
 	}
 	b.log.Printf("importing rootfs as %s", b.baseImage)
-	_, err = sh.Run(ctx, sh.Cmd{Name: "bash", Args: []string{"-c",
-		`tar --numeric-owner -C "$1" -cf - . | docker import ` +
-			`--change 'ENV container=docker' ` +
-			`--change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' ` +
-			`--change "LABEL ` + inputsLabel + `=$2" - "$3"`, "import", dir, in.baseHash(), b.baseImage}})
+	_, err = hostcmd.Output(exec.CommandContext(ctx, "bash", "-c",
+		`tar --numeric-owner -C "$1" -cf - . | docker import `+
+			`--change 'ENV container=docker' `+
+			`--change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' `+
+			`--change "LABEL `+inputsLabel+`=$2" - "$3"`, "import", dir, in.baseHash(), b.baseImage))
 	if err == nil {
 		pruneOtherTags(ctx, baseRepo, b.baseImage)
 	}
@@ -83,10 +85,10 @@ func (b *builder) rootfs(ctx context.Context, in inputs) error {
 
 // pruneOtherTags removes superseded builds of repo (a new base makes the old one dead weight).
 func pruneOtherTags(ctx context.Context, repo, keep string) {
-	out, _ := sh.Out(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repo)
+	out, _ := hostcmd.Output(exec.CommandContext(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repo))
 	for _, img := range strings.Fields(out) {
 		if img != keep {
-			_, _ = sh.Out(ctx, "docker", "rmi", img)
+			_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "rmi", img))
 		}
 	}
 }
@@ -107,7 +109,7 @@ func (b *builder) debootstrap(ctx context.Context) (string, error) {
 	b.log.Printf("debootstrap %s (minbase + %d packages) from the host's apt mirror (~3 min)", debianSuite, len(rootfsPackages))
 	stop := b.log.Heartbeat("debootstrapping "+debianSuite, 3*time.Minute)
 	defer stop()
-	if _, err := sh.Run(ctx, sh.Cmd{Name: "debootstrap", Args: []string{"--variant=minbase", "--include=" + strings.Join(rootfsPackages, ","), debianSuite, target, mirror}}); err != nil {
+	if _, err := hostcmd.Output(exec.CommandContext(ctx, "debootstrap", "--variant=minbase", "--include="+strings.Join(rootfsPackages, ","), debianSuite, target, mirror)); err != nil {
 		return "", err
 	}
 	// Package caches only bloat the image.
@@ -121,7 +123,7 @@ func (b *builder) debootstrap(ctx context.Context) (string, error) {
 		return "", err
 	}
 	tmp := tarball + ".tmp"
-	if _, err := sh.Run(ctx, sh.Cmd{Name: "tar", Args: []string{"--numeric-owner", "-C", target, "-cf", tmp, "."}}); err != nil {
+	if _, err := hostcmd.Output(exec.CommandContext(ctx, "tar", "--numeric-owner", "-C", target, "-cf", tmp, ".")); err != nil {
 		return "", err
 	}
 	return tarball, os.Rename(tmp, tarball)
@@ -244,7 +246,7 @@ func (b *builder) containerdConfig(path string) error {
 // criBaseSpec writes the base OCI spec kind's containerd config points at: containerd's
 // default spec plus kind's product-files hook, without rlimits.
 func criBaseSpec(ctx context.Context, root string) error {
-	out, err := sh.Out(ctx, "chroot", root, "ctr", "oci", "spec")
+	out, err := hostcmd.Output(exec.CommandContext(ctx, "chroot", root, "ctr", "oci", "spec"))
 	if err != nil {
 		return err
 	}
@@ -297,10 +299,10 @@ func systemdSetup(ctx context.Context, root string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := sh.Out(ctx, "chroot", root, "systemctl", "enable", "kubelet.service", "containerd.service", "undo-mount-hacks.service"); err != nil {
+	if _, err := hostcmd.Output(exec.CommandContext(ctx, "chroot", root, "systemctl", "enable", "kubelet.service", "containerd.service", "undo-mount-hacks.service")); err != nil {
 		return err
 	}
-	_, err = sh.Out(ctx, "chroot", root, "systemctl", "mask", "systemd-binfmt.service")
+	_, err = hostcmd.Output(exec.CommandContext(ctx, "chroot", root, "systemctl", "mask", "systemd-binfmt.service"))
 	return err
 }
 

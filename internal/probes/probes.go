@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"debug/buildinfo"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,11 +19,13 @@ import (
 	"strings"
 
 	"golang.org/x/mod/semver"
+	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan"
 )
 
 // Probe is one entry of apps/probe/versions.json.
@@ -43,7 +44,7 @@ const (
 	ProbeDir     = "apps/probe"
 	matrixFile   = "versions.json"
 	versionsDir  = "versions"
-	clientGoPath = "k8s.io/client-go"
+	clientGoPath = scan.ClientGoPath
 	inputsLabel  = "satoken.inputs"
 )
 
@@ -163,7 +164,7 @@ func Build(ctx context.Context, in BuildInput) ([]Built, error) {
 	if in.Log == nil {
 		in.Log = &phase.Recorder{} // prints nothing
 	}
-	goVersion, err := sh.Out(ctx, "go", "env", "GOVERSION")
+	goVersion, err := hostcmd.Output(exec.CommandContext(ctx, "go", "env", "GOVERSION"))
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +198,7 @@ func buildOne(ctx context.Context, in BuildInput, p Probe, goVersion string) (Bu
 		}
 	}
 	// Checked on cached binaries too: a wrong client-go would invalidate every result.
-	if _, v, err := ClientGoVersion(b.Binary); err != nil {
+	if v, err := ClientGoVersion(b.Binary); err != nil {
 		return b, err
 	} else if v != p.Module {
 		return b, fmt.Errorf("%s links k8s.io/client-go %s, want %s", b.Binary, v, p.Module)
@@ -217,7 +218,7 @@ func goBuild(ctx context.Context, repoRoot string, p Probe, dst string) error {
 	}
 	tmp := dst + ".tmp"
 	args := append(goBuildArgs(p), "-o", tmp, ".")
-	if _, err := sh.Run(ctx, sh.Cmd{Name: "go", Args: args, Dir: filepath.Join(repoRoot, ProbeDir), Env: goBuildEnv}); err != nil {
+	if _, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", args...), filepath.Join(repoRoot, ProbeDir), goBuildEnv...)); err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -237,12 +238,12 @@ func dockerBuild(ctx context.Context, b Built) error {
 		return err
 	}
 	// The classic builder needs no registry for FROM scratch (and no buildx plugin).
-	_, err = sh.Run(ctx, sh.Cmd{Name: "docker", Env: []string{"DOCKER_BUILDKIT=0"}, Args: []string{
+	_, err = hostcmd.Output(exec.CommandContext(ctx, "docker",
 		"build", "-q", "-t", b.Image,
-		"--label", inputsLabel + "=" + b.InputHash,
-		"--label", "satoken.probe.label=" + b.Probe.Label,
-		"--label", "satoken.probe.client-go=" + b.Probe.Module,
-		dir}})
+		"--label", inputsLabel+"="+b.InputHash,
+		"--label", "satoken.probe.label="+b.Probe.Label,
+		"--label", "satoken.probe.client-go="+b.Probe.Module,
+		dir).SetEnv(append(os.Environ(), "DOCKER_BUILDKIT=0")...))
 	return err
 }
 
@@ -289,21 +290,15 @@ func inputHash(repoRoot string, p Probe, goVersion string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
-// ClientGoVersion reads which k8s.io/client-go a Go binary links, from its embedded
-// build info. A replaced module reports its replacement's path and version.
-func ClientGoVersion(binary string) (path, version string, err error) {
-	bi, err := buildinfo.ReadFile(binary)
+// ClientGoVersion reads which k8s.io/client-go version a Go binary links, with the build
+// info reader `satoken scan` uses: a replaced module reports its replacement's version.
+func ClientGoVersion(binary string) (string, error) {
+	f, err := scan.ClientGo(binary)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
-	for _, d := range bi.Deps {
-		if d.Path != clientGoPath {
-			continue
-		}
-		if d.Replace != nil {
-			return d.Replace.Path, d.Replace.Version, nil
-		}
-		return d.Path, d.Version, nil
+	if f.ClientGo == nil {
+		return "", errors.New(binary + " does not link " + clientGoPath)
 	}
-	return "", "", errors.New(binary + " does not link " + clientGoPath)
+	return f.ClientGoVersion(), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
@@ -316,7 +317,8 @@ func (r *runner) restartFailing(ctx context.Context) error {
 		pr.restart = pod
 	}
 	deadline := time.Now().Add(recoverTimeout)
-	for time.Now().Before(deadline) {
+	// The log reads use ctx, not the poll's context, so one in flight at the deadline completes.
+	err := wait.PollUntilContextTimeout(ctx, r.in.Interval, recoverTimeout, true, func(context.Context) (bool, error) {
 		pending := 0
 		for _, pr := range failing {
 			raw, err := r.kc.Logs(ctx, pr.namespace, pr.restart.Name, "probe")
@@ -329,16 +331,15 @@ func (r *runner) restartFailing(ctx context.Context) error {
 			}
 		}
 		if pending == 0 {
-			return nil
+			return true, nil
 		}
 		r.in.Log.Printf("waiting for %d restarted probe(s) to succeed (%s left)", pending, time.Until(deadline).Round(time.Second))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(r.in.Interval):
-		}
+		return false, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
-	return nil
+	return nil // probes still failing after recoverTimeout are reported as not recovered
 }
 
 func lastCall(lines []probelog.Line) *probelog.Line {

@@ -13,7 +13,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
 // FingerprintSchemaVersion is bumped on incompatible changes to the fingerprint file.
@@ -121,8 +123,8 @@ func BuildFingerprints(ctx context.Context, sources []FingerprintSource, declare
 // (downloading it through the module proxy if needed).
 func SourceDecls(ctx context.Context, module string, pkgs []string) (map[string]bool, error) {
 	// Outside any module, so this checkout's go.mod plays no part.
-	out, err := sh.Run(ctx, sh.Cmd{Name: "go", Args: []string{"mod", "download", "-json", ClientGoPath + "@" + module},
-		Dir: os.TempDir(), Env: []string{"GOWORK=off", "GOFLAGS=-mod=mod"}})
+	out, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "mod", "download", "-json", ClientGoPath+"@"+module),
+		os.TempDir(), "GOWORK=off", "GOFLAGS=-mod=mod"))
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
+	"sigs.k8s.io/kind/pkg/exec"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
 // maxBinarySize skips huge files: no Go program worth scanning is larger, and each
@@ -32,7 +34,7 @@ var (
 
 // Image scans the Go binaries of a local Docker image; it never pulls.
 func Image(ctx context.Context, image string) ([]Finding, error) {
-	if _, err := sh.Out(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image); err != nil {
+	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image)); err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "no such image") {
 			return nil, fmt.Errorf("image %s is not present locally (docker pull/build it first)", image)
 		}
@@ -44,7 +46,7 @@ func Image(ctx context.Context, image string) ([]Finding, error) {
 	}
 	defer os.RemoveAll(dir)
 	archive := filepath.Join(dir, "image.tar")
-	if _, err := sh.Out(ctx, "docker", "save", "-o", archive, image); err != nil {
+	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "save", "-o", archive, image)); err != nil {
 		return nil, fmt.Errorf("save image %s: %w", image, err)
 	}
 	found, err := ScanSave(archive, image)

@@ -12,9 +12,10 @@ import (
 	"time"
 
 	"golang.org/x/mod/module"
+	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
-	"github.com/satoken-e2e/satoken-e2e/internal/sh"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -163,8 +164,8 @@ func (t *Table) ResolveModuleTimes(ctx context.Context) error {
 			continue
 		}
 		// Outside any module, so this checkout's go.mod plays no part.
-		out, err := sh.Run(ctx, sh.Cmd{Name: "go", Args: []string{"list", "-m", "-json", ClientGoPath + "@" + e.Module},
-			Dir: os.TempDir(), Env: []string{"GOWORK=off"}})
+		out, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "list", "-m", "-json", ClientGoPath+"@"+e.Module),
+			os.TempDir(), "GOWORK=off"))
 		var info struct{ Time *time.Time }
 		if err == nil {
 			err = json.Unmarshal([]byte(out), &info)
