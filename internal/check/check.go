@@ -371,7 +371,8 @@ func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep
 		}
 		for _, cs := range p.pod.Status.ContainerStatuses {
 			p.restarts += cs.RestartCount
-			raw, err := kc.Logs(ctx, p.pod.Namespace, p.pod.Name, cs.Name)
+			// The previous container's log too: a client that died of its 401s said so there.
+			raw, _, err := kc.ProcessLogs(ctx, p.pod.Namespace, p.pod.Name, cs.Name, cs.RestartCount)
 			if err != nil {
 				errs = append(errs, err.Error())
 				continue
