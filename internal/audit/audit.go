@@ -163,47 +163,68 @@ func UnauthorizedFrom(events []Event, l Lifetime) int {
 	return n
 }
 
-// StaleUse is one client still using a token past its intended expiry, which only the
-// apiserver's extension (the one-year grace period) keeps working.
-type StaleUse struct {
+// Client is who sent a group of requests: the namespace, ServiceAccount and pod their
+// token was bound to, with how many requests and when.
+type Client struct {
 	Namespace      string    `json:"namespace"`
 	ServiceAccount string    `json:"serviceAccount"`
 	Pod            string    `json:"pod"`
-	SourceIP       string    `json:"sourceIP"`
 	Requests       int       `json:"requests"`
 	First          time.Time `json:"first"`
 	Last           time.Time `json:"last"`
-	Annotation     string    `json:"annotation"` // the latest annotation text
+}
+
+// perClient groups the requests keep selects (each once, whatever its stages) by client,
+// in order of first appearance; add records what a group keeps beyond Client.
+func perClient[T any](events []Event, keep func(Event) bool, client func(*T) *Client, add func(*T, Event)) []T {
+	seen := map[string]bool{}
+	index := map[string]int{}
+	var out []T
+	for _, e := range events {
+		if seen[e.AuditID] || !keep(e) {
+			continue
+		}
+		seen[e.AuditID] = true
+		ns, sa := splitServiceAccount(e.User.Username)
+		key := ns + "/" + sa + "/" + e.PodName()
+		i, ok := index[key]
+		if !ok {
+			i, index[key] = len(out), len(out)
+			var g T
+			*client(&g) = Client{Namespace: ns, ServiceAccount: sa, Pod: e.PodName(), First: e.Received}
+			out = append(out, g)
+		}
+		c := client(&out[i])
+		c.Requests++
+		c.Last = e.Received
+		add(&out[i], e)
+	}
+	return out
+}
+
+// StaleUse is one client still using a token past its intended expiry, which only the
+// apiserver's extension (the one-year grace period) keeps working.
+type StaleUse struct {
+	Client
+	SourceIP   string `json:"sourceIP"`
+	Annotation string `json:"annotation"` // the latest annotation text
 }
 
 // StaleTokens groups the requests annotated authentication.k8s.io/stale-token by the
 // ServiceAccount and pod the token was bound to: the workloads that will break when the
 // grace period ends.
 func StaleTokens(events []Event) []StaleUse {
-	seen := map[string]bool{}
-	byKey := map[string]*StaleUse{}
-	var order []string
-	for _, e := range events {
-		note, ok := e.Annotations[StaleTokenAnnotation]
-		if !ok || seen[e.AuditID] {
-			continue
-		}
-		seen[e.AuditID] = true
-		ns, sa := splitServiceAccount(e.User.Username)
-		key := ns + "/" + sa + "/" + e.PodName()
-		u := byKey[key]
-		if u == nil {
-			u = &StaleUse{Namespace: ns, ServiceAccount: sa, Pod: e.PodName(), SourceIP: e.SourceIP(), First: e.Received}
-			byKey[key] = u
-			order = append(order, key)
-		}
-		u.Requests++
-		u.Last = e.Received
-		u.Annotation = note
-	}
-	out := make([]StaleUse, 0, len(order))
-	for _, k := range order {
-		out = append(out, *byKey[k])
+	out := perClient(events,
+		func(e Event) bool { _, ok := e.Annotations[StaleTokenAnnotation]; return ok },
+		func(u *StaleUse) *Client { return &u.Client },
+		func(u *StaleUse, e Event) {
+			if u.SourceIP == "" {
+				u.SourceIP = e.SourceIP()
+			}
+			u.Annotation = e.Annotations[StaleTokenAnnotation]
+		})
+	if out == nil {
+		out = []StaleUse{}
 	}
 	return out
 }
@@ -220,46 +241,25 @@ func splitServiceAccount(user string) (ns, name string) {
 // BoundClient is a pod whose ServiceAccount token was bound to it (the kubelet's
 // projected tokens), with how many token versions (credential IDs) it was seen using.
 type BoundClient struct {
-	Namespace      string    `json:"namespace"`
-	ServiceAccount string    `json:"serviceAccount"`
-	Pod            string    `json:"pod"`
-	Credentials    int       `json:"tokenVersions"` // distinct credential IDs (JTIs)
-	Requests       int       `json:"requests"`
-	First          time.Time `json:"first"`
-	Last           time.Time `json:"last"`
+	Client
+	Credentials int `json:"tokenVersions"` // distinct credential IDs (JTIs)
+	credentials map[string]bool
 }
 
 // BoundClients lists, per namespace/ServiceAccount/pod, the clients that used pod-bound
 // tokens. Only those can carry the stale-token annotation: a client seen with two token
 // versions re-read its token; one seen with a single version has not shown either way.
 func BoundClients(events []Event) []BoundClient {
-	seen := map[string]bool{}
-	byKey := map[string]*BoundClient{}
-	creds := map[string]map[string]bool{}
-	var order []string
-	for _, e := range events {
-		if e.PodName() == "" || seen[e.AuditID] {
-			continue
-		}
-		seen[e.AuditID] = true
-		ns, sa := splitServiceAccount(e.User.Username)
-		key := ns + "/" + sa + "/" + e.PodName()
-		c := byKey[key]
-		if c == nil {
-			c = &BoundClient{Namespace: ns, ServiceAccount: sa, Pod: e.PodName(), First: e.Received}
-			byKey[key], creds[key] = c, map[string]bool{}
-			order = append(order, key)
-		}
-		c.Requests++
-		c.Last = e.Received
-		if id := e.CredentialID(); id != "" && !creds[key][id] {
-			creds[key][id] = true
-			c.Credentials++
-		}
-	}
-	out := make([]BoundClient, 0, len(order))
-	for _, k := range order {
-		out = append(out, *byKey[k])
-	}
-	return out
+	return perClient(events,
+		func(e Event) bool { return e.PodName() != "" },
+		func(c *BoundClient) *Client { return &c.Client },
+		func(c *BoundClient, e Event) {
+			if id := e.CredentialID(); id != "" && !c.credentials[id] {
+				if c.credentials == nil {
+					c.credentials = map[string]bool{}
+				}
+				c.credentials[id] = true
+				c.Credentials++
+			}
+		})
 }
