@@ -295,7 +295,7 @@ func (in Input) params() verdict.Params {
 // start-up token, and past its first call after that refusal (waiting at most
 // WaitForCall for one), and --settle past its first 401.
 func (p *podRun) until(o verdict.Observation, in Input) time.Time {
-	refused := p.exp.Add(verdict.ValidatorLeeway + verdict.AuthCacheTTL)
+	refused := p.refused()
 	done := p.exp.Add(verdict.ValidatorLeeway + in.Settle)
 	if o.LastCallAt.Before(refused) {
 		done = later(done, refused.Add(in.WaitForCall))
@@ -304,6 +304,11 @@ func (p *podRun) until(o verdict.Observation, in Input) time.Time {
 		done = later(done, at.Add(max(in.Settle, verdict.MinSettle)))
 	}
 	return done
+}
+
+// refused is when the start-up token stops working: exp + leeway + the auth cache.
+func (p *podRun) refused() time.Time {
+	return p.exp.Add(verdict.ValidatorLeeway + verdict.AuthCacheTTL)
 }
 
 func later(a, b time.Time) time.Time {
@@ -326,7 +331,7 @@ func watch(ctx context.Context, in Input, pods []*podRun) error {
 			u := p.until(o, in)
 			until = later(until, u)
 			state := "waiting for its token to expire"
-			switch refused := p.exp.Add(verdict.ValidatorLeeway + verdict.AuthCacheTTL); {
+			switch refused := p.refused(); {
 			case now.Before(refused):
 			case o.LastCallAt.Before(refused):
 				state = fmt.Sprintf("token refused since %s; waiting for its next API call (up to %s)", refused.Local().Format("15:04:05"), refused.Add(in.WaitForCall).Local().Format("15:04:05"))
