@@ -90,12 +90,7 @@ func TestGOPATHVendoredClientGo(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(project, "main.go"), []byte(addonMain), 0o644))
 	t.Logf("vendored %d modules in %s", copied, time.Since(start).Round(time.Second))
 
-	bin := filepath.Join(t.TempDir(), "addon")
-	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, ".")
-	build.Dir = project
-	build.Env = append(os.Environ(), "GO111MODULE=off", "GOPATH="+gopath, "GOFLAGS=-buildvcs=false", "CGO_ENABLED=0", "GOOS=linux")
-	buildOut, err := build.CombinedOutput()
-	require.NoError(t, err, "GOPATH-mode build: %s", buildOut)
+	bin := buildGOPATHStripped(t, gopath, project)
 	t.Logf("built %s in GOPATH mode in %s", bin, time.Since(start).Round(time.Second))
 
 	f, err := ClientGo(bin)

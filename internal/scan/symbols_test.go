@@ -50,9 +50,6 @@ func main() {
 // the build info then has no module list, as for binaries built before Go modules.
 func gopathBinary(t *testing.T, files map[string]string) string {
 	t.Helper()
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go toolchain not in PATH")
-	}
 	gopath := t.TempDir()
 	dir := filepath.Join(gopath, "src", "example.com", "addon")
 	for name, content := range files {
@@ -60,12 +57,19 @@ func gopathBinary(t *testing.T, files map[string]string) string {
 		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
 	}
+	return buildGOPATHStripped(t, gopath, dir)
+}
+
+// buildGOPATHStripped builds the package in dir (inside gopath) with GO111MODULE=off and
+// -ldflags=-s -w, and returns the binary's path.
+func buildGOPATHStripped(t *testing.T, gopath, dir string) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "addon")
 	cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GO111MODULE=off", "GOPATH="+gopath, "GOFLAGS=-buildvcs=false", "CGO_ENABLED=0", "GOOS=linux")
 	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	require.NoError(t, err, "GOPATH-mode build: %s", out)
 	return bin
 }
 
