@@ -90,7 +90,10 @@ func applyExpectations(rep *report.Report, want map[string]verdict.Verdict) {
 func runExit(rep *report.Report) error {
 	var missed, unjudged []string
 	for _, e := range rep.Expectations {
-		if !e.Met && e.Got != "" && e.Got != verdict.NotJudged {
+		switch {
+		case e.Got == "":
+			unjudged = append(unjudged, fmt.Sprintf("%s: expected %s, measured %s", e.ClientGo, e.Want, orNone(e.Got)))
+		case !e.Met && e.Got != verdict.NotJudged:
 			missed = append(missed, fmt.Sprintf("%s: expected %s, measured %s", e.ClientGo, e.Want, e.Got))
 		}
 	}

@@ -43,6 +43,14 @@ func TestRunExit(t *testing.T) {
 	applyExpectations(rep, map[string]verdict.Verdict{"v8.0.0": verdict.FailsAfterExpiry})
 	require.Equal(t, exitNotJudged, exitCode(t, runExit(rep)))
 	require.Equal(t, report.NotJudged, rep.Decide())
+
+	// An expected probe with no result at all is not a pass either, in the exit code as in
+	// the report.
+	rep = &report.Report{Command: "run", Probes: []report.Probe{{ClientGo: "v0.37.2", Verdict: verdict.Reloads}}}
+	applyExpectations(rep, map[string]verdict.Verdict{"v8.0.0": verdict.FailsAfterExpiry})
+	require.Equal(t, exitNotJudged, exitCode(t, runExit(rep)))
+	require.ErrorContains(t, runExit(rep), "probe not in this run")
+	require.Equal(t, report.NotJudged, rep.Decide())
 }
 
 func exitCode(t *testing.T, err error) int {
