@@ -18,7 +18,6 @@ test: unit e2e
 ## unit: fast tests, no cluster
 unit:
 	$(GO) test ./...
-	cd apps/probe && $(GO) test ./...
 
 e2e:
 	$(GO) test -tags e2e -count=1 -run TestGOPATHVendoredClientGo ./internal/scan
@@ -57,5 +56,5 @@ verdict-table: satoken
 ## without module info by (GOPATH/vendor builds), from the probe images (built first if needed)
 .PHONY: scan-fingerprints
 scan-fingerprints: satoken
-	images=$$(./bin/satoken apps build) && \
+	images=$$(./bin/satoken apps build --versions go) && \
 	./bin/satoken scan fingerprints $$(printf -- '--from %s ' $$images) --write fixtures/scan/fingerprints.json

@@ -27,7 +27,7 @@ import (
 // only from apiserver evidence, restarts and logs. mutate selects how the pods get short
 // tokens, so both the admission policy and the manifest rewrite are exercised. want lists
 // the outcomes the gate may reach; assess checks the pod's verdict.
-func addonCheckFeature(manifest, mutate string, want []report.Outcome, assess func(*testing.T, report.Probe)) features.Feature {
+func addonCheckFeature(manifest, mutate string, want []report.Outcome, assess func(*testing.T, report.Result)) features.Feature {
 	name := strings.TrimSuffix(manifest, ".yaml")
 	return features.New("add-on gate: "+name).
 		WithLabel("scenario", "check").
@@ -40,7 +40,7 @@ func addonCheckFeature(manifest, mutate string, want []report.Outcome, assess fu
 			require.NoError(t, provider.cluster.LoadImages(ctx, check.Images(objs)...))
 
 			out := filepath.Join(artifactsDir, "check-"+name)
-			rep, err := check.Run(ctx, check.Input{Cluster: provider.cluster, Manifests: objs, Mutate: mutate,
+			rep, err := check.Run(ctx, check.Input{Target: provider.cluster.Target(), Manifests: objs, Mutate: mutate,
 				TTL: repro.MinTTL, Settle: 3 * time.Minute, OutDir: out, Log: hctx.Log})
 			require.NoError(t, err)
 			if mutate == check.MutatePolicy {
@@ -52,9 +52,10 @@ func addonCheckFeature(manifest, mutate string, want []report.Outcome, assess fu
 			rep.Phases = hctx.Log.Timings()
 			require.NoError(t, rep.WriteAll(out))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
-			require.Len(t, rep.Probes, 1, "one add-on pod")
-			p := rep.Probes[0]
-			assert.NotEmpty(t, p.Workload)
+			require.Len(t, rep.Results, 1, "one add-on pod")
+			p := rep.Results[0]
+			require.NotNil(t, p.Workload)
+			assert.NotEmpty(t, p.Workload.Owner)
 			assert.Contains(t, want, outcome, "%s: %s", p.Verdict, p.Reason)
 			switch outcome {
 			case report.Passed:
@@ -77,21 +78,21 @@ func addonCheckFeature(manifest, mutate string, want []report.Outcome, assess fu
 func addonFeatures() []features.Feature {
 	notPassed := []report.Outcome{report.Broken, report.NotJudged}
 	return []features.Feature{
-		addonCheckFeature("good-addon.yaml", check.MutatePolicy, []report.Outcome{report.Passed}, func(t *testing.T, p report.Probe) {
+		addonCheckFeature("good-addon.yaml", check.MutatePolicy, []report.Outcome{report.Passed}, func(t *testing.T, p report.Result) {
 			assert.Equal(t, verdict.Reloads, p.Verdict, p.Reason)
 			assert.Positive(t, p.RotationsSeen, "the audit log shows a second credential (JTI) for the pod")
 		}),
-		addonCheckFeature("bad-addon.yaml", check.MutateManifests, []report.Outcome{report.Broken}, func(t *testing.T, p report.Probe) {
+		addonCheckFeature("bad-addon.yaml", check.MutateManifests, []report.Outcome{report.Broken}, func(t *testing.T, p report.Result) {
 			assert.Equal(t, verdict.FailsAfterExpiry, p.Verdict, p.Reason)
 		}),
 		// A v8-era controller that only holds an informer: no call between its watches,
 		// which time out after 5-10 min. It must never pass.
-		addonCheckFeature("watch-addon.yaml", check.MutateManifests, notPassed, func(t *testing.T, p report.Probe) {
+		addonCheckFeature("watch-addon.yaml", check.MutateManifests, notPassed, func(t *testing.T, p report.Result) {
 			assert.NotEqual(t, verdict.Reloads, p.Verdict, p.Reason)
 		}),
 		// A leader-elected controller renewing a Lease every 2 s (client-go v11.0.0): its
 		// renewals are audited, and it must never pass.
-		addonCheckFeature("lease-addon.yaml", check.MutateManifests, notPassed, func(t *testing.T, p report.Probe) {
+		addonCheckFeature("lease-addon.yaml", check.MutateManifests, notPassed, func(t *testing.T, p report.Result) {
 			assert.Positive(t, p.UnauthorizedCount, "its lease renewals got 401: %s", p.Reason)
 		}),
 	}

@@ -43,14 +43,14 @@ func gracePeriodFeature() features.Feature {
 			return ctx
 		}).
 		Assess("stale tokens are attributed to the old clients only", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			kc, err := kube.New(gc.Kubeconfig())
+			kc, err := kube.New(gc.Kubeconfig(), "")
 			require.NoError(t, err)
 			var images []string
 			for _, b := range built {
 				images = append(images, b.Image)
 			}
 			require.NoError(t, gc.LoadImages(ctx, images...))
-			d, err := repro.NewDeployer(kc, provider.opts.FixturesDir, repro.PodSettings{Automount: true, Interval: interval})
+			d, err := repro.NewDeployer(ctx, kc, provider.opts.FixturesDir, repro.PodSettings{Automount: true, Interval: interval})
 			require.NoError(t, err)
 			for _, b := range built {
 				_, err := d.Deploy(ctx, b, repro.NamespaceFor(b.Probe.Label), "probe", false)

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/bundle"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
@@ -30,7 +31,9 @@ var (
 	testenv     env.Environment
 	hctx        *harness.Env
 	provider    = &kindLibProvider{}
-	built       []probes.Built // every probe of the matrix, built in Setup
+	// built is every client-go probe of the matrix, after the oldest and the newest
+	// JavaScript probe (so its last entry is the newest client-go), built in Setup.
+	built []probes.Built
 	// artifactsDir is where reports and, on failure, cluster logs go ($ARTIFACTS or _artifacts).
 	artifactsDir string
 )
@@ -54,7 +57,7 @@ func prepareHost(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	if err != nil {
 		return ctx, err
 	}
-	root, err := harness.RepoRoot(wd)
+	root, err := bundle.Checkout(wd) // the suite tests the checkout's own files
 	if err != nil {
 		return ctx, err
 	}
@@ -84,7 +87,12 @@ func buildImages(ctx context.Context, cfg *envconf.Config) (context.Context, err
 	if err != nil {
 		return ctx, err
 	}
-	built, err = hctx.BuildProbes(ctx, all)
+	js := probes.OfLanguage(all, probes.LanguageJS)
+	if len(js) < 2 {
+		return ctx, fmt.Errorf("the JavaScript matrix has %d probes, the suite runs its oldest and newest", len(js))
+	}
+	selected := append([]probes.Probe{js[0], js[len(js)-1]}, probes.OfLanguage(all, probes.LanguageGo)...)
+	built, err = hctx.BuildProbes(ctx, selected)
 	return ctx, err
 }
 

@@ -37,13 +37,42 @@ func reproductionFeature() features.Feature {
 			rep := reproduce(ctx, t, "fast", repro.MinTTL, false)
 			assertHeadlineVerdicts(t, rep)
 			assert.Equal(t, report.Passed, rep.Decide(), "every probe of the matrix is judged from its data")
-			for _, p := range rep.Probes {
-				require.Equal(t, int64(600), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: projected token lifetime", p.ClientGo)
+			for _, p := range rep.Results {
+				require.Equal(t, int64(600), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: projected token lifetime", p.Name())
 			}
 			assertScanPredictions(ctx, t, rep)
+			assertJSProbes(t, rep)
 			return ctx
 		}).
 		Feature()
+}
+
+// assertJSProbes: the oldest and the newest @kubernetes/client-node probes ran beside the
+// client-go matrix. Their verdicts are what the harness discovers (the checked-in table
+// records them, assertScanPredictions compares), not asserted here; what their data must
+// show is asserted: each was judged, on a 600 s token, and the token each call sent was
+// observed (the probe reads the Authorization header off node's http(s).request).
+func assertJSProbes(t *testing.T, rep *report.Report) {
+	byLabel := map[string]report.Result{}
+	for _, p := range rep.Results {
+		byLabel[p.Name()] = p
+	}
+	var js []string
+	for _, b := range built {
+		if b.Probe.IsJS() {
+			js = append(js, b.Probe.Label)
+		}
+	}
+	require.Len(t, js, 2, "the oldest and the newest JavaScript probe are in the run")
+	for _, label := range js {
+		p, ok := byLabel[label]
+		require.True(t, ok, "%s has a result", label)
+		assert.NotEqual(t, verdict.NotJudged, p.Verdict, "%s is judged from its data: %s", label, p.Reason)
+		require.NotNil(t, p.TokenIat, label)
+		require.NotNil(t, p.TokenExp, label)
+		assert.Equal(t, int64(600), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: projected token lifetime", label)
+		assert.Positive(t, p.Observation.CallsWithHeader, "%s: the token each call sent is observed", label)
+	}
 }
 
 // assertScanPredictions: `satoken scan` of every probe image reads the pinned client-go and
@@ -51,15 +80,21 @@ func reproductionFeature() features.Feature {
 func assertScanPredictions(ctx context.Context, t *testing.T, rep *report.Report) {
 	table, err := scan.LoadTable(filepath.Join(provider.opts.FixturesDir, "verdict-table.json"))
 	require.NoError(t, err)
-	for _, p := range rep.Probes {
+	for _, p := range rep.Results {
 		findings, err := scan.Image(ctx, p.Image)
 		require.NoError(t, err)
-		require.Len(t, findings, 1, "%s: one Go binary in the probe image", p.Image)
-		require.Equal(t, p.ClientGoModule, findings[0].ClientGoVersion(), "%s: scan reads the pinned client-go", p.Image)
-		pred := scan.Predict(table, findings[0].ClientGoVersion())
-		assert.False(t, pred.Predicted, "%s was measured, so scan looks it up", p.ClientGo)
+		require.Len(t, findings, 1, "%s: one Go binary (or one @kubernetes/client-node package) in the probe image", p.Image)
+		var pred scan.Prediction
+		if f := findings[0]; f.IsClientNode() {
+			require.Equal(t, p.Probe.ClientGoModule, scan.ClientNodeModule(f.ClientGoVersion()), "%s: scan reads the pinned client-node", p.Image)
+			pred = scan.PredictClientNode(table, f.ClientGoVersion())
+		} else {
+			require.Equal(t, p.Probe.ClientGoModule, f.ClientGoVersion(), "%s: scan reads the pinned client-go", p.Image)
+			pred = scan.Predict(table, f.ClientGoVersion())
+		}
+		assert.False(t, pred.Predicted, "%s was measured, so scan looks it up", p.Name())
 		assert.Contains(t, pred.Observed, p.Verdict, "%s: the table (%s) never measured %s; add this run with make verdict-table",
-			p.ClientGo, pred.Reason, p.Verdict)
+			p.Name(), pred.Reason, p.Verdict)
 	}
 }
 
@@ -71,8 +106,8 @@ func automountFeature() features.Feature {
 		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			rep := reproduce(ctx, t, "long", 0, true)
 			assertHeadlineVerdicts(t, rep)
-			for _, p := range rep.Probes {
-				require.Equal(t, int64(3600), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: 3607 s capped to the 1h maximum, not extended", p.ClientGo)
+			for _, p := range rep.Results {
+				require.Equal(t, int64(3600), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: 3607 s capped to the 1h maximum, not extended", p.Name())
 			}
 			return ctx
 		}).
@@ -82,7 +117,7 @@ func automountFeature() features.Feature {
 func reproduce(ctx context.Context, t *testing.T, name string, ttl time.Duration, automount bool) *report.Report {
 	out := filepath.Join(artifactsDir, name)
 	rep, err := repro.Run(ctx, repro.Input{
-		Cluster: provider.cluster, Probes: built, TTL: ttl, Automount: automount,
+		Target: provider.cluster.Target(), Probes: built, TTL: ttl, Automount: automount,
 		Interval: interval, Settle: 5 * time.Minute, OutDir: out,
 		FixturesDir: provider.opts.FixturesDir, Log: hctx.Log,
 	})
@@ -95,60 +130,60 @@ func reproduce(ctx context.Context, t *testing.T, name string, ttl time.Duration
 	leaks, err := artifacts.ScanForTokens(out)
 	require.NoError(t, err)
 	require.Empty(t, leaks, "bearer tokens in artifacts")
-	require.Len(t, rep.Probes, len(built), "a verdict for every probe")
-	for _, p := range rep.Probes {
+	require.Len(t, rep.Results, len(built), "a verdict for every probe")
+	for _, p := range rep.Results {
 		assertConsistent(t, p, rep)
 	}
 	return rep
 }
 
 func assertHeadlineVerdicts(t *testing.T, rep *report.Report) {
-	byLabel := map[string]report.Probe{}
-	for _, p := range rep.Probes {
-		byLabel[p.ClientGo] = p
+	byLabel := map[string]report.Result{}
+	for _, p := range rep.Results {
+		byLabel[p.Name()] = p
 	}
 	newest := byLabel[built[len(built)-1].Probe.Label]
-	assert.Equal(t, verdict.Reloads, newest.Verdict, "newest client-go %s: %s", newest.ClientGo, newest.Reason)
+	assert.Equal(t, verdict.Reloads, newest.Verdict, "newest client-go %s: %s", newest.Name(), newest.Reason)
 
 	old, ok := byLabel[oldestLabel]
 	require.True(t, ok, "%s is in the matrix", oldestLabel)
 	assert.Equal(t, verdict.FailsAfterExpiry, old.Verdict, "%s: %s", oldestLabel, old.Reason)
-	require.NotNil(t, old.RecoveredAfterRestart, "%s was restarted", oldestLabel)
-	assert.True(t, *old.RecoveredAfterRestart, "%s recovers after a restart", oldestLabel)
-	assert.Positive(t, old.AuditUnauthorized, "the apiserver's audit log attributes 401s to the %s pod", oldestLabel)
+	require.NotNil(t, old.Probe.RecoveredAfterRestart, "%s was restarted", oldestLabel)
+	assert.True(t, *old.Probe.RecoveredAfterRestart, "%s recovers after a restart", oldestLabel)
+	assert.Positive(t, old.Probe.AuditUnauthorized, "the apiserver's audit log attributes 401s to the %s pod", oldestLabel)
 }
 
 // assertConsistent re-checks each verdict against the report's own numbers, independently
 // of the classifier.
-func assertConsistent(t *testing.T, p report.Probe, rep *report.Report) {
+func assertConsistent(t *testing.T, p report.Result, rep *report.Report) {
 	t.Helper()
 	o := p.Observation
-	require.Equal(t, o.Calls, o.OKCount+o.UnauthorizedCount+o.ErrorCount, "%s: call counts add up", p.ClientGo)
+	require.Equal(t, o.Calls, o.OKCount+o.UnauthorizedCount+o.ErrorCount, "%s: call counts add up", p.Name())
 	leeway := time.Duration(rep.ValidatorLeewaySeconds) * time.Second
 	step := time.Duration(rep.IntervalSeconds * float64(time.Second))
 	switch p.Verdict {
 	case verdict.Reloads:
-		assert.Zero(t, p.UnauthorizedCount, "%s RELOADS without 401", p.ClientGo)
-		assert.Positive(t, p.RotationsSeen, "%s RELOADS saw a rotation", p.ClientGo)
-		assert.True(t, o.HeaderRotated || o.CallsWithHeader == 0, "%s RELOADS sent a rotated token", p.ClientGo)
-		assert.True(t, o.LastCallAt.After(p.TokenExp.Add(leeway+verdict.AuthCacheTTL)), "%s observed past the first token's refusal", p.ClientGo)
+		assert.Zero(t, p.UnauthorizedCount, "%s RELOADS without 401", p.Name())
+		assert.Positive(t, p.RotationsSeen, "%s RELOADS saw a rotation", p.Name())
+		assert.True(t, o.HeaderRotated || o.CallsWithHeader == 0, "%s RELOADS sent a rotated token", p.Name())
+		assert.True(t, o.LastCallAt.After(p.TokenExp.Add(leeway+verdict.AuthCacheTTL)), "%s observed past the first token's refusal", p.Name())
 	case verdict.FailsAfterExpiry:
 		require.NotNil(t, p.FirstUnauthorizedAt)
-		assert.False(t, p.FirstUnauthorizedAt.Before(*p.TokenExp), "%s first 401 not before exp", p.ClientGo)
-		assert.False(t, p.FirstUnauthorizedAt.After(p.TokenExp.Add(leeway+verdict.AuthCacheTTL+2*step)), "%s first 401 within exp+leeway+auth cache+2 intervals", p.ClientGo)
-		assert.Zero(t, o.OKAfterFirst401, "%s never succeeded again", p.ClientGo)
-		assert.GreaterOrEqual(t, o.UnauthorizedWindows[0].End.Sub(*p.FirstUnauthorizedAt), verdict.MinSettle, "%s refused for at least MinSettle", p.ClientGo)
-		assert.NotNil(t, p.RecoveredAfterRestart, "%s was restarted", p.ClientGo)
+		assert.False(t, p.FirstUnauthorizedAt.Before(*p.TokenExp), "%s first 401 not before exp", p.Name())
+		assert.False(t, p.FirstUnauthorizedAt.After(p.TokenExp.Add(leeway+verdict.AuthCacheTTL+2*step)), "%s first 401 within exp+leeway+auth cache+2 intervals", p.Name())
+		assert.Zero(t, o.OKAfterFirst401, "%s never succeeded again", p.Name())
+		assert.GreaterOrEqual(t, o.UnauthorizedWindows[0].End.Sub(*p.FirstUnauthorizedAt), verdict.MinSettle, "%s refused for at least MinSettle", p.Name())
+		assert.NotNil(t, p.Probe.RecoveredAfterRestart, "%s was restarted", p.Name())
 	case verdict.Intermittent:
-		assert.NotEmpty(t, o.UnauthorizedWindows, "%s INTERMITTENT has 401 windows", p.ClientGo)
-		assert.Positive(t, o.OKAfterFirst401, "%s INTERMITTENT succeeded after a 401", p.ClientGo)
+		assert.NotEmpty(t, o.UnauthorizedWindows, "%s INTERMITTENT has 401 windows", p.Name())
+		assert.Positive(t, o.OKAfterFirst401, "%s INTERMITTENT succeeded after a 401", p.Name())
 	case verdict.NotJudged:
-		assert.NotEmpty(t, p.Reason, "%s NOT_JUDGED carries its reason", p.ClientGo)
-		assert.NotEmpty(t, p.Hint, "%s NOT_JUDGED says what to do", p.ClientGo)
+		assert.NotEmpty(t, p.Reason, "%s NOT_JUDGED carries its reason", p.Name())
+		assert.NotEmpty(t, p.Hint, "%s NOT_JUDGED says what to do", p.Name())
 	default:
-		t.Errorf("%s: unknown verdict %q", p.ClientGo, p.Verdict)
+		t.Errorf("%s: unknown verdict %q", p.Name(), p.Verdict)
 	}
-	if p.Restarted && p.RecoveredAfterRestart != nil && *p.RecoveredAfterRestart {
-		assert.NotNil(t, p.SecondsToRecover)
+	if p.Probe.Restarted && p.Probe.RecoveredAfterRestart != nil && *p.Probe.RecoveredAfterRestart {
+		assert.NotNil(t, p.Probe.SecondsToRecover)
 	}
 }

@@ -45,7 +45,7 @@ func TestSmoke(t *testing.T) {
 			kc := client(t)
 			newest := built[len(built)-1]
 			require.NoError(t, provider.cluster.LoadImages(ctx, newest.Image))
-			d, err := repro.NewDeployer(kc, provider.opts.FixturesDir, repro.PodSettings{TTL: repro.MinTTL, Interval: time.Second})
+			d, err := repro.NewDeployer(ctx, kc, provider.opts.FixturesDir, repro.PodSettings{TTL: repro.MinTTL, Interval: time.Second})
 			require.NoError(t, err)
 			ns := "satoken-smoke"
 			_, err = d.Deploy(ctx, newest, ns, "probe", false)
@@ -107,7 +107,7 @@ func TestSmoke(t *testing.T) {
 
 func client(t *testing.T) *kube.Client {
 	t.Helper()
-	kc, err := kube.New(provider.GetKubeconfig())
+	kc, err := kube.New(provider.GetKubeconfig(), "")
 	require.NoError(t, err)
 	return kc
 }

@@ -11,9 +11,10 @@ import (
 // The scenarios, after TestSmoke (Go runs test files in name order: smoke_ < suite_).
 
 // TestExpiry runs the 10-minute scenarios side by side on the suite's cluster (they use
-// disjoint namespaces): the reproduction over the whole matrix and the add-on gates.
+// disjoint namespaces): the reproduction over the whole matrix and the add-on gates, and the
+// reproduction through the CLI on a cluster satoken did not make (a cluster of its own).
 func TestExpiry(t *testing.T) {
-	testenv.TestInParallel(t, append([]features.Feature{reproductionFeature()}, addonFeatures()...)...)
+	testenv.TestInParallel(t, append([]features.Feature{reproductionFeature(), existingClusterFeature()}, addonFeatures()...)...)
 }
 
 // TestLong runs the hour-long scenarios side by side (label scenario=long, not in CI).

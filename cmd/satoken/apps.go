@@ -12,10 +12,10 @@ import (
 )
 
 func newAppsCommand() *cobra.Command {
-	c := &cobra.Command{Use: "apps", Short: "The client-go probe matrix"}
+	c := &cobra.Command{Use: "apps", Short: "The probe matrix: client-go (Go) and @kubernetes/client-node (JavaScript)"}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the probe versions (label, pinned client-go module, notes)",
+		Short: "List the probe versions (label, language, pinned client library, notes)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			root, err := repoRoot()
@@ -27,9 +27,13 @@ func newAppsCommand() *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "LABEL\tCLIENT-GO MODULE\tK8S\tIMAGE\tNOTE")
+			fmt.Fprintln(w, "LABEL\tLANGUAGE\tLIBRARY\tVERSION\tK8S\tIMAGE\tNOTE")
 			for _, p := range all {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Label, p.Module, p.K8sRelease, probes.ImageName(p.Label), p.Note)
+				k8s := p.K8sRelease
+				if k8s == "" {
+					k8s = "-"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Label, p.Language, p.Library(), p.LibraryVersion(), k8s, probes.ImageName(p.Label), p.Note)
 			}
 			return w.Flush()
 		},
@@ -37,7 +41,7 @@ func newAppsCommand() *cobra.Command {
 	var versions string
 	build := &cobra.Command{
 		Use:   "build",
-		Short: "Build probe binaries and FROM-scratch images satoken/probe:<label> (skipped when unchanged)",
+		Short: "Build the probe images satoken/probe:<label> (Go: FROM scratch; JavaScript: Debian's Node.js) (skipped when unchanged)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			root, err := repoRoot()
@@ -59,7 +63,7 @@ func newAppsCommand() *cobra.Command {
 			return err
 		},
 	}
-	build.Flags().StringVar(&versions, "versions", "all", "comma-separated probe labels, or all")
+	build.Flags().StringVar(&versions, "versions", "all", "comma-separated probe labels (either language), or all, go, js")
 	c.AddCommand(list, build)
 	return c
 }

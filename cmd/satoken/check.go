@@ -9,11 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/check"
-	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/target"
 )
 
 type checkFlags struct {
@@ -38,6 +38,9 @@ restarts and log lines mentioning "Unauthorized" — not from the workload's own
 Tokens are shortened server-side by a MutatingAdmissionPolicy where the cluster serves
 one (Kubernetes 1.32+; satoken's clusters turn the feature gate on), which also covers pods
 an operator creates later; otherwise the manifests' pod templates are rewritten (--mutate).
+On an existing cluster (--kubeconfig) the manifests are rewritten unless --mutate policy,
+which then binds the policy to the check's own namespaces only; the audit log comes from
+--audit-log, and without it no pod can pass (its calls are not visible).
 Pods whose tokens still outlive the check stop it with an error rather than pass.
 
 Images the manifests reference that exist locally are loaded automatically; --image
@@ -58,13 +61,13 @@ workload broke (401s after expiry, restarts, Unauthorized in its logs), 4 not ju
 	c.Flags().StringVar(&f.manifests, "manifests", "", "YAML/JSON manifests: a file, a kustomization directory, or a directory of *.yaml, *.yml, *.json")
 	c.Flags().StringSliceVar(&f.images, "image", nil, "local docker image to load into the cluster (repeatable)")
 	c.Flags().DurationVar(&f.waitCall, "wait-for-call", check.DefaultWaitForCall, "after a pod's token stopped being accepted, wait this long for its next API call (covers client-go's 5-10 min watch timeout)")
-	c.Flags().StringVar(&f.mutate, "mutate", check.MutateAuto, "how pods get --ttl tokens: "+strings.Join(check.MutateModes, "|")+" (auto: admission policy if served, else manifests)")
+	c.Flags().StringVar(&f.mutate, "mutate", check.MutateAuto, "how pods get --ttl tokens: "+strings.Join(check.MutateModes, "|")+" (auto: admission policy if served by satoken's own cluster, else manifests)")
 	return c
 }
 
 func (f *checkFlags) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	if err := f.validate(true); err != nil {
+	if err := f.validate(cmd, true, false); err != nil {
 		return err
 	}
 	if f.waitCall <= 0 {
@@ -89,17 +92,30 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	load, err := localImages(cmd, f.images, check.Images(objs))
-	if err != nil {
-		return err
+	var load []string
+	if !f.target.existing() || f.target.load != "" {
+		if load, err = localImages(cmd, f.images, check.Images(objs)); err != nil {
+			return err
+		}
+	} else if len(f.images) > 0 {
+		return fmt.Errorf("--image: on an existing cluster the images must be pullable there, or loaded with --load kind:NAME")
 	}
-	rep, err := f.withCluster(cmd, env, func(cl *cluster.Cluster) (*report.Report, error) {
+	rep, err := f.withTarget(cmd, env, func(t target.Target) (*report.Report, error) {
 		if len(load) > 0 {
-			if err := log.Run("load images "+strings.Join(load, ", "), func() error { return cl.LoadImages(ctx, load...) }); err != nil {
+			err := log.Run(fmt.Sprintf("load images %s into %s", strings.Join(load, ", "), t.Images), func() error {
+				images, cleanup, err := docker.Images(ctx, load...)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+				_, err = t.Images.Ship(ctx, images)
+				return err
+			})
+			if err != nil {
 				return nil, err
 			}
 		}
-		return check.Run(ctx, check.Input{Cluster: cl, Manifests: objs, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
+		return check.Run(ctx, check.Input{Target: t, Manifests: objs, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
 	})
 	if err != nil {
 		return err

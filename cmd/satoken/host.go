@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/bundle"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )
@@ -30,10 +31,13 @@ func prepare(cmd *cobra.Command, log *phase.Recorder) (*harness.Env, error) {
 	return harness.Prepare(cmd.Context(), root, log)
 }
 
+// repoRoot is where satoken reads fixtures and probe sources: the satoken-e2e checkout it
+// runs in (or $SATOKEN_REPO), else the files embedded in the binary, unpacked into the cache.
 func repoRoot() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
-	return harness.RepoRoot(wd)
+	src, err := bundle.Root(wd)
+	return src.Root, err
 }

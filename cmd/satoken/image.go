@@ -16,14 +16,18 @@ type nodeImageFlags struct {
 }
 
 func (f *nodeImageFlags) register(c *cobra.Command) {
-	c.Flags().StringVar(&f.k8sVersion, "k8s", nodeimage.DefaultKubernetesVersion, "Kubernetes version of the offline-built node image")
+	c.Flags().StringVar(&f.k8sVersion, "k8s", "", "Kubernetes version of the offline-built node image (default: the newest verified on this host's cgroup version, "+nodeimage.DefaultKubernetesVersion+" unless measured otherwise; see README)")
 	c.Flags().StringVar(&f.nodeImage, "node-image", "", "use this kind node image (e.g. kindest/node:v1.34.0) instead of building one")
 }
 
-// validate rejects a bad --k8s before any slow work (unused with --node-image).
+// validate rejects a bad --k8s before any slow work (unused with --node-image), and
+// chooses the version for this host when none was given.
 func (f *nodeImageFlags) validate() error {
 	if f.nodeImage != "" {
 		return nil
+	}
+	if f.k8sVersion == "" {
+		f.k8sVersion = nodeimage.DefaultVersion(phase.New().Printf)
 	}
 	return nodeimage.ValidateVersion(f.k8sVersion)
 }

@@ -64,6 +64,7 @@ func main() {
 	if err == nil {
 		return
 	}
+	err = asFlagError(err)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		fmt.Fprintln(os.Stderr, "satoken:", err) // a judgement, not a harness error
@@ -80,6 +81,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newHostCommand(), newImageCommand(), newClusterCommand(), newAppsCommand(), newRunCommand(), newCheckCommand(), newScanCommand(), newStaleCommand())
+	root.AddCommand(newHostCommand(), newImageCommand(), newClusterCommand(), newAppsCommand(), newRunCommand(), newCheckCommand(), newScanCommand(), newStaleCommand(), newCleanCommand(), newVersionCommand())
 	return root
 }

@@ -9,12 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
+	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -47,6 +47,7 @@ says why and what to do); 3 wins over 4.`,
 	c.Flags().DurationVar(&f.interval, "interval", 5*time.Second, "probe call interval")
 	c.Flags().StringVar(&f.expect, "expect", "", "label=VERDICT,... ; a mismatch fails the run (exit 3)")
 	c.Flags().BoolVar(&f.automount, "automount", false, "use the default automounted token (3607 s requested, capped by --max-token-expiration) instead of --ttl")
+	c.Flags().StringSliceVar(&f.target.pullSecrets, "pull-secret", nil, "with --kubeconfig: an image pull secret NAMESPACE/NAME, copied into each probe namespace (repeatable)")
 	return c
 }
 
@@ -77,8 +78,8 @@ func parseExpect(s string) (map[string]verdict.Verdict, error) {
 // applyExpectations records each expectation's outcome.
 func applyExpectations(rep *report.Report, want map[string]verdict.Verdict) {
 	got := map[string]verdict.Verdict{}
-	for _, p := range rep.Probes {
-		got[p.ClientGo] = p.Verdict
+	for _, res := range rep.Results {
+		got[res.Probe.ClientGo] = res.Verdict
 	}
 	for label, w := range want {
 		rep.Expectations = append(rep.Expectations, report.Expectation{ClientGo: label, Want: w, Got: got[label], Met: got[label] == w})
@@ -97,9 +98,9 @@ func runExit(rep *report.Report) error {
 			missed = append(missed, fmt.Sprintf("%s: expected %s, measured %s", e.ClientGo, e.Want, e.Got))
 		}
 	}
-	for _, p := range rep.Probes {
-		if p.Verdict == verdict.NotJudged {
-			unjudged = append(unjudged, fmt.Sprintf("%s: %s; %s", p.ClientGo, p.Reason, p.Hint))
+	for _, res := range rep.Results {
+		if res.Verdict == verdict.NotJudged {
+			unjudged = append(unjudged, fmt.Sprintf("%s: %s; %s", res.Probe.ClientGo, res.Reason, res.Hint))
 		}
 	}
 	return outcomeExit(missed, unjudged)
@@ -127,8 +128,11 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if err := f.validate(!f.automount); err != nil {
+	if err := f.validate(cmd, !f.automount, true); err != nil {
 		return err
+	}
+	if f.automount && f.target.existing() {
+		return fmt.Errorf("--automount needs a cluster whose apiserver caps tokens at 1h without extending them (satoken's own): an existing cluster may extend the kubelet's 3607 s tokens for a year; use --ttl")
 	}
 	selected, err := harness.SelectProbes(root, f.versions)
 	if err != nil {
@@ -147,8 +151,8 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 	if in.Probes, err = env.BuildProbes(cmd.Context(), selected); err != nil {
 		return err
 	}
-	rep, err := f.withCluster(cmd, env, func(cl *cluster.Cluster) (*report.Report, error) {
-		in.Cluster = cl
+	rep, err := f.withTarget(cmd, env, func(t target.Target) (*report.Report, error) {
+		in.Target = t
 		rep, err := repro.Run(cmd.Context(), in)
 		if rep != nil {
 			applyExpectations(rep, want)

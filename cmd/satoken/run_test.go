@@ -26,7 +26,7 @@ func TestParseExpect(t *testing.T) {
 }
 
 func TestRunExit(t *testing.T) {
-	rep := &report.Report{Command: "run", Probes: []report.Probe{{ClientGo: "v8.0.0", Verdict: verdict.FailsAfterExpiry}}}
+	rep := &report.Report{Command: "run", Results: []report.Result{{Verdict: verdict.FailsAfterExpiry, Probe: &report.ProbeResult{ClientGo: "v8.0.0"}}}}
 	applyExpectations(rep, map[string]verdict.Verdict{"v8.0.0": verdict.FailsAfterExpiry})
 	require.NoError(t, runExit(rep))
 	require.Equal(t, report.Passed, rep.Decide())
@@ -38,7 +38,7 @@ func TestRunExit(t *testing.T) {
 	require.False(t, rep.Expectations[0].Met)
 
 	// A probe the data could not judge is never a pass, expected or not.
-	rep = &report.Report{Command: "run", Probes: []report.Probe{{ClientGo: "v8.0.0", Verdict: verdict.NotJudged, Reason: "r", Hint: "h"}}}
+	rep = &report.Report{Command: "run", Results: []report.Result{{Verdict: verdict.NotJudged, Reason: "r", Hint: "h", Probe: &report.ProbeResult{ClientGo: "v8.0.0"}}}}
 	require.Equal(t, exitNotJudged, exitCode(t, runExit(rep)))
 	applyExpectations(rep, map[string]verdict.Verdict{"v8.0.0": verdict.FailsAfterExpiry})
 	require.Equal(t, exitNotJudged, exitCode(t, runExit(rep)))
@@ -46,7 +46,7 @@ func TestRunExit(t *testing.T) {
 
 	// An expected probe with no result at all is not a pass either, in the exit code as in
 	// the report.
-	rep = &report.Report{Command: "run", Probes: []report.Probe{{ClientGo: "v0.37.2", Verdict: verdict.Reloads}}}
+	rep = &report.Report{Command: "run", Results: []report.Result{{Verdict: verdict.Reloads, Probe: &report.ProbeResult{ClientGo: "v0.37.2"}}}}
 	applyExpectations(rep, map[string]verdict.Verdict{"v8.0.0": verdict.FailsAfterExpiry})
 	require.Equal(t, exitNotJudged, exitCode(t, runExit(rep)))
 	require.ErrorContains(t, runExit(rep), "probe not in this run")

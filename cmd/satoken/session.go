@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -14,13 +15,15 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
+	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
-// sessionFlags are what `run` and `check` share: a cluster made for the job, a token TTL,
-// how long to keep watching, and where the report goes.
+// sessionFlags are what `run` and `check` share: a cluster made for the job (or an
+// existing one), a token TTL, how long to keep watching, and where the report goes.
 type sessionFlags struct {
 	cluster     clusterFlags
+	target      targetFlags
 	ttl         time.Duration
 	settle      time.Duration
 	out         string
@@ -29,42 +32,69 @@ type sessionFlags struct {
 
 func (f *sessionFlags) register(c *cobra.Command, clusterName, ttlUsage string, settle time.Duration, settleUsage, out string) {
 	f.cluster.register(c, clusterName)
+	f.target.register(c)
 	c.Flags().DurationVar(&f.ttl, "ttl", 10*time.Minute, ttlUsage)
 	c.Flags().DurationVar(&f.settle, "settle", settle, settleUsage)
 	c.Flags().StringVar(&f.out, "out", out, "directory for the report and artifacts")
 	c.Flags().BoolVar(&f.keepCluster, "keep-cluster", false, "leave the cluster running afterwards")
 }
 
-// validate checks the flags before any slow work.
-func (f *sessionFlags) validate(checkTTL bool) error {
+// validate checks the flags before any slow work; probeImages: the command ships images
+// of its own.
+func (f *sessionFlags) validate(cmd *cobra.Command, checkTTL, probeImages bool) error {
 	if checkTTL {
 		if f.ttl < repro.MinTTL {
 			return fmt.Errorf("--ttl %s: a projected token's expirationSeconds must be at least %s", f.ttl, repro.MinTTL)
 		}
-		if f.ttl > f.cluster.maxExpiry {
+		// An existing cluster's maximum is unknown: a cap shows in the tokens' claims.
+		if !f.target.existing() && f.ttl > f.cluster.maxExpiry {
 			return fmt.Errorf("--ttl %s exceeds --max-token-expiration %s: the apiserver would cap it", f.ttl, f.cluster.maxExpiry)
 		}
 	}
 	if f.settle < verdict.MinSettle {
 		return fmt.Errorf("--settle %s: a failure needs at least %s of refusals to be told from a slow reload", f.settle, verdict.MinSettle)
 	}
+	if err := f.target.validate(cmd, probeImages); err != nil {
+		return err
+	}
+	if f.target.existing() {
+		if f.target.auditLog != "" {
+			if _, err := os.Stat(f.target.auditLog); err != nil {
+				return fmt.Errorf("--audit-log: %w", err)
+			}
+		}
+		_, err := f.target.target()
+		return err
+	}
 	_, err := f.cluster.options()
 	return err
 }
 
-// withCluster creates the cluster, runs job on it, exports cluster logs when the job failed
-// or was interrupted, deletes the cluster (unless --keep-cluster) and writes the report.
-// The job's error wins over a report-writing error.
-func (f *sessionFlags) withCluster(cmd *cobra.Command, env *harness.Env, job func(*cluster.Cluster) (*report.Report, error)) (*report.Report, error) {
-	cl, err := f.cluster.up(cmd, env)
-	if err != nil {
-		return nil, err
+// withTarget runs job on the cluster and writes the report. Without --kubeconfig it
+// creates the kind cluster first, exports its logs when the job failed or was
+// interrupted, and deletes it afterwards (unless --keep-cluster); an existing cluster is
+// left as it was found (the job deletes its namespaces). The job's error wins over a
+// report-writing error.
+func (f *sessionFlags) withTarget(cmd *cobra.Command, env *harness.Env, job func(target.Target) (*report.Report, error)) (*report.Report, error) {
+	var rep *report.Report
+	var err error
+	if f.target.existing() {
+		var t target.Target
+		if t, err = f.target.target(); err != nil {
+			return nil, err
+		}
+		rep, err = job(t)
+	} else {
+		cl, upErr := f.cluster.up(cmd, env)
+		if upErr != nil {
+			return nil, upErr
+		}
+		rep, err = job(cl.Target())
+		if err != nil || cmd.Context().Err() != nil {
+			exportLogs(env.Log, cl, f.out)
+		}
+		teardown(env.Log, cl, f.keepCluster)
 	}
-	rep, err := job(cl)
-	if err != nil || cmd.Context().Err() != nil {
-		exportLogs(env.Log, cl, f.out)
-	}
-	teardown(env.Log, cl, f.keepCluster)
 	if rep != nil {
 		switch {
 		case cmd.Context().Err() != nil:

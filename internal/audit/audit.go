@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -74,14 +75,37 @@ func (e Event) extra(key string) string {
 	return ""
 }
 
-// ReadFile parses an audit log; unparsable lines (a partially written last line) are skipped.
+// ReadFile parses an audit log file, or every file of a log directory (the log and its
+// rotated backups); unparsable lines (a partially written last line) are skipped.
 func ReadFile(path string) ([]Event, error) {
-	f, err := os.Open(path)
+	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return Read(f)
+	if !st.IsDir() {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return Read(f)
+	}
+	// A directory: the log and its rotated backups, each read whole.
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var all []Event
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			events, err := ReadFile(filepath.Join(path, e.Name()))
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, events...)
+		}
+	}
+	return all, nil
 }
 
 // Read parses audit events from r.

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,16 +12,19 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
-	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/session"
+	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -38,7 +42,7 @@ const DefaultWaitForCall = 11 * time.Minute
 
 // Input configures a check.
 type Input struct {
-	Cluster   *cluster.Cluster
+	Target    target.Target
 	Manifests []*unstructured.Unstructured
 	Mutate    string // MutateAuto, MutatePolicy or MutateManifests ("" = auto)
 	TTL       time.Duration
@@ -61,7 +65,6 @@ type podRun struct {
 }
 
 // Run deploys the manifests, waits past expiry and judges every pod they created.
-// The report's Passed is false when any pod broke.
 func Run(ctx context.Context, in Input) (*report.Report, error) {
 	if err := Validate(in.Manifests); err != nil {
 		return nil, err
@@ -69,70 +72,83 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 	if in.WaitForCall == 0 {
 		in.WaitForCall = DefaultWaitForCall
 	}
-	kc, err := kube.New(in.Cluster.Kubeconfig())
-	if err != nil {
-		return nil, err
+	return session.Run(ctx, "check", in.Target, in.Log, &job{in: in, namespaces: targetNamespaces(in.Manifests)})
+}
+
+// job is a check on the session engine.
+type job struct {
+	in         Input
+	namespaces []string
+	pods       []*podRun
+	policyGV   string        // set when the token policy was installed
+	tokenTTLBy string        // how the pods got short tokens
+	created    []kube.Object // what to delete again from an existing cluster
+}
+
+func (j *job) Needs(_ context.Context, s *session.Session) ([]target.Access, []string, error) {
+	need, err := needs(s.Kube, j.in, j.namespaces)
+	return need, nil, err
+}
+
+func (j *job) Header(rep *report.Report) {
+	rep.TTLSeconds, rep.TokenMode = int(j.in.TTL.Seconds()), "projected"
+	rep.IntervalSeconds, rep.SettleSeconds = timingTolerance.Seconds(), j.in.Settle.Seconds()
+}
+
+func (j *job) Steps(s *session.Session) []session.Step {
+	kc, in := s.Kube, j.in
+	return []session.Step{
+		{Name: "deploy workload", Run: func(ctx context.Context) (err error) {
+			j.policyGV, j.tokenTTLBy, j.created, err = deploy(ctx, kc, in, j.namespaces)
+			return err
+		}},
+		{Name: "wait for workload pods", Run: func(ctx context.Context) (err error) {
+			j.pods, err = waitPods(ctx, kc, j.namespaces)
+			return err
+		}},
+		{Name: "check the pods' token TTL", Run: func(context.Context) error { return checkTokenTTLs(j.pods, in.TTL) }},
+		{Name: "wait for token expiry", Run: func(ctx context.Context) error { return watch(ctx, in, j.pods) }},
 	}
-	rep := &report.Report{
-		SchemaVersion: report.SchemaVersion, Command: "check", StartedAt: time.Now().UTC(),
-		Cluster: in.Cluster.Name, NodeImage: in.Cluster.NodeImage, MaxTokenExpiration: in.Cluster.MaxTokenExpiration.String(),
-		TTLSeconds: int(in.TTL.Seconds()), TokenMode: "projected", ValidatorLeewaySeconds: int(verdict.ValidatorLeeway.Seconds()),
-		IntervalSeconds: timingTolerance.Seconds(), SettleSeconds: in.Settle.Seconds(),
-	}
-	if v, err := kc.Typed.Discovery().ServerVersion(); err == nil {
-		rep.K8sVersion = v.GitVersion
-	}
-	namespaces := targetNamespaces(in.Manifests)
-	var pods []*podRun
-	var policyGV string // set when the token policy was installed
-	steps := []struct {
-		name string
-		fn   func() error
-	}{
-		{"deploy workload", func() (err error) { policyGV, err = deploy(ctx, kc, in, namespaces, rep); return err }},
-		{"wait for workload pods", func() (err error) { pods, err = waitPods(ctx, kc, namespaces, rep.StartedAt); return err }},
-		{"check the pods' token TTL", func() error { return checkTokenTTLs(pods, in.TTL) }},
-		{"wait for token expiry", func() error { return watch(ctx, in, pods) }},
-	}
-	var runErr error
-	for _, s := range steps {
-		if runErr = in.Log.Run(s.name, s.fn); runErr != nil {
-			break
+}
+
+func (j *job) Collect(ctx context.Context, s *session.Session, rep *report.Report) error {
+	rep.TokenTTLBy = j.tokenTTLBy
+	return collect(ctx, s.Kube, j.in, j.pods, rep)
+}
+
+// Cleanup removes the token policy (a kept or reused cluster must not go on shortening
+// everyone's tokens) and, from someone else's cluster, everything the check created.
+func (j *job) Cleanup(ctx context.Context, s *session.Session) error {
+	if j.policyGV != "" {
+		if err := removePolicy(ctx, s.Kube, j.policyGV); err != nil {
+			s.Log.Printf("warning: %v", err)
 		}
 	}
-	collectErr := in.Log.Run("collect evidence", func() error {
-		return collect(context.WithoutCancel(ctx), kc, in, pods, rep)
+	if !j.in.Target.Existing {
+		return nil
+	}
+	return s.Log.Run(fmt.Sprintf("delete what the check created (%d objects)", len(j.created)), func() error {
+		return cleanup(ctx, s.Kube, j.created)
 	})
-	if policyGV != "" {
-		// A kept or reused cluster must not go on shortening everyone's tokens.
-		if err := removePolicy(context.WithoutCancel(ctx), kc, policyGV); err != nil {
-			in.Log.Printf("warning: %v", err)
-		}
-	}
-	rep.FinishedAt = time.Now().UTC()
-	if runErr != nil {
-		return rep, runErr
-	}
-	return rep, collectErr
 }
 
 // Broken lists the pods whose evidence shows token-expiry damage.
 func Broken(rep *report.Report) []string {
-	return pods(rep, report.Probe.Broken)
+	return pods(rep, report.Result.Broken)
 }
 
 // Unjudged lists the pods the evidence could not decide, with what to do.
 func Unjudged(rep *report.Report) []string {
-	return pods(rep, func(p report.Probe) bool { return !p.Broken() && p.Verdict == verdict.NotJudged })
+	return pods(rep, func(res report.Result) bool { return !res.Broken() && res.Verdict == verdict.NotJudged })
 }
 
-func pods(rep *report.Report, match func(report.Probe) bool) []string {
+func pods(rep *report.Report, match func(report.Result) bool) []string {
 	var out []string
-	for _, p := range rep.Probes {
-		if match(p) {
-			s := fmt.Sprintf("%s/%s (%s: %s", p.Namespace, p.Pod, p.Verdict, p.Reason)
-			if p.Hint != "" {
-				s += "; " + p.Hint
+	for _, res := range rep.Results {
+		if match(res) {
+			s := fmt.Sprintf("%s/%s (%s: %s", res.Namespace, res.Pod, res.Verdict, res.Reason)
+			if res.Hint != "" {
+				s += "; " + res.Hint
 			}
 			out = append(out, s+")")
 		}
@@ -160,41 +176,89 @@ func targetNamespaces(objs []*unstructured.Unstructured) []string {
 	return out
 }
 
-// deploy creates the namespaces, gives the pods short tokens (server-side where possible)
-// and creates the manifests' objects.
-func deploy(ctx context.Context, kc *kube.Client, in Input, namespaces []string, rep *report.Report) (policyGV string, err error) {
+// needs is what the check does on an existing cluster: create the manifests' objects (and
+// delete them again), watch and read the pods.
+func needs(kc *kube.Client, in Input, namespaces []string) ([]target.Access, error) {
+	need := []target.Access{{Verb: "create", Resource: "namespaces"}, {Verb: "delete", Resource: "namespaces"}}
 	for _, ns := range namespaces {
-		_, err := kc.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return "", err
+		need = append(need,
+			target.Access{Verb: "list", Resource: "pods", Namespace: ns},
+			target.Access{Verb: "get", Resource: "pods", Subresource: "log", Namespace: ns})
+	}
+	for _, o := range in.Manifests {
+		a, err := kc.CreateAccess(o, DefaultNamespace)
+		if meta.IsNoMatchError(err) {
+			continue // a kind whose CRD the manifests create: the apply will tell
+		}
+		if err != nil {
+			return nil, err
+		}
+		need = append(need, target.Access{Verb: "create", Group: a.Resource.Group, Resource: a.Resource.Resource, Namespace: a.Namespace},
+			target.Access{Verb: "delete", Group: a.Resource.Group, Resource: a.Resource.Resource, Namespace: a.Namespace})
+	}
+	return need, nil
+}
+
+// deploy creates the namespaces, gives the pods short tokens (server-side where possible)
+// and creates the manifests' objects; created lists what did not exist before.
+func deploy(ctx context.Context, kc *kube.Client, in Input, namespaces []string) (policyGV, tokenTTLBy string, created []kube.Object, err error) {
+	for _, ns := range namespaces {
+		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{kube.PartOfKey: kube.PartOfValue}}}
+		_, err := kc.Typed.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{})
+		switch {
+		case err == nil:
+			created = append(created, kube.Object{Resource: corev1.SchemeGroupVersion.WithResource("namespaces"), Name: ns})
+		case !apierrors.IsAlreadyExists(err):
+			return "", "", created, err
 		}
 	}
 	ttl := int64(in.TTL.Seconds())
 	var gv string
-	if in.Mutate != MutateManifests {
+	// Someone else's cluster gets the admission policy only when asked for, and only for
+	// the check's own namespaces.
+	if in.Mutate == MutatePolicy || (in.Mutate != MutateManifests && !in.Target.Existing) {
 		if gv, err = PolicyAPI(kc); err != nil {
-			return "", err
+			return "", "", created, err
 		}
 		if gv == "" && in.Mutate == MutatePolicy {
-			return "", fmt.Errorf("--mutate %s: the cluster does not serve MutatingAdmissionPolicy (Kubernetes 1.32+ with the feature gate)", MutatePolicy)
+			return "", "", created, field.Invalid(field.NewPath("Mutate"), MutatePolicy, "the cluster does not serve MutatingAdmissionPolicy (Kubernetes 1.32+ with the feature gate)")
 		}
 	}
-	rep.TokenTTLBy = describeMutation(gv)
+	by := describeMutation(gv)
 	if gv != "" {
-		if err := installPolicy(ctx, kc, gv, ttl, namespaces[0]); err != nil {
-			return gv, err
+		var only []string
+		if in.Target.Existing {
+			only = namespaces
 		}
-		in.Log.Printf("token TTL: every new pod outside the system namespaces gets %ds tokens from %s", ttl, rep.TokenTTLBy)
+		if err := installPolicy(ctx, kc, gv, ttl, namespaces[0], only); err != nil {
+			return gv, by, created, err
+		}
+		in.Log.Printf("token TTL: every new pod outside the system namespaces gets %ds tokens from %s", ttl, by)
 	} else {
 		changes, err := ShortenTokens(in.Manifests, ttl)
 		if err != nil {
-			return "", err
+			return "", "", created, err
 		}
 		for _, c := range changes {
 			in.Log.Printf("token TTL (manifest rewrite): %s", c)
 		}
 	}
-	return gv, kc.Create(ctx, in.Manifests, DefaultNamespace)
+	objs, err := kc.Create(ctx, in.Manifests, DefaultNamespace)
+	return gv, by, append(created, objs...), err
+}
+
+// cleanup deletes what the check created, namespaces last, and waits for the namespaces.
+func cleanup(ctx context.Context, kc *kube.Client, created []kube.Object) error {
+	var namespaces []string
+	var objs []kube.Object
+	for _, o := range created {
+		if o.Resource.Resource == "namespaces" && o.Resource.Group == "" {
+			namespaces = append(namespaces, o.Name)
+			continue
+		}
+		objs = append(objs, o)
+	}
+	return errors.Join(kc.Delete(ctx, objs), target.DeleteNamespaces(ctx, kc, namespaces))
 }
 
 // checkTokenTTLs refuses to judge pods whose tokens would outlive the check, such as pods
@@ -215,7 +279,7 @@ func checkTokenTTLs(pods []*podRun, ttl time.Duration) error {
 }
 
 // waitPods waits until the workload has pods and all of them run.
-func waitPods(ctx context.Context, kc *kube.Client, namespaces []string, since time.Time) ([]*podRun, error) {
+func waitPods(ctx context.Context, kc *kube.Client, namespaces []string) ([]*podRun, error) {
 	var runs []*podRun
 	pending := ""
 	// The lists use ctx, not the poll's context: a list in flight when the wait times out
@@ -320,13 +384,13 @@ func later(a, b time.Time) time.Time {
 
 func watch(ctx context.Context, in Input, pods []*podRun) error {
 	for {
-		events, _ := audit.ReadFile(in.Cluster.AuditLog())
+		events, _ := in.events()
 		issues := audit.TokenIssues(events)
 		now := time.Now()
 		var until time.Time
 		var b strings.Builder
 		for _, p := range pods {
-			p.anchorToken(issues, in.TTL, in.Cluster.MaxTokenExpiration)
+			p.anchorToken(issues, in.TTL, in.Target.MaxTokenExpiration)
 			o := p.observe(events)
 			u := p.until(o, in)
 			until = later(until, u)
@@ -356,7 +420,7 @@ func watch(ctx context.Context, in Input, pods []*podRun) error {
 }
 
 func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep *report.Report) error {
-	events, err := audit.ReadFile(in.Cluster.AuditLog())
+	events, err := in.events()
 	if err != nil {
 		return err
 	}
@@ -392,12 +456,14 @@ func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep
 				}
 			}
 		}
-		p.anchorToken(issues, in.TTL, in.Cluster.MaxTokenExpiration)
+		p.anchorToken(issues, in.TTL, in.Target.MaxTokenExpiration)
 		p.obs = p.observe(events)
-		rep.Probes = append(rep.Probes, judge(p, owner(ctx, kc, p.pod), in.params()))
+		rep.Results = append(rep.Results, judge(p, owner(ctx, kc, p.pod), in.params(), in.Target.AuditLog != ""))
 	}
-	if err := fileutil.Copy(in.Cluster.AuditLog(), filepath.Join(in.OutDir, "audit.log"), 0o644); err != nil {
-		errs = append(errs, err.Error())
+	if in.Target.AuditLog != "" && !in.Target.Existing {
+		if err := fileutil.Copy(in.Target.AuditLog, filepath.Join(in.OutDir, "audit.log"), 0o644); err != nil {
+			errs = append(errs, err.Error())
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("collecting evidence: %s", strings.Join(errs, "; "))
@@ -406,17 +472,23 @@ func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep
 }
 
 // judge draws the pod's verdict from the audit observation and adds the secondary
-// signals (restarts and log lines make a pod broken; see report.Probe.Broken).
-func judge(p *podRun, workload string, params verdict.Params) report.Probe {
-	out := report.Probe{Namespace: p.pod.Namespace, Pod: p.pod.Name, Workload: workload, Image: images(p.pod),
-		Restarts: int(p.restarts), LogUnauthorizedLines: len(p.unauthorized),
+// signals (restarts and log lines make a pod broken; see report.Result.Broken).
+func judge(p *podRun, workload string, params verdict.Params, audited bool) report.Result {
+	out := report.Result{Namespace: p.pod.Namespace, Pod: p.pod.Name, Image: images(p.pod), Restarts: int(p.restarts),
+		Evidence: []string{report.EvidenceAudit, report.EvidenceRestarts, report.EvidenceLogLines},
+		Workload: &report.WorkloadResult{Owner: workload, LogUnauthorizedLines: len(p.unauthorized), TokenEstimated: p.estimated},
 	}
 	r := verdict.Judge(p.obs, params)
-	if p.obs.Calls == 0 {
+	switch {
+	case !audited:
+		out.Evidence = []string{report.EvidenceNoAuditOn, report.EvidenceRestarts, report.EvidenceLogLines}
+		r = verdict.Result{Verdict: verdict.NotJudged,
+			Reason: "no audit log was given: the pod's API calls and their tokens cannot be seen, only its restarts and logs",
+			Hint:   "give the apiserver's audit log (Metadata level or above) with --audit-log FILE|DIR"}
+	case p.obs.Calls == 0:
 		r.Reason = "no API call of the pod is in the audit log"
 	}
 	out.FromObservation(p.obs, r)
-	out.TokenEstimated = p.estimated
 	var notes []string
 	switch {
 	case p.pod.Spec.HostNetwork:
@@ -434,6 +506,14 @@ func judge(p *podRun, workload string, params verdict.Params) report.Probe {
 		out.Reason += "; also " + strings.Join(notes, ", ")
 	}
 	return out
+}
+
+// events reads the audit log, when there is one.
+func (in Input) events() ([]audit.Event, error) {
+	if in.Target.AuditLog == "" {
+		return nil, nil
+	}
+	return audit.ReadFile(in.Target.AuditLog)
 }
 
 // owner names the workload a pod belongs to, following a ReplicaSet up to its Deployment.

@@ -168,8 +168,8 @@ func TestNothingToJudgeIsNotAPass(t *testing.T) {
 	require.Contains(t, r.Reason, "no API call after the first token stopped being accepted at exp+1m10s; the last call, at exp-5m10s, carried the start-up token")
 	require.NotEmpty(t, r.Hint)
 
-	rep := &report.Report{Command: "check", Probes: []report.Probe{{Namespace: "ns", Pod: "p"}}}
-	rep.Probes[0].FromObservation(verdict.Observation{}, r)
+	rep := &report.Report{Command: "check", Results: []report.Result{{Namespace: "ns", Pod: "p", Workload: &report.WorkloadResult{Owner: "Pod/p"}}}}
+	rep.Results[0].FromObservation(verdict.Observation{}, r)
 	require.Equal(t, report.NotJudged, rep.Decide())
 	require.Len(t, Unjudged(rep), 1)
 	require.Empty(t, Broken(rep))
@@ -221,4 +221,27 @@ func TestAnchorToken(t *testing.T) {
 	issues[1].ExpirationSeconds = 3607
 	p.anchorToken(issues, 10*time.Minute, time.Hour)
 	require.Equal(t, t0.Add(2*time.Second+time.Hour), p.exp, "the apiserver caps the kubelet's 3607 s")
+}
+
+// TestNoAuditLogIsNotAPass: on a cluster whose audit log was not given, a quiet pod is
+// not judged (its calls are invisible), and one that restarted or logged Unauthorized is
+// still broken.
+func TestNoAuditLogIsNotAPass(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+	quiet := &podRun{pod: podAt(t0), iat: t0, exp: t0.Add(10 * time.Minute)}
+	quiet.obs = quiet.observe(nil)
+	p := judge(quiet, "Deployment/addon", checkParams, false)
+	require.Equal(t, verdict.NotJudged, p.Verdict)
+	require.Contains(t, p.Hint, "--audit-log")
+	require.Contains(t, p.Evidence, report.EvidenceNoAuditOn)
+	rep := &report.Report{Command: "check", Results: []report.Result{p}}
+	require.Equal(t, report.NotJudged, rep.Decide())
+
+	restarted := &podRun{pod: podAt(t0), iat: t0, exp: t0.Add(10 * time.Minute), restarts: 2, unauthorized: []string{"401 Unauthorized"}}
+	restarted.obs = restarted.observe(nil)
+	p = judge(restarted, "Deployment/addon", checkParams, false)
+	require.Equal(t, &report.WorkloadResult{Owner: "Deployment/addon", LogUnauthorizedLines: 1}, p.Workload)
+	rep = &report.Report{Command: "check", Results: []report.Result{p}}
+	require.Equal(t, report.Broken, rep.Decide())
+	require.Len(t, Broken(rep), 1)
 }

@@ -7,11 +7,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/tokeninfo"
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
+
+// startUpToken names the pod's first token version (its JTI is not in the audit log
+// until it is used).
+const startUpToken = "start-up"
 
 const noCredentialID = "the audit events carry no credential-id (Kubernetes before 1.29?): token rotation not observable"
 
@@ -39,59 +42,50 @@ func lifetime(pod corev1.Pod) audit.Lifetime {
 	return l
 }
 
-// observe rebuilds, from the apiserver's audit events alone, the record a probe would have
-// written about itself: one call per request of the pod (authenticated requests by the
-// pod UID bound into their token, 401s by the pod's source IP within its lifetime) and one
-// token version per credential ID (the token's JTI). The first token's iat/exp are
-// estimated from the pod's start and the TTL (the kubelet requests it just after).
+// observe reads the pod's evidence from the apiserver's audit events alone: one call per
+// request of the pod (authenticated requests by the pod UID bound into their token, 401s
+// by the pod's source IP within its lifetime) and one token version per credential ID
+// (the token's JTI). The first token's iat/exp come from anchorToken.
 func observe(events []audit.Event, uid types.UID, life audit.Lifetime, iat, exp time.Time) verdict.Observation {
-	type call struct {
-		at   time.Time
-		code int
-		cred string
-	}
 	seen := map[string]bool{}
-	var calls []call
+	var mine []audit.Event
 	for _, e := range events {
 		if seen[e.AuditID] || e.Code() == 0 {
 			continue // one line per request, whatever its stages
 		}
-		mine := e.PodUID() == string(uid) || (e.Code() == 401 && life.Holds(e))
-		if !mine {
-			continue
+		if e.PodUID() == string(uid) || (e.Code() == 401 && life.Holds(e)) {
+			seen[e.AuditID] = true
+			mine = append(mine, e)
 		}
-		seen[e.AuditID] = true
-		calls = append(calls, call{at: e.Received, code: e.Code(), cred: e.CredentialID()})
 	}
-	sort.Slice(calls, func(i, j int) bool { return calls[i].at.Before(calls[j].at) })
+	sort.Slice(mine, func(i, j int) bool { return mine[i].Received.Before(mine[j].Received) })
 
 	// The start-up token anchors the expiry whether or not a call used it.
-	lines := []probelog.Line{{Time: iat, Kind: probelog.KindToken, TokenHash: "start-up", Iat: iat.Unix(), Exp: exp.Unix()}}
+	ev := verdict.Evidence{Tokens: []verdict.Token{{Hash: startUpToken, Iat: iat, Exp: exp, ReadAt: iat}}}
 	first := ""
-	for _, c := range calls {
+	for _, e := range mine {
 		// Every attributed answer but a 401 was authenticated as the pod (a 403 or 404 is
 		// the workload's business, not its token's): for the verdict it is a success.
-		l := probelog.Line{Time: c.at, Kind: probelog.KindCall, Outcome: probelog.OutcomeOK, Status: c.code}
-		if c.code == 401 {
-			l.Outcome = probelog.OutcomeUnauthorized // no credential ID: authentication failed
-		} else {
-			if c.cred == "" {
-				l.AuthHashNote = noCredentialID
-			} else {
-				// The first credential the pod used is its start-up token; later ones are
-				// rotations.
-				id := tokeninfo.Hash(c.cred)
-				if first == "" {
-					first = id
-				}
-				l.AuthHash = "start-up"
-				if id != first {
-					l.AuthHash = id
-					lines = append(lines, probelog.Line{Time: c.at, Kind: probelog.KindToken, TokenHash: id}) // Observe keeps the first of each
-				}
+		c := verdict.Call{At: e.Received, Outcome: verdict.OutcomeOK, Status: e.Code()}
+		switch cred := e.CredentialID(); {
+		case e.Code() == 401:
+			c.Outcome = verdict.OutcomeUnauthorized // no credential ID: authentication failed
+		case cred == "":
+			c.TokenNote = noCredentialID
+		default:
+			// The first credential the pod used is its start-up token; later ones are
+			// rotations.
+			id := tokeninfo.Hash(cred)
+			if first == "" {
+				first = id
+			}
+			c.Token = startUpToken
+			if id != first {
+				c.Token = id
+				ev.Tokens = append(ev.Tokens, verdict.Token{Hash: id, ReadAt: e.Received})
 			}
 		}
-		lines = append(lines, l)
+		ev.Calls = append(ev.Calls, c)
 	}
-	return verdict.Observe(lines)
+	return verdict.Observe(ev)
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -20,11 +21,11 @@ var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Ku
 // not recursive).
 func LoadManifests(path string) ([]*unstructured.Unstructured, error) {
 	if path == "" {
-		return nil, fmt.Errorf("--manifests is required")
+		return nil, field.Required(field.NewPath("Manifests"), "a file, a kustomization directory, or a directory of manifests")
 	}
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("--manifests: %w", err)
+		return nil, field.Invalid(field.NewPath("Manifests"), path, err.Error())
 	}
 	var objs []*unstructured.Unstructured
 	switch {
@@ -44,7 +45,7 @@ func LoadManifests(path string) ([]*unstructured.Unstructured, error) {
 		return nil, err
 	}
 	if len(objs) == 0 {
-		return nil, fmt.Errorf("--manifests %s: no Kubernetes objects found", path)
+		return nil, field.Invalid(field.NewPath("Manifests"), path, "no Kubernetes objects found")
 	}
 	return objs, nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 func writeFile(t *testing.T, path, content string) {
@@ -48,7 +49,10 @@ func TestLoadManifestsDirectoryAndFile(t *testing.T) {
 
 func TestLoadManifestsBadInput(t *testing.T) {
 	_, err := LoadManifests("")
-	require.ErrorContains(t, err, "--manifests is required")
+	var fe *field.Error
+	require.ErrorAs(t, err, &fe, "an input error names its field, for the CLI to name the flag")
+	require.Equal(t, "Manifests", fe.Field)
+	require.Equal(t, field.ErrorTypeRequired, fe.Type)
 	_, err = LoadManifests(filepath.Join(t.TempDir(), "missing.yaml"))
 	require.ErrorContains(t, err, "no such file")
 	_, err = LoadManifests(t.TempDir())

@@ -60,10 +60,11 @@ func PolicyAPI(kc *kube.Client) (string, error) {
 }
 
 // tokenPolicy sets expirationSeconds of every serviceAccountToken projection of new pods
-// outside the system namespaces: the automounted kube-api-access volume (added by the
-// ServiceAccount admission plugin, which runs before policies) and explicit ones alike,
-// including pods an operator creates later.
-func tokenPolicy(groupVersion string, ttlSeconds int64) []*unstructured.Unstructured {
+// outside the system namespaces (only in the namespaces only, when given: someone else's
+// cluster): the automounted kube-api-access volume (added by the ServiceAccount admission
+// plugin, which runs before policies) and explicit ones alike, including pods an operator
+// creates later.
+func tokenPolicy(groupVersion string, ttlSeconds int64, only []string) []*unstructured.Unstructured {
 	long := fmt.Sprintf("has(s.serviceAccountToken) && (!has(s.serviceAccountToken.expirationSeconds) || s.serviceAccountToken.expirationSeconds != %d)", ttlSeconds)
 	hasLong := "has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(s, " + long + ")"
 	// One JSON patch per volume, for its first long token projection; JSON patch "add"
@@ -91,9 +92,13 @@ func tokenPolicy(groupVersion string, ttlSeconds int64) []*unstructured.Unstruct
 			"mutations": mutations,
 		},
 	}}
-	var exclude []any
-	for _, ns := range systemNamespaces {
-		exclude = append(exclude, ns)
+	op, names := "NotIn", systemNamespaces
+	if only != nil {
+		op, names = "In", only
+	}
+	var values []any
+	for _, ns := range names {
+		values = append(values, ns)
 	}
 	binding := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": groupVersion, "kind": "MutatingAdmissionPolicyBinding",
@@ -101,7 +106,7 @@ func tokenPolicy(groupVersion string, ttlSeconds int64) []*unstructured.Unstruct
 		"spec": map[string]any{
 			"policyName": policyName,
 			"matchResources": map[string]any{"namespaceSelector": map[string]any{"matchExpressions": []any{map[string]any{
-				"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": exclude,
+				"key": "kubernetes.io/metadata.name", "operator": op, "values": values,
 			}}}},
 		},
 	}}
@@ -110,12 +115,12 @@ func tokenPolicy(groupVersion string, ttlSeconds int64) []*unstructured.Unstruct
 
 // installPolicy creates the token policy and waits until the apiserver applies it, which
 // it does asynchronously: a server-side dry-run pod in namespace must come back shortened.
-func installPolicy(ctx context.Context, kc *kube.Client, groupVersion string, ttlSeconds int64, namespace string) error {
+func installPolicy(ctx context.Context, kc *kube.Client, groupVersion string, ttlSeconds int64, namespace string, only []string) error {
 	// A reused cluster may hold the policy of an interrupted check with another TTL.
 	if err := removePolicy(ctx, kc, groupVersion); err != nil {
 		return err
 	}
-	if err := kc.Create(ctx, tokenPolicy(groupVersion, ttlSeconds), ""); err != nil {
+	if _, err := kc.Create(ctx, tokenPolicy(groupVersion, ttlSeconds, only), ""); err != nil {
 		return err
 	}
 	probe := &corev1.Pod{
@@ -137,6 +142,16 @@ func installPolicy(ctx context.Context, kc *kube.Client, groupVersion string, tt
 		return fmt.Errorf("MutatingAdmissionPolicy %s not in effect after 1m (%s): %w", policyName, last, err)
 	}
 	return nil
+}
+
+// RemovePolicy deletes the token policy and its binding where the cluster serves the API
+// (a leftover of an interrupted check: satoken clean).
+func RemovePolicy(ctx context.Context, kc *kube.Client) error {
+	gv, err := PolicyAPI(kc)
+	if err != nil || gv == "" {
+		return err
+	}
+	return removePolicy(ctx, kc, gv)
 }
 
 // removePolicy deletes the token policy and its binding, if present.

@@ -13,7 +13,7 @@ import (
 )
 
 func TestTokenPolicy(t *testing.T) {
-	objs := tokenPolicy("admissionregistration.k8s.io/v1beta1", 600)
+	objs := tokenPolicy("admissionregistration.k8s.io/v1beta1", 600, nil)
 	require.Len(t, objs, 2)
 	policy, binding := objs[0], objs[1]
 	require.Equal(t, "MutatingAdmissionPolicy", policy.GetKind())
@@ -33,6 +33,15 @@ func TestTokenPolicy(t *testing.T) {
 	require.Len(t, sel, 1)
 	require.Equal(t, "NotIn", sel[0].(map[string]any)["operator"])
 	require.Contains(t, sel[0].(map[string]any)["values"], "kube-system")
+}
+
+// On someone else's cluster the policy touches the check's own namespaces and no other.
+func TestTokenPolicyOnlyInNamespaces(t *testing.T) {
+	binding := tokenPolicy("admissionregistration.k8s.io/v1beta1", 600, []string{"addon"})[1]
+	sel, _, _ := unstructured.NestedSlice(binding.Object, "spec", "matchResources", "namespaceSelector", "matchExpressions")
+	require.Len(t, sel, 1)
+	require.Equal(t, "In", sel[0].(map[string]any)["operator"])
+	require.Equal(t, []any{"addon"}, sel[0].(map[string]any)["values"])
 }
 
 func podWithTokens(name string, ttls ...*int64) *podRun {

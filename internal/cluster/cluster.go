@@ -9,9 +9,9 @@ import (
 	"slices"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
-	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 
@@ -94,7 +94,7 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
 		err = ctx.Err() // interrupted while kind was creating: do not leave it behind
 	}
 	if err == nil {
-		err = c.waitServiceRouting(ctx, log)
+		err = WaitServiceRouting(ctx, o.Name, log)
 	}
 	if err != nil {
 		_ = c.delete()
@@ -104,11 +104,11 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
 	return c, c.saveOptions()
 }
 
-// waitServiceRouting waits until kube-proxy has programmed the kubernetes Service on every
-// node: before that a pod's call to 10.96.0.1 fails (or leaves the node), which would look
-// like a token problem in a probe's log.
-func (c *Cluster) waitServiceRouting(ctx context.Context, log *phase.Recorder) error {
-	nodes, err := c.provider.ListNodes(c.Name)
+// WaitServiceRouting waits until kube-proxy has programmed the kubernetes Service on every
+// node of kind cluster name: before that a pod's call to 10.96.0.1 fails (or leaves the
+// node), which would look like a token problem in a probe's log.
+func WaitServiceRouting(ctx context.Context, name string, log *phase.Recorder) error {
+	nodes, err := newProvider().ListNodes(name)
 	if err != nil {
 		return err
 	}
@@ -152,11 +152,11 @@ func (c *Cluster) reuse() error {
 		err = json.Unmarshal(data, &saved)
 	}
 	if err != nil {
-		return fmt.Errorf("--reuse: cluster %q was not created by satoken (no %s); drop --reuse to replace it", c.Name, c.optionsFile())
+		return field.Forbidden(field.NewPath("Reuse"), fmt.Sprintf("cluster %q was not created by satoken (no %s); drop it to replace the cluster", c.Name, c.optionsFile()))
 	}
 	if saved.MaxTokenExpiration != c.MaxTokenExpiration || saved.ExtendTokenExpiration != c.ExtendTokenExpiration {
-		return fmt.Errorf("--reuse: cluster %q runs with max-token-expiration=%s extend=%v, not %s/%v; drop --reuse to replace it",
-			c.Name, saved.MaxTokenExpiration, saved.ExtendTokenExpiration, c.MaxTokenExpiration, c.ExtendTokenExpiration)
+		return field.Forbidden(field.NewPath("Reuse"), fmt.Sprintf("cluster %q runs with max-token-expiration=%s extend=%v, not %s/%v; drop it to replace the cluster",
+			c.Name, saved.MaxTokenExpiration, saved.ExtendTokenExpiration, c.MaxTokenExpiration, c.ExtendTokenExpiration))
 	}
 	c.NodeImage = saved.NodeImage
 	return c.provider.ExportKubeConfig(c.Name, c.Kubeconfig(), false)
@@ -205,38 +205,18 @@ func (c *Cluster) delete() error {
 
 // LoadImages copies local docker images into every node's containerd, as `kind load
 // docker-image` does.
-func (c *Cluster) LoadImages(ctx context.Context, images ...string) error {
-	tmp, err := os.CreateTemp("", "satoken-images-*.tar")
+func (c *Cluster) LoadImages(ctx context.Context, names ...string) error {
+	images, cleanup, err := docker.Images(ctx, names...)
 	if err != nil {
 		return err
 	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	if _, err := hostcmd.Output(kindexec.CommandContext(ctx, "docker", append([]string{"save", "-o", tmp.Name()}, images...)...)); err != nil {
-		return err
-	}
-	return c.LoadArchive(tmp.Name())
+	defer cleanup()
+	_, err = c.Images().Ship(ctx, images)
+	return err
 }
 
 // LoadArchive imports an image archive (docker save format) into every node.
-func (c *Cluster) LoadArchive(path string) error {
-	nodes, err := c.provider.ListInternalNodes(c.Name)
-	if err != nil {
-		return err
-	}
-	for _, n := range nodes {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		err = nodeutils.LoadImageArchive(n, f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("load images into %s: %w", n.String(), err)
-		}
-	}
-	return nil
-}
+func (c *Cluster) LoadArchive(path string) error { return c.Images().loadArchive(path) }
 
 // ExportLogs writes `kind export logs` output to dir.
 func (c *Cluster) ExportLogs(dir string) error { return c.provider.CollectLogs(c.Name, dir) }

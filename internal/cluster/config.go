@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"text/template"
 	"time"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 )
 
 // MinMaxTokenExpiration is the apiserver's floor for --service-account-max-token-expiration.
@@ -58,6 +60,9 @@ type renderInput struct {
 	MaxTokenExpiration    string
 	ExtendTokenExpiration bool
 	AdmissionPolicyAPI    string // group/version to serve, "" when the version lacks it
+	// KubeletAllowCgroupV1 sets failCgroupV1: false, which kubelet >= 1.35 needs on a
+	// cgroup v1 host (only then: elsewhere the kubelet's default stays).
+	KubeletAllowCgroupV1 bool
 }
 
 // imageVersionRE finds the Kubernetes minor version in a node image tag such as
@@ -70,17 +75,38 @@ var imageVersionRE = regexp.MustCompile(`:v1\.(\d+)\.\d+`)
 // apiserver given a gate it does not know fails to start, so it is only turned on when the
 // node image tag names a version that has it.
 func (o Options) AdmissionPolicyAPI() string {
-	m := imageVersionRE.FindStringSubmatch(o.NodeImage)
-	if m == nil {
+	switch minor := o.kubernetesMinor(); {
+	case minor < 0:
 		return ""
-	}
-	switch minor, _ := strconv.Atoi(m[1]); {
 	case minor >= 34:
 		return "admissionregistration.k8s.io/v1beta1"
 	case minor >= 32:
 		return "admissionregistration.k8s.io/v1alpha1"
 	}
 	return ""
+}
+
+// kubernetesMinor is MINOR of the v1.MINOR.PATCH the node image tag names, or -1.
+func (o Options) kubernetesMinor() int {
+	m := imageVersionRE.FindStringSubmatch(o.NodeImage)
+	if m == nil {
+		return -1
+	}
+	minor, _ := strconv.Atoi(m[1])
+	return minor
+}
+
+// hostCgroupV1 reports whether kind's nodes here see cgroup v1 (a variable for tests).
+var hostCgroupV1 = func() bool {
+	v2, err := nodeimage.HostCgroupV2()
+	return err == nil && !v2
+}
+
+// KubeletAllowCgroupV1 is whether the kubelet must be told to run on cgroup v1: the node
+// image's Kubernetes refuses it by default (>= 1.35) and this host is cgroup v1.
+func (o Options) KubeletAllowCgroupV1() bool {
+	minor := o.kubernetesMinor()
+	return minor >= 0 && nodeimage.NeedsCgroupV1Override(fmt.Sprintf("v1.%d.0", minor)) && hostCgroupV1()
 }
 
 // RenderConfig renders the kind config from fixtures. offline selects the settings of the
@@ -98,6 +124,7 @@ func (o Options) RenderConfig(offline bool) ([]byte, error) {
 		MaxTokenExpiration:    o.MaxTokenExpiration.String(),
 		ExtendTokenExpiration: o.ExtendTokenExpiration,
 		AdmissionPolicyAPI:    o.AdmissionPolicyAPI(),
+		KubeletAllowCgroupV1:  o.KubeletAllowCgroupV1(),
 	})
 	return buf.Bytes(), err
 }

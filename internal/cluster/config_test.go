@@ -108,3 +108,66 @@ func apiServerArgs(t *testing.T, cfg v1alpha4.Cluster) map[string]string {
 	require.NoError(t, yaml.Unmarshal([]byte(cfg.KubeadmConfigPatches[0]), &patch))
 	return patch.APIServer.ExtraArgs
 }
+
+// kubeletPatch returns the KubeletConfiguration patch of a rendered config, or nil.
+func kubeletPatch(t *testing.T, cfg v1alpha4.Cluster) map[string]any {
+	for _, p := range cfg.KubeadmConfigPatches {
+		var m map[string]any
+		require.NoError(t, yaml.Unmarshal([]byte(p), &m))
+		if m["kind"] == "KubeletConfiguration" {
+			return m
+		}
+	}
+	return nil
+}
+
+func TestKubeletCgroupV1Patch(t *testing.T) {
+	saved := hostCgroupV1
+	t.Cleanup(func() { hostCgroupV1 = saved })
+	for _, tc := range []struct {
+		image    string
+		cgroupV1 bool
+		want     bool
+	}{
+		{"satoken/kind-node:v1.34.4", true, false}, // 1.34 runs on cgroup v1 by default
+		{"satoken/kind-node:v1.35.8", true, true},
+		{"satoken/kind-node:v1.37.2", true, true},
+		{"kindest/node:v1.36.1@sha256:abc", true, true},
+		{"satoken/kind-node:v1.37.2", false, false}, // cgroup v2: keep the kubelet's default
+		{"example.com/custom-node:latest", true, false},
+	} {
+		hostCgroupV1 = func() bool { return tc.cgroupV1 }
+		o := validOptions(t)
+		o.NodeImage = tc.image
+		require.Equal(t, tc.want, o.KubeletAllowCgroupV1(), "%s cgroup v1 %v", tc.image, tc.cgroupV1)
+		for _, offline := range []bool{true, false} {
+			raw, err := o.RenderConfig(offline)
+			require.NoError(t, err)
+			var cfg v1alpha4.Cluster
+			require.NoError(t, yaml.UnmarshalStrict(raw, &cfg), string(raw))
+			patch := kubeletPatch(t, cfg)
+			if !tc.want {
+				require.Nil(t, patch, "%s cgroup v1 %v:\n%s", tc.image, tc.cgroupV1, raw)
+				continue
+			}
+			require.NotNil(t, patch, string(raw))
+			require.Equal(t, false, patch["failCgroupV1"])
+			require.NotContains(t, patch, "apiVersion", "kind matches the patch by kind alone")
+		}
+	}
+}
+
+func TestOfflineSkipPhasesKeepKindsPreflight(t *testing.T) {
+	raw, err := validOptions(t).RenderConfig(true)
+	require.NoError(t, err)
+	var cfg v1alpha4.Cluster
+	require.NoError(t, yaml.UnmarshalStrict(raw, &cfg))
+	var init struct {
+		Kind       string   `json:"kind"`
+		SkipPhases []string `json:"skipPhases"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(cfg.KubeadmConfigPatches[1]), &init))
+	require.Equal(t, "InitConfiguration", init.Kind)
+	// A merge patch replaces kind's ["preflight"]: it must still be in the list.
+	require.Equal(t, []string{"preflight", "addon/coredns"}, init.SkipPhases)
+}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // lock is an exclusive claim on a cluster name by this process: while one satoken
@@ -27,8 +29,8 @@ func (o Options) acquire() (*lock, error) {
 		holder, _ := os.ReadFile(o.lockPath())
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("cluster %q is in use by another satoken process (pid %s): choose another --cluster, or wait for it to finish",
-				o.Name, strings.TrimSpace(string(holder)))
+			return nil, field.Invalid(field.NewPath("Name"), o.Name, fmt.Sprintf("cluster in use by another satoken process (pid %s): choose another, or wait for it to finish",
+				strings.TrimSpace(string(holder))))
 		}
 		return nil, fmt.Errorf("lock cluster %q: %w", o.Name, err)
 	}

@@ -4,9 +4,7 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/cache"
@@ -19,27 +17,10 @@ import (
 
 // Env is a prepared host.
 type Env struct {
-	Root     string // the satoken-e2e checkout
+	Root     string // a checkout or the unpacked embedded tree (internal/bundle)
 	Log      *phase.Recorder
 	Facts    host.Facts
 	CacheDir string
-}
-
-// RepoRoot finds the satoken-e2e checkout from dir upwards, or $SATOKEN_REPO.
-func RepoRoot(dir string) (string, error) {
-	if r := os.Getenv("SATOKEN_REPO"); r != "" {
-		return r, nil
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "fixtures", "kind", "cluster.yaml.tmpl")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run satoken inside a satoken-e2e checkout (or set SATOKEN_REPO): fixtures/kind not found")
-		}
-		dir = parent
-	}
 }
 
 // Prepare installs and starts what the host needs (a no-op on a ready host).

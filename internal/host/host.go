@@ -155,13 +155,15 @@ func runtimeRegistered(ctx context.Context) bool {
 	return err == nil && out == RuntimeName
 }
 
-// installWrapper builds the runc wrapper (Go build cache makes this instant when unchanged).
+// installWrapper builds the runc wrapper (Go build cache makes this instant when unchanged)
+// from in.RepoRoot: a checkout, or the unpacked embedded tree, whose stub go.mod is enough
+// since the wrapper uses only the standard library.
 func installWrapper(ctx context.Context, in Input) error {
 	if err := os.MkdirAll(filepath.Dir(WrapperPath), 0o755); err != nil {
 		return fmt.Errorf("install runc wrapper (needs root): %w", err)
 	}
 	_, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", WrapperPath, "./cmd/runc-nosysresource"),
-		in.RepoRoot, "CGO_ENABLED=0"))
+		in.RepoRoot, "CGO_ENABLED=0", "GOWORK=off"))
 	return err
 }
 

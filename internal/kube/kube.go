@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
@@ -29,6 +32,14 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+// The label on every namespace satoken creates, so that leftovers of an interrupted
+// session can be found (`satoken clean`).
+const (
+	PartOfKey      = "app.kubernetes.io/part-of"
+	PartOfValue    = "satoken-e2e"
+	PartOfSelector = PartOfKey + "=" + PartOfValue
+)
+
 // Client bundles the clients the harness uses against one cluster.
 type Client struct {
 	Config  *rest.Config
@@ -37,9 +48,14 @@ type Client struct {
 	mapper  meta.ResettableRESTMapper
 }
 
-// New connects with a kubeconfig file.
-func New(kubeconfig string) (*Client, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+// New connects with a kubeconfig file and one of its contexts ("" = its current one).
+func New(kubeconfig, context string) (*Client, error) {
+	if _, err := os.Stat(kubeconfig); err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
 	}
@@ -56,6 +72,21 @@ func New(kubeconfig string) (*Client, error) {
 		return nil, err
 	}
 	return &Client{Config: cfg, Typed: typed, Dynamic: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))}, nil
+}
+
+// CurrentContext is the context New uses: override, else the kubeconfig's current one.
+func CurrentContext(kubeconfig, override string) (string, error) {
+	if override != "" {
+		return override, nil
+	}
+	cfg, err := clientcmd.LoadFromFile(kubeconfig)
+	if err != nil {
+		return "", fmt.Errorf("kubeconfig: %w", err)
+	}
+	if cfg.CurrentContext == "" {
+		return "", field.Required(field.NewPath("Context"), fmt.Sprintf("kubeconfig %s has no current context", kubeconfig))
+	}
+	return cfg.CurrentContext, nil
 }
 
 // Decode splits multi-document YAML (or JSON) into objects, skipping empty documents.
@@ -89,18 +120,27 @@ func Decode(data []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
+// Object names an object the harness created, so that it can delete it again.
+type Object struct {
+	Resource  schema.GroupVersionResource
+	Namespace string
+	Name      string
+}
+
+func (o Object) String() string {
+	if o.Namespace == "" {
+		return o.Resource.Resource + "/" + o.Name
+	}
+	return o.Resource.Resource + " " + o.Namespace + "/" + o.Name
+}
+
 // Create creates objs in order; namespaced objects without a namespace go to defaultNS.
-// Objects that already exist are left as they are.
-func (c *Client) Create(ctx context.Context, objs []*unstructured.Unstructured, defaultNS string) error {
+// Objects that already exist are left as they are; created lists the others.
+func (c *Client) Create(ctx context.Context, objs []*unstructured.Unstructured, defaultNS string) (created []Object, err error) {
 	for _, o := range objs {
-		gvk := o.GroupVersionKind()
-		m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if meta.IsNoMatchError(err) {
-			c.mapper.Reset() // a CRD created earlier in this apply
-			m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		}
+		m, err := c.mapping(o)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", gvk.Kind, o.GetName(), err)
+			return created, err
 		}
 		var ri dynamic.ResourceInterface = c.Dynamic.Resource(m.Resource)
 		if m.Scope.Name() == meta.RESTScopeNameNamespace {
@@ -109,11 +149,58 @@ func (c *Client) Create(ctx context.Context, objs []*unstructured.Unstructured, 
 			}
 			ri = c.Dynamic.Resource(m.Resource).Namespace(o.GetNamespace())
 		}
-		if _, err := ri.Create(ctx, o, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("create %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
+		_, err = ri.Create(ctx, o, metav1.CreateOptions{})
+		switch {
+		case err == nil:
+			created = append(created, Object{Resource: m.Resource, Namespace: o.GetNamespace(), Name: o.GetName()})
+		case !apierrors.IsAlreadyExists(err):
+			return created, fmt.Errorf("create %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
 		}
 	}
-	return nil
+	return created, nil
+}
+
+// CreateAccess is the resource (and namespace) creating o touches, for access reviews.
+func (c *Client) CreateAccess(o *unstructured.Unstructured, defaultNS string) (Object, error) {
+	m, err := c.mapping(o)
+	if err != nil {
+		return Object{}, err
+	}
+	out := Object{Resource: m.Resource, Name: o.GetName()}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		out.Namespace = o.GetNamespace()
+		if out.Namespace == "" {
+			out.Namespace = defaultNS
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) mapping(o *unstructured.Unstructured) (*meta.RESTMapping, error) {
+	gvk := o.GroupVersionKind()
+	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		c.mapper.Reset() // a CRD created earlier in this apply
+		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", gvk.Kind, o.GetName(), err)
+	}
+	return m, nil
+}
+
+// Delete deletes objs in reverse order (dependents first), ignoring those already gone.
+func (c *Client) Delete(ctx context.Context, objs []Object) error {
+	var errs []error
+	policy := metav1.DeletePropagationBackground
+	for i := len(objs) - 1; i >= 0; i-- {
+		o := objs[i]
+		err := c.Dynamic.Resource(o.Resource).Namespace(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete %s: %w", o, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // WaitPodRunning waits until the pod runs and returns it (with its IP).

@@ -38,6 +38,9 @@ type inputs struct {
 	CNIConfig         string
 	Workaround        bool
 	WrapperHash       string `json:",omitempty"`
+	// Containerd is the containerd version built from its Go module for the node; empty
+	// (and so absent from the hash) where Debian's package serves.
+	Containerd string `json:",omitempty"`
 
 	KindFilesDir string `json:"-"`
 }
@@ -50,6 +53,7 @@ func (b *builder) inputs(ctx context.Context) (inputs, error) {
 		Packages:          rootfsPackages,
 		CNIConfig:         cniConfig,
 		Workaround:        b.in.SysResourceWorkaround,
+		Containerd:        containerdFor(b.in.KubernetesVersion),
 	}
 	var err error
 	in.KindVersion, in.KindFilesDir, err = kindFiles(ctx)
@@ -79,8 +83,12 @@ func (in inputs) baseHash() string {
 }
 
 func (in inputs) summary() string {
-	return fmt.Sprintf("kubernetes %s, kind %s node files, debian %s, CAP_SYS_RESOURCE workaround %v",
-		in.KubernetesVersion, in.KindVersion, in.DebianSuite, in.Workaround)
+	containerd := "debian's containerd"
+	if in.Containerd != "" {
+		containerd = "containerd " + in.Containerd + " built from source"
+	}
+	return fmt.Sprintf("kubernetes %s, kind %s node files, debian %s, %s, CAP_SYS_RESOURCE workaround %v",
+		in.KubernetesVersion, in.KindVersion, in.DebianSuite, containerd, in.Workaround)
 }
 
 // kindFiles locates images/base/files of the sigs.k8s.io/kind version this binary links

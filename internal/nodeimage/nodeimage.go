@@ -18,9 +18,6 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )
 
-// DefaultKubernetesVersion runs on Debian's containerd 1.6 and cgroup v1 (see README).
-const DefaultKubernetesVersion = "v1.34.4"
-
 // Input says which node image to build.
 type Input struct {
 	KubernetesVersion string // e.g. v1.34.4
@@ -43,6 +40,8 @@ type builder struct {
 	workDir    string
 	baseImage  string // set by the rootfs step
 	pauseImage string // set from the kubeadm image list
+	// containerdDir holds containerdCommands built from source; "" keeps Debian's containerd.
+	containerdDir string
 }
 
 // ValidateVersion rejects a Kubernetes version the builder cannot build.
@@ -76,10 +75,11 @@ func Build(ctx context.Context, in Input) (string, error) {
 
 	binDir := filepath.Join(in.CacheDir, "kubernetes", in.KubernetesVersion, "bin")
 	var images kubeadmImages
-	steps := []struct {
+	type step struct {
 		name string
 		fn   func() error
-	}{
+	}
+	steps := []step{
 		{"kubernetes binaries " + in.KubernetesVersion, func() error { return b.kubernetesBinaries(ctx, binDir) }},
 		{"kubeadm image list", func() (err error) {
 			images, err = listKubeadmImages(ctx, binDir, in.KubernetesVersion)
@@ -89,10 +89,18 @@ func Build(ctx context.Context, in Input) (string, error) {
 		{"etcd", func() error { return b.buildEtcd(ctx, images.etcdModuleVersion(), binDir) }},
 		{"pause", func() error { return b.buildPause(ctx, images.Pause.tag(), binDir) }},
 		{"crictl", func() error { return b.buildCrictl(ctx, binDir) }},
+	}
+	if inputs.Containerd != "" {
+		b.containerdDir = filepath.Join(in.CacheDir, "containerd", inputs.Containerd, "bin")
+		steps = append(steps, step{"containerd " + inputs.Containerd, func() error {
+			return b.buildContainerd(ctx, inputs.Containerd, b.containerdDir)
+		}})
+	}
+	steps = append(steps, []step{
 		{"debian rootfs", func() error { return b.rootfs(ctx, inputs) }},
 		{"control-plane images", func() error { return b.componentImages(ctx, binDir, images) }},
 		{"assemble node image", func() error { return b.assemble(ctx, binDir, images, image, hash) }},
-	}
+	}...)
 	for _, s := range steps {
 		if err := b.log.Run(s.name, s.fn); err != nil {
 			return "", fmt.Errorf("%s: %w", s.name, err)

@@ -1,6 +1,8 @@
 package nodeimage
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,4 +141,135 @@ func TestContainerdConfigEdits(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.toml")
 	require.NoError(t, os.WriteFile(path, []byte("version = 2\n"), 0o644))
 	require.Error(t, (&builder{}).containerdConfig(path), "an unexpected kind config is an error, not a silent no-op")
+}
+
+func TestInputsHashOfV134Unchanged(t *testing.T) {
+	// The CI cluster's v1.34.4 image must not be rebuilt by the newer-version support:
+	// these hashes were computed before it existed.
+	in := inputs{BuilderRevision: 5, KubernetesVersion: "v1.34.4", KindVersion: "v0.33.0", KindFilesHash: "abc",
+		DebianSuite: "bookworm", Packages: rootfsPackages, CNIConfig: cniConfig, Workaround: true, WrapperHash: "def",
+		Containerd: containerdFor("v1.34.4")}
+	require.Equal(t, 5, builderRevision)
+	require.Equal(t, "de4fb424e094", in.hash())
+	require.Equal(t, "7696fee7a38e", in.baseHash())
+	in.Containerd = containerdFor("v1.37.2")
+	require.NotEqual(t, "de4fb424e094", in.hash(), "a built containerd is an input")
+}
+
+func TestVersionChoices(t *testing.T) {
+	for _, tc := range []struct {
+		version    string
+		containerd string
+		cgroupV1   bool
+		crictl     string
+	}{
+		{"v1.34.4", "", false, "v1.34.0"},
+		{"v1.35.8", "", true, "v1.35.0"},
+		{"v1.36.5", builtContainerdVersion, true, "v1.36.0"},
+		{"v1.37.2", builtContainerdVersion, true, "v1.37.0"},
+	} {
+		require.Equal(t, tc.containerd, containerdFor(tc.version), tc.version)
+		require.Equal(t, tc.cgroupV1, NeedsCgroupV1Override(tc.version), tc.version)
+		require.Equal(t, tc.crictl, crictlCandidates(tc.version)[0], tc.version)
+	}
+	require.Equal(t, []string{"v1.35.0", "v1.34.0"}, crictlCandidates("v1.35.8"), "v1.35.x is not on the proxy: fall back")
+	require.False(t, NeedsCgroupV1Override("latest"))
+	require.Equal(t, -1, minorOf("1.35.0"))
+}
+
+func TestDefaultFor(t *testing.T) {
+	saved := verified
+	t.Cleanup(func() { verified = saved })
+	verified = []verifiedVersion{{Version: "v1.37.2", CgroupV2: true}, {Version: "v1.34.4", CgroupV1: true, CgroupV2: true}}
+	v, why := defaultFor(true, nil)
+	require.Equal(t, "v1.37.2", v)
+	require.Contains(t, why, "cgroup v2")
+	v, why = defaultFor(false, nil)
+	require.Equal(t, "v1.34.4", v)
+	require.Contains(t, why, "cgroup v1")
+	v, _ = defaultFor(true, os.ErrNotExist)
+	require.Equal(t, DefaultKubernetesVersion, v, "unknown cgroup mode: the CI default")
+	verified = nil
+	v, _ = defaultFor(false, nil)
+	require.Equal(t, DefaultKubernetesVersion, v)
+
+	var logged string
+	DefaultVersion(func(f string, a ...any) { logged = fmt.Sprintf(f, a...) })
+	require.Contains(t, logged, "set --k8s")
+}
+
+// upstreamGoMod136 has the layout of k8s.io/kubernetes v1.36+: more staging modules
+// (cri-streaming, streaming) than 1.34's 31.
+func upstreamGoMod136(n int) string {
+	var sb strings.Builder
+	sb.WriteString("module k8s.io/kubernetes\n\ngo 1.26.0\n\nrequire k8s.io/api v0.0.0\n\nreplace (\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&sb, "\tk8s.io/staging%02d => ./staging/src/k8s.io/staging%02d\n", i, i)
+	}
+	sb.WriteString("\tk8s.io/streaming => ./staging/src/k8s.io/streaming\n)\n")
+	return sb.String()
+}
+
+func TestBuildModuleDerivesReplacesFromGoMod(t *testing.T) {
+	out, err := buildModule([]byte(upstreamGoMod136(32)), "v1.37.2")
+	require.NoError(t, err)
+	f, err := modfile.Parse("go.mod", out, nil)
+	require.NoError(t, err)
+	require.Equal(t, "1.26.0", f.Go.Version, "the upstream go directive is kept")
+	require.Len(t, f.Replace, 33)
+	for _, r := range f.Replace {
+		require.Equal(t, r.Old.Path, r.New.Path)
+		require.Equal(t, "v0.37.2", r.New.Version)
+	}
+}
+
+func TestContainerd2Build(t *testing.T) {
+	require.Equal(t, "module satoken.local/containerdbuild\n\ngo 1.24\n\nrequire github.com/containerd/containerd/v2 v2.3.4\n", string(containerdBuildModule("v2.3.4")))
+	flags := containerdLDFlags("v2.3.4")
+	require.Contains(t, flags, "-X github.com/containerd/containerd/v2/version.Version=v2.3.4")
+	require.Contains(t, containerdBuildTags, "no_btrfs")
+}
+
+// kindContainerdConfig is kind's own containerd config (written for containerd 2.x in
+// kind v0.33) from the module cache; the test is skipped when the cache lacks it.
+func kindContainerdConfig(t *testing.T) []byte {
+	_, dir, err := kindFiles(context.Background())
+	if err != nil {
+		t.Skipf("kind module not available: %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "etc", "containerd", "config.toml"))
+	require.NoError(t, err)
+	return data
+}
+
+func TestContainerdConfigForContainerd2(t *testing.T) {
+	kind := kindContainerdConfig(t)
+	for _, workaround := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "config.toml")
+		require.NoError(t, os.WriteFile(path, kind, 0o644))
+		b := &builder{in: Input{SysResourceWorkaround: workaround}, pauseImage: "registry.k8s.io/pause:3.10.2"}
+		require.NoError(t, b.containerdConfig(path), "kind's shipped config takes the edits")
+		out, _ := os.ReadFile(path)
+		require.Contains(t, string(out), `sandbox_image = "registry.k8s.io/pause:3.10.2"`)
+		require.Equal(t, workaround, strings.Contains(string(out), `BinaryName = "/usr/local/bin/runc-nosysresource"`))
+	}
+}
+
+func TestCheckContainerdDump(t *testing.T) {
+	// Shape of `containerd config dump` (version 3) after migrating kind's version 2 file.
+	dump := `version = 3
+[plugins]
+  [plugins.'io.containerd.cri.v1.images'.pinned_images]
+    sandbox = 'registry.k8s.io/pause:3.10.2'
+  [plugins.'io.containerd.cri.v1.runtime']
+    restrict_oom_score_adj = true
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+      BinaryName = '/usr/local/bin/runc-nosysresource'
+      SystemdCgroup = true
+`
+	require.NoError(t, checkContainerdDump(dump, "registry.k8s.io/pause:3.10.2", true))
+	require.NoError(t, checkContainerdDump(dump, "registry.k8s.io/pause:3.10.2", false))
+	require.ErrorContains(t, checkContainerdDump(dump, "registry.k8s.io/pause:3.10.1", false), "pause:3.10.1")
+	noWrapper := strings.ReplaceAll(dump, "BinaryName", "#")
+	require.ErrorContains(t, checkContainerdDump(noWrapper, "registry.k8s.io/pause:3.10.2", true), "BinaryName")
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	"sigs.k8s.io/kind/pkg/exec"
 
@@ -93,40 +92,9 @@ func pruneOtherTags(ctx context.Context, repo, keep string) {
 	}
 }
 
-// debootstrap returns a cached minbase rootfs tarball, building it on first use (~3 min).
+// debootstrap returns the cached minbase rootfs tarball of the node (see Debootstrap).
 func (b *builder) debootstrap(ctx context.Context) (string, error) {
-	dir := filepath.Join(b.in.CacheDir, "rootfs")
-	tarball := filepath.Join(dir, fmt.Sprintf("%s-%s.tar", debianSuite, shortHash(strings.Join(rootfsPackages, ","))))
-	if _, err := os.Stat(tarball); err == nil {
-		b.log.Printf("using cached rootfs %s", tarball)
-		return tarball, nil
-	}
-	mirror, err := debianMirror()
-	if err != nil {
-		return "", err
-	}
-	target := filepath.Join(b.workDir, "debootstrap")
-	b.log.Printf("debootstrap %s (minbase + %d packages) from the host's apt mirror (~3 min)", debianSuite, len(rootfsPackages))
-	stop := b.log.Heartbeat("debootstrapping "+debianSuite, 3*time.Minute)
-	defer stop()
-	if _, err := hostcmd.Output(exec.CommandContext(ctx, "debootstrap", "--variant=minbase", "--include="+strings.Join(rootfsPackages, ","), debianSuite, target, mirror)); err != nil {
-		return "", err
-	}
-	// Package caches only bloat the image.
-	for _, glob := range []string{"var/cache/apt/archives/*.deb", "var/lib/apt/lists/*"} {
-		matches, _ := filepath.Glob(filepath.Join(target, glob))
-		for _, m := range matches {
-			_ = os.RemoveAll(m)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	tmp := tarball + ".tmp"
-	if _, err := hostcmd.Output(exec.CommandContext(ctx, "tar", "--numeric-owner", "-C", target, "-cf", tmp, ".")); err != nil {
-		return "", err
-	}
-	return tarball, os.Rename(tmp, tarball)
+	return Debootstrap(ctx, b.in.CacheDir, b.workDir, rootfsPackages, b.log)
 }
 
 // debianMirror reads the first Debian archive URI the host's apt uses, so the rootfs comes
@@ -172,14 +140,30 @@ func (b *builder) customize(ctx context.Context, root, kindFiles string) error {
 	if err := copyTree(kindFiles, root); err != nil {
 		return err
 	}
-	// kind's units start /usr/local/bin/containerd; Debian installs it in /usr/bin.
-	if err := os.Symlink("/usr/bin/containerd", filepath.Join(root, "usr/local/bin/containerd")); err != nil {
+	ctr := "ctr"
+	if b.containerdDir != "" {
+		// containerd 2 built from source: kind's unit starts /usr/local/bin/containerd, and
+		// /usr/local/bin comes before Debian's /usr/bin (containerd 1.6) on every PATH, so
+		// the shim and ctr found are the matching ones too.
+		for _, c := range containerdCommands {
+			if err := fileutil.Copy(filepath.Join(b.containerdDir, c), filepath.Join(root, "usr/local/bin", c), 0o755); err != nil {
+				return err
+			}
+		}
+		ctr = "/usr/local/bin/ctr"
+	} else if err := os.Symlink("/usr/bin/containerd", filepath.Join(root, "usr/local/bin/containerd")); err != nil {
+		// kind's units start /usr/local/bin/containerd; Debian installs it in /usr/bin.
 		return err
 	}
 	if err := b.containerdConfig(filepath.Join(root, "etc/containerd/config.toml")); err != nil {
 		return err
 	}
-	if err := criBaseSpec(ctx, root); err != nil {
+	if b.containerdDir != "" {
+		if err := b.checkContainerdConfig(ctx, root); err != nil {
+			return err
+		}
+	}
+	if err := criBaseSpec(ctx, root, ctr); err != nil {
 		return err
 	}
 	// containerd's CRI looks for plugins in /opt/cni/bin.
@@ -243,10 +227,37 @@ func (b *builder) containerdConfig(path string) error {
 	return os.WriteFile(path, []byte(cfg), 0o644)
 }
 
+// checkContainerdConfig has the node's containerd 2 load the edited config (kind's ships
+// in the version 2 format, which containerd 2 migrates when it loads it) and checks that
+// the settings this builder relies on survive the migration.
+func (b *builder) checkContainerdConfig(ctx context.Context, root string) error {
+	dump, err := hostcmd.Output(exec.CommandContext(ctx, "chroot", root, "/usr/local/bin/containerd", "--config", "/etc/containerd/config.toml", "config", "dump"))
+	if err != nil {
+		return fmt.Errorf("containerd cannot load its config: %w", err)
+	}
+	return checkContainerdDump(dump, b.pauseImage, b.in.SysResourceWorkaround)
+}
+
+// checkContainerdDump looks for the pause image (and, with the CAP_SYS_RESOURCE
+// workaround, its two settings) in `containerd config dump` output (version 3 format).
+func checkContainerdDump(dump, pauseImage string, workaround bool) error {
+	dump = strings.ReplaceAll(dump, "'", `"`) // the dump may quote strings either way
+	want := []string{`sandbox = "` + pauseImage + `"`}
+	if workaround {
+		want = append(want, "restrict_oom_score_adj = true", `BinaryName = "/`+nodeRuncWrapper+`"`)
+	}
+	for _, w := range want {
+		if !strings.Contains(dump, w) {
+			return fmt.Errorf("containerd's loaded config lacks %q; it is:\n%s", w, dump)
+		}
+	}
+	return nil
+}
+
 // criBaseSpec writes the base OCI spec kind's containerd config points at: containerd's
 // default spec plus kind's product-files hook, without rlimits.
-func criBaseSpec(ctx context.Context, root string) error {
-	out, err := hostcmd.Output(exec.CommandContext(ctx, "chroot", root, "ctr", "oci", "spec"))
+func criBaseSpec(ctx context.Context, root, ctr string) error {
+	out, err := hostcmd.Output(exec.CommandContext(ctx, "chroot", root, ctr, "oci", "spec"))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,14 @@
 // Package probes builds the probe matrix: one static binary and one FROM scratch image
-// per client-go version listed in apps/probe/versions.json. Builds are keyed by a hash
-// of their inputs, so a second run reuses binaries from the cache and images from docker.
+// per client-go version listed in apps/probe/versions.json, and one Node.js image per
+// @kubernetes/client-node version listed in apps/probe-js/versions.json (js.go). Builds
+// are keyed by a hash of their inputs, so a second run reuses binaries and layers from
+// the cache and images from docker.
+//
+// The probe is package apps/probe of the root module; each version is built from the
+// root with -modfile=apps/probe/versions/<label>/probe.mod (beside it probe.sum, which
+// the go command reads as that file's go.sum), so the root go.mod is never used for it.
+// The module files are not called go.mod so that the versions stay inside the root
+// module (go install …@version, go:embed).
 package probes
 
 import (
@@ -18,32 +26,45 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/mod/semver"
 	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
-	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/scan"
 )
 
-// Probe is one entry of apps/probe/versions.json.
+// Probe is one entry of apps/probe/versions.json (Go) or apps/probe-js/versions.json
+// (JavaScript, see js.go).
 type Probe struct {
-	Label  string   `json:"label"`  // client-go release tag; also the image tag
-	Module string   `json:"module"` // exact k8s.io/client-go module version pinned
-	Tags   []string `json:"tags"`   // build tags selecting API-era files
+	Label string `json:"label"` // client-go release tag, or js-<client-node version>; also the image tag
+	// Module is the exact k8s.io/client-go module version pinned, or for JavaScript the
+	// npm spec @kubernetes/client-node@<version> (never mistaken for a client-go version).
+	Module string   `json:"module"`
+	Tags   []string `json:"tags"` // build tags selecting API-era files (Go)
 	Note   string   `json:"note"`
 	// K8sRelease is the Kubernetes minor this client-go release belongs to (client-go's
-	// compatibility matrix), for reading reports; verdicts never depend on it.
+	// compatibility matrix), for reading reports; verdicts never depend on it. Empty for
+	// JavaScript.
 	K8sRelease string `json:"k8sRelease"`
+	// Language is LanguageGo or LanguageJS; set by Load, never read from a matrix file.
+	Language string `json:"-"`
+	// Adapter is the JavaScript probe's client-node API era (request or fetch), its
+	// counterpart of Tags.
+	Adapter string `json:"-"`
 }
 
 const (
-	// ProbeDir is the probe module, relative to the repository root.
-	ProbeDir     = "apps/probe"
-	matrixFile   = "versions.json"
-	versionsDir  = "versions"
+	// ProbeDir is the probe package, relative to the repository root.
+	ProbeDir    = "apps/probe"
+	matrixFile  = "versions.json"
+	versionsDir = "versions"
+	// ModFile and SumFile are each version's module files in versions/<label>/.
+	ModFile      = "probe.mod"
+	SumFile      = "probe.sum"
 	clientGoPath = scan.ClientGoPath
 	inputsLabel  = "satoken.inputs"
 )
@@ -54,9 +75,39 @@ var (
 	tagRE   = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
 )
 
-// Load reads and validates apps/probe/versions.json under repoRoot, in file order
-// (oldest first; the last entry is the newest, whose pins are the probe module's own).
+// Load reads and validates the probe matrix under repoRoot: the Go probes of
+// apps/probe/versions.json, then the JavaScript probes of apps/probe-js/versions.json,
+// each in file order (oldest first; the last of each language is its newest). Every Go
+// entry needs versions/<label>/probe.mod and probe.sum, every JavaScript entry its
+// package.json and package-lock.json. Labels are unique across both.
 func Load(repoRoot string) ([]Probe, error) {
+	all, err := loadGo(repoRoot)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, p := range all {
+		seen[p.Label] = true
+	}
+	js, err := loadJS(repoRoot, seen)
+	if err != nil {
+		return nil, err
+	}
+	return append(all, js...), nil
+}
+
+// OfLanguage returns the probes of one language, in matrix order.
+func OfLanguage(all []Probe, language string) []Probe {
+	var out []Probe
+	for _, p := range all {
+		if p.Language == language {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func loadGo(repoRoot string) ([]Probe, error) {
 	path := filepath.Join(repoRoot, ProbeDir, matrixFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -74,8 +125,8 @@ func Load(repoRoot string) ([]Probe, error) {
 	seen := map[string]bool{}
 	for i, p := range all {
 		switch {
-		case !labelRE.MatchString(p.Label):
-			return nil, fmt.Errorf("%s: entry %d: label %q is not a valid image tag", path, i, p.Label)
+		case !labelRE.MatchString(p.Label) || strings.HasPrefix(p.Label, JSLabelPrefix):
+			return nil, fmt.Errorf("%s: entry %d: label %q is not a valid image tag without the JavaScript prefix %s", path, i, p.Label, JSLabelPrefix)
 		case seen[p.Label]:
 			return nil, fmt.Errorf("%s: label %q listed twice", path, p.Label)
 		case !semver.IsValid(p.Module):
@@ -86,20 +137,27 @@ func Load(repoRoot string) ([]Probe, error) {
 				return nil, fmt.Errorf("%s: %s: bad build tag %q", path, p.Label, t)
 			}
 		}
-		for _, f := range []string{"go.mod", "go.sum"} {
+		for _, f := range []string{ModFile, SumFile} {
 			if _, err := os.Stat(filepath.Join(repoRoot, ProbeDir, versionsDir, p.Label, f)); err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", path, p.Label, err)
 			}
 		}
 		seen[p.Label] = true
+		all[i].Language = LanguageGo
 	}
 	return all, nil
 }
 
-// Select picks probes by spec: "all", or a comma-separated list of labels (in that order).
+// Select picks probes by spec: "all", "go" or "js" (every probe of one language), or a
+// comma-separated list of labels of either language (in that order).
 func Select(all []Probe, spec string) ([]Probe, error) {
-	if strings.TrimSpace(spec) == "all" {
+	switch strings.TrimSpace(spec) {
+	case "all":
 		return all, nil
+	case "go":
+		return OfLanguage(all, LanguageGo), nil
+	case "js":
+		return OfLanguage(all, LanguageJS), nil
 	}
 	byLabel := map[string]Probe{}
 	var known []string
@@ -112,7 +170,7 @@ func Select(all []Probe, spec string) ([]Probe, error) {
 		l = strings.TrimSpace(l)
 		p, ok := byLabel[l]
 		if !ok {
-			return nil, fmt.Errorf("unknown probe %q; known: all, %s", l, strings.Join(known, ", "))
+			return nil, fmt.Errorf("unknown probe %q; known: all, go, js, %s", l, strings.Join(known, ", "))
 		}
 		if !slices.ContainsFunc(out, func(q Probe) bool { return q.Label == l }) {
 			out = append(out, p)
@@ -135,21 +193,22 @@ type BuildInput struct {
 // Built is one probe ready to run.
 type Built struct {
 	Probe     Probe
-	Binary    string
+	Binary    string // Go: the static probe binary
 	Image     string
 	InputHash string
+	// Layers are a JavaScript probe's image layers (gzip-compressed tars): the Node.js
+	// base, then the app.
+	Layers []string
+	NodeJS string // JavaScript: Debian's nodejs package version in the base layer
 }
 
-// dockerfile is the image recipe: the static binary alone, run as nobody.
-const dockerfile = `FROM scratch
-COPY probe /probe
-USER 65534:65534
-ENTRYPOINT ["/probe"]
-`
+// imageRecipe names the recipe of Built.OCI for the input hash; change it with the recipe.
+const imageRecipe = "oci: FROM scratch, /probe 0755, USER 65534:65534, ENTRYPOINT /probe, labels"
 
-// goBuildArgs is the build recipe (before -o); part of the input hash.
+// goBuildArgs is the build recipe (before -o), run in the repository root; part of the
+// input hash.
 func goBuildArgs(p Probe) []string {
-	args := []string{"build", "-modfile=" + filepath.ToSlash(filepath.Join(versionsDir, p.Label, "go.mod")), "-trimpath", "-buildvcs=false"}
+	args := []string{"build", "-modfile=" + filepath.ToSlash(filepath.Join(ProbeDir, versionsDir, p.Label, ModFile)), "-trimpath", "-buildvcs=false"}
 	if len(p.Tags) > 0 {
 		args = append(args, "-tags", strings.Join(p.Tags, ","))
 	}
@@ -164,13 +223,28 @@ func Build(ctx context.Context, in BuildInput) ([]Built, error) {
 	if in.Log == nil {
 		in.Log = &phase.Recorder{} // prints nothing
 	}
-	goVersion, err := hostcmd.Output(exec.CommandContext(ctx, "go", "env", "GOVERSION"))
-	if err != nil {
-		return nil, err
-	}
+	var goVersion string
+	var js *jsEnv
 	var out []Built
 	for _, p := range in.Probes {
-		b, err := buildOne(ctx, in, p, goVersion)
+		var b Built
+		var err error
+		switch {
+		case p.IsJS():
+			if js == nil {
+				if js, err = prepareJS(ctx, in); err != nil {
+					return out, err
+				}
+			}
+			b, err = buildJS(ctx, in, p, js)
+		default:
+			if goVersion == "" {
+				if goVersion, err = hostcmd.Output(exec.CommandContext(ctx, "go", "env", "GOVERSION")); err != nil {
+					return out, err
+				}
+			}
+			b, err = buildOne(ctx, in, p, goVersion)
+		}
 		if err != nil {
 			return out, fmt.Errorf("probe %s: %w", p.Label, err)
 		}
@@ -207,7 +281,7 @@ func buildOne(ctx context.Context, in BuildInput, p Probe, goVersion string) (Bu
 		in.Log.Printf("probe %s: image %s up to date", p.Label, b.Image)
 		return b, nil
 	}
-	return b, in.Log.Run("docker build "+b.Image, func() error { return dockerBuild(ctx, b) })
+	return b, in.Log.Run("docker load "+b.Image, func() error { return dockerLoad(ctx, b) })
 }
 
 // goBuild writes the binary next to its final path and renames it, so an interrupted
@@ -217,38 +291,43 @@ func goBuild(ctx context.Context, repoRoot string, p Probe, dst string) error {
 		return err
 	}
 	tmp := dst + ".tmp"
-	args := append(goBuildArgs(p), "-o", tmp, ".")
-	if _, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", args...), filepath.Join(repoRoot, ProbeDir), goBuildEnv...)); err != nil {
+	// The go command finds the module root by its go.mod (a checkout's, or the stub of an
+	// unpacked tree) but reads only -modfile.
+	args := append(goBuildArgs(p), "-o", tmp, "./"+ProbeDir)
+	if _, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", args...), repoRoot, goBuildEnv...)); err != nil {
 		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, dst)
 }
 
-func dockerBuild(ctx context.Context, b Built) error {
-	dir, err := os.MkdirTemp("", "satoken-probe-")
+// dockerLoad puts the probe's image into the local docker engine (for `satoken scan` and
+// `docker run`): the Go-built image, written as an archive and loaded.
+func dockerLoad(ctx context.Context, b Built) error {
+	img, err := b.OCI()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+	tag, err := name.NewTag(b.Image)
+	if err != nil {
 		return err
 	}
-	if err := fileutil.Copy(b.Binary, filepath.Join(dir, "probe"), 0o755); err != nil {
+	tmp, err := os.CreateTemp("", "satoken-probe-*.tar")
+	if err != nil {
 		return err
 	}
-	// The classic builder needs no registry for FROM scratch (and no buildx plugin).
-	_, err = hostcmd.Output(exec.CommandContext(ctx, "docker",
-		"build", "-q", "-t", b.Image,
-		"--label", inputsLabel+"="+b.InputHash,
-		"--label", "satoken.probe.label="+b.Probe.Label,
-		"--label", "satoken.probe.client-go="+b.Probe.Module,
-		dir).SetEnv(append(os.Environ(), "DOCKER_BUILDKIT=0")...))
-	return err
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	if err := tarball.WriteToFile(tmp.Name(), tag, img); err != nil {
+		return err
+	}
+	return docker.Load(ctx, tmp.Name())
 }
 
 // inputHash covers everything that determines a probe binary and image: the probe's
 // non-test Go sources, the version's module files, the build recipe and the Go version.
+// Files are named relative to ProbeDir, so a checkout and the tree a satoken binary
+// unpacks (internal/bundle) give the same hash and share images.
 func inputHash(repoRoot string, p Probe, goVersion string) (string, error) {
 	h := sha256.New()
 	field := func(name string, data []byte) {
@@ -258,7 +337,7 @@ func inputHash(repoRoot string, p Probe, goVersion string) (string, error) {
 	field("go", []byte(goVersion))
 	field("module", []byte(p.Module))
 	field("build", []byte(strings.Join(goBuildArgs(p), "\x00")+"\x00"+strings.Join(goBuildEnv, "\x00")))
-	field("dockerfile", []byte(dockerfile))
+	field("image", []byte(imageRecipe))
 	root := filepath.Join(repoRoot, ProbeDir)
 	var files []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -277,8 +356,8 @@ func inputHash(repoRoot string, p Probe, goVersion string) (string, error) {
 		return "", err
 	}
 	files = append(files,
-		filepath.Join(root, versionsDir, p.Label, "go.mod"),
-		filepath.Join(root, versionsDir, p.Label, "go.sum"))
+		filepath.Join(root, versionsDir, p.Label, ModFile),
+		filepath.Join(root, versionsDir, p.Label, SumFile))
 	for _, f := range files { // WalkDir order is lexical, so the list is stable
 		b, err := os.ReadFile(f)
 		if err != nil {

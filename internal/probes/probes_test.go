@@ -1,14 +1,17 @@
 package probes
 
 import (
-	"bytes"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"golang.org/x/mod/modfile"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/bundle"
 )
 
 const repoRoot = "../.."
@@ -28,18 +31,18 @@ func TestLoadMatrix(t *testing.T) {
 	}
 }
 
-// Every version's module file must pin exactly the client-go its entry names, and the
-// probe module's own files must be the newest (last) entry's.
+// Every version's module file must pin exactly the client-go its entry names, and declare
+// the root module: the probe is built from the repository root as package ./apps/probe.
 func TestModuleFilesPinClientGo(t *testing.T) {
 	all, err := Load(repoRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	probeModule := readModFile(t, filepath.Join(repoRoot, ProbeDir, "go.mod")).Module.Mod.Path
-	for _, p := range all {
-		f := readModFile(t, filepath.Join(repoRoot, ProbeDir, versionsDir, p.Label, "go.mod"))
-		if f.Module.Mod.Path != probeModule {
-			t.Errorf("%s: module %s, want %s", p.Label, f.Module.Mod.Path, probeModule)
+	rootModule := readModFile(t, filepath.Join(repoRoot, "go.mod")).Module.Mod.Path
+	for _, p := range OfLanguage(all, LanguageGo) {
+		f := readModFile(t, filepath.Join(repoRoot, ProbeDir, versionsDir, p.Label, ModFile))
+		if f.Module.Mod.Path != rootModule {
+			t.Errorf("%s: module %s, want %s", p.Label, f.Module.Mod.Path, rootModule)
 		}
 		var got []string
 		for _, r := range f.Require {
@@ -48,26 +51,51 @@ func TestModuleFilesPinClientGo(t *testing.T) {
 			}
 		}
 		if len(got) != 1 || got[0] != p.Module {
-			t.Errorf("%s: go.mod requires client-go %v, want exactly %s", p.Label, got, p.Module)
+			t.Errorf("%s: %s requires client-go %v, want exactly %s", p.Label, ModFile, got, p.Module)
 		}
 		for _, r := range f.Replace {
 			if r.Old.Path == clientGoPath {
-				t.Errorf("%s: go.mod replaces client-go", p.Label)
+				t.Errorf("%s: %s replaces client-go", p.Label, ModFile)
 			}
 		}
 	}
-	newest := all[len(all)-1].Label
-	for _, name := range []string{"go.mod", "go.sum"} {
-		own, err := os.ReadFile(filepath.Join(repoRoot, ProbeDir, name))
+	// A go.mod would make its directory a module of its own, left out of the root module
+	// (go install …@version, go:embed).
+	err = filepath.WalkDir(filepath.Join(repoRoot, ProbeDir), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && (d.Name() == "go.mod" || d.Name() == "go.sum") {
+			t.Errorf("%s: the probe's module files are versions/<label>/%s and %s", path, ModFile, SumFile)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A satoken binary outside a checkout builds from the tree it unpacks: same input hashes,
+// so it reuses the checkout's binaries and images.
+func TestInputHashSameInUnpackedTree(t *testing.T) {
+	t.Setenv("SATOKEN_CACHE", t.TempDir())
+	tree, err := bundle.Unpack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := Load(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &jsEnv{npm: "11.0.0", base: jsBase{Digest: "sha256:base"}}
+	for _, p := range all {
+		hash := func(root string) (string, error) { return inputHash(root, p, "go1.26.8") }
+		if p.IsJS() {
+			hash = func(root string) (string, error) { return jsInputHash(root, p, env) }
+		}
+		want, err := hash(repoRoot)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pinned, err := os.ReadFile(filepath.Join(repoRoot, ProbeDir, versionsDir, newest, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(own, pinned) {
-			t.Errorf("%s/%s differs from %s/%s/%s (the newest entry)", ProbeDir, name, versionsDir, newest, name)
+		if got, err := hash(tree); err != nil || got != want {
+			t.Errorf("%s: unpacked tree hash %s (%v), checkout %s", p.Label, got, err, want)
 		}
 	}
 }
@@ -95,13 +123,20 @@ func writeMatrix(t *testing.T, matrix string, labels ...string) string {
 		if err := os.MkdirAll(vd, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []string{"go.mod", "go.sum"} {
+		for _, f := range []string{ModFile, SumFile} {
 			if err := os.WriteFile(filepath.Join(vd, f), []byte(l+" "+f+"\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, matrixFile), []byte(matrix), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// No JavaScript probes.
+	if err := os.MkdirAll(filepath.Join(root, JSProbeDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, JSProbeDir, matrixFile), []byte("[]"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return root
@@ -117,6 +152,8 @@ func TestLoadRejects(t *testing.T) {
 		"bad module":    `[{"label":"a","module":"1.0"}]`,
 		"bad tag":       `[{"label":"a","module":"v1.0.0","tags":["x y"]}]`,
 		"no mod files":  `[{"label":"missing","module":"v1.0.0"}]`,
+		"js prefix":     `[{"label":"js-a","module":"v1.0.0"}]`,
+		"language":      `[{"label":"a","module":"v1.0.0","language":"javascript"}]`,
 	} {
 		if _, err := Load(writeMatrix(t, matrix, "a")); err == nil {
 			t.Errorf("%s: Load accepted %s", name, matrix)
@@ -125,10 +162,27 @@ func TestLoadRejects(t *testing.T) {
 }
 
 func TestSelect(t *testing.T) {
-	all := []Probe{{Label: "v8.0.0"}, {Label: "v0.18.0"}, {Label: "v0.37.2"}}
+	all := []Probe{{Label: "v8.0.0", Language: LanguageGo}, {Label: "v0.18.0", Language: LanguageGo}, {Label: "v0.37.2", Language: LanguageGo},
+		{Label: "js-0.10.2", Language: LanguageJS}, {Label: "js-1.4.0", Language: LanguageJS}}
 	got, err := Select(all, "all")
-	if err != nil || len(got) != 3 {
+	if err != nil || len(got) != 5 {
 		t.Fatalf("all: %v, %v", got, err)
+	}
+	labels := func(ps []Probe) (out []string) {
+		for _, p := range ps {
+			out = append(out, p.Label)
+		}
+		return out
+	}
+	for spec, want := range map[string][]string{
+		"go":                         {"v8.0.0", "v0.18.0", "v0.37.2"},
+		"js":                         {"js-0.10.2", "js-1.4.0"},
+		"js-1.4.0,v0.37.2,js-0.10.2": {"js-1.4.0", "v0.37.2", "js-0.10.2"},
+	} {
+		got, err := Select(all, spec)
+		if err != nil || !slices.Equal(labels(got), want) {
+			t.Errorf("%s: %v (%v), want %v", spec, labels(got), err, want)
+		}
 	}
 	got, err = Select(all, " v0.37.2, v8.0.0,v0.37.2")
 	if err != nil {
@@ -186,7 +240,7 @@ func TestInputHash(t *testing.T) {
 	// Tests, docs and other versions' files do not change the binary.
 	write(filepath.Join(root, ProbeDir, "main_test.go"), "package main\n")
 	write(filepath.Join(root, ProbeDir, "README.md"), "docs\n")
-	write(filepath.Join(root, ProbeDir, versionsDir, "b", "go.sum"), "changed\n")
+	write(filepath.Join(root, ProbeDir, versionsDir, "b", SumFile), "changed\n")
 	if h := hash(a, "go1.26.8"); h != base {
 		t.Errorf("hash changed on irrelevant files")
 	}
@@ -195,8 +249,8 @@ func TestInputHash(t *testing.T) {
 		"tags":       func() string { return hash(Probe{Label: "a", Module: "v1.0.0"}, "go1.26.8") },
 		"module":     func() string { return hash(Probe{Label: "a", Module: "v1.0.1", Tags: a.Tags}, "go1.26.8") },
 		"label":      func() string { return hash(Probe{Label: "b", Module: "v1.0.0", Tags: a.Tags}, "go1.26.8") },
-		"go.sum": func() string {
-			write(filepath.Join(root, ProbeDir, versionsDir, "a", "go.sum"), "other\n")
+		"probe.sum": func() string {
+			write(filepath.Join(root, ProbeDir, versionsDir, "a", SumFile), "other\n")
 			return hash(a, "go1.26.8")
 		},
 		"package source": func() string {

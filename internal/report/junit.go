@@ -28,7 +28,7 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-// JUnit renders one test case per probe. A case fails when its verdict misses an
+// JUnit renders one test case per result. A case fails when its verdict misses an
 // expectation, or — without expectations — when the harness could not draw a verdict
 // (NOT_JUDGED), or, for `satoken check`, when the workload broke. A harness error adds a
 // failed case of its own.
@@ -38,16 +38,16 @@ func (r *Report) JUnit() []byte {
 		want[e.ClientGo] = e
 	}
 	s := junitSuite{Name: "satoken " + r.Command + " " + r.K8sVersion, Time: r.FinishedAt.Sub(r.StartedAt).Seconds()}
-	for _, p := range r.Probes {
-		c := junitCase{Name: fmt.Sprintf("%s %s", p.Name(), p.Verdict), Classname: "satoken." + r.Command, SystemOut: p.Reason}
-		e, expected := want[p.ClientGo]
+	for _, res := range r.Results {
+		c := junitCase{Name: fmt.Sprintf("%s %s", res.Name(), res.Verdict), Classname: "satoken." + r.Command, SystemOut: res.Reason}
+		e, expected := want[res.Name()]
 		switch {
 		case expected && !e.Met:
-			c.Failure = &junitFailure{Message: fmt.Sprintf("expected %s, measured %s", e.Want, e.Got), Text: p.Reason}
-		case !expected && p.Verdict == verdict.NotJudged:
-			c.Failure = &junitFailure{Message: "not judged: the data cannot decide", Text: p.Reason + "; " + p.Hint}
-		case r.Command == "check" && p.Broken():
-			c.Failure = &junitFailure{Message: fmt.Sprintf("workload broke: %s", p.Verdict), Text: p.Reason}
+			c.Failure = &junitFailure{Message: fmt.Sprintf("expected %s, measured %s", e.Want, e.Got), Text: res.Reason}
+		case !expected && res.Verdict == verdict.NotJudged:
+			c.Failure = &junitFailure{Message: "not judged: the data cannot decide", Text: res.Reason + "; " + res.Hint}
+		case r.Command == "check" && res.Broken():
+			c.Failure = &junitFailure{Message: fmt.Sprintf("workload broke: %s", res.Verdict), Text: res.Reason}
 		}
 		if c.Failure != nil {
 			s.Failures++

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -12,7 +14,7 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "## satoken %s: ServiceAccount token expiry on Kubernetes %s\n\n", r.Command, r.K8sVersion)
 	watch := fmt.Sprintf("probe interval %gs, settle %gs after the first 401", r.IntervalSeconds, r.SettleSeconds)
 	if r.Command == "check" {
-		watch = fmt.Sprintf("watched %gs past exp + leeway, judged from the apiserver's audit log", r.SettleSeconds)
+		watch = fmt.Sprintf("watched %gs past exp + leeway", r.SettleSeconds)
 	}
 	mode := r.TokenMode
 	if r.TokenTTLBy != "" {
@@ -20,6 +22,13 @@ func (r *Report) Markdown() string {
 	}
 	fmt.Fprintf(&b, "Token TTL %ds (%s), validator leeway %ds, %s. Run %s → %s.\n\n",
 		r.TTLSeconds, mode, r.ValidatorLeewaySeconds, watch, r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
+	if r.ClusterKind != "" {
+		fmt.Fprintf(&b, "On the %s", r.ClusterKind)
+		if r.Images != "" {
+			fmt.Fprintf(&b, "; images via %s", r.Images)
+		}
+		b.WriteString(". Each verdict's evidence is in report.json (`evidence`).\n\n")
+	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, "**ERROR: the run ended early, verdicts are incomplete: %s**\n\n", r.Error)
 	}
@@ -32,10 +41,10 @@ func (r *Report) Markdown() string {
 		r.runTable(&b)
 	}
 	b.WriteString("\n<details><summary>Why each verdict</summary>\n\n")
-	for _, p := range r.Probes {
-		fmt.Fprintf(&b, "- **%s** %s: %s\n", p.Name(), p.Verdict, p.Reason)
-		if p.Hint != "" {
-			fmt.Fprintf(&b, "  What to do: %s.\n", p.Hint)
+	for _, res := range r.Results {
+		fmt.Fprintf(&b, "- **%s** %s: %s\n", res.Name(), res.Verdict, res.Reason)
+		if res.Hint != "" {
+			fmt.Fprintf(&b, "  What to do: %s.\n", res.Hint)
 		}
 	}
 	b.WriteString("\n</details>\n")
@@ -83,10 +92,15 @@ func (r *Report) headline() string {
 func (r *Report) runTable(b *strings.Builder) {
 	b.WriteString("| client-go | module | k8s | verdict | token exp | rotations | first 401 | 401 / ok | audit 401 | restart → recovered |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, p := range r.Probes {
-		fmt.Fprintf(b, "| %s | `%s` | %s | **%s** | %s | %d | %s | %d / %d | %d | %s |\n",
-			p.ClientGo, p.ClientGoModule, dash(p.K8sRelease), p.Verdict, clock(p.TokenExp), p.RotationsSeen,
-			relative(p.FirstUnauthorizedAt, p.TokenExp), p.UnauthorizedCount, p.OKCount, p.AuditUnauthorized, recovery(p))
+	for _, res := range r.Results {
+		p := res.Probe
+		audit401 := "–" // no audit log: nothing to count
+		if slices.Contains(res.Evidence, EvidenceAudit401) {
+			audit401 = strconv.Itoa(p.AuditUnauthorized)
+		}
+		fmt.Fprintf(b, "| %s | `%s` | %s | **%s** | %s | %d | %s | %d / %d | %s | %s |\n",
+			p.ClientGo, p.ClientGoModule, dash(p.K8sRelease), res.Verdict, clock(res.TokenExp), res.RotationsSeen,
+			relative(res.FirstUnauthorizedAt, res.TokenExp), res.UnauthorizedCount, res.OKCount, audit401, recovery(p))
 	}
 }
 
@@ -94,10 +108,11 @@ func (r *Report) runTable(b *strings.Builder) {
 func (r *Report) checkTable(b *strings.Builder) {
 	b.WriteString("| workload | pod | verdict | token exp | token versions | first 401 | 401 / ok calls | restarts | log lines with Unauthorized |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
-	for _, p := range r.Probes {
+	for _, res := range r.Results {
+		w := res.Workload
 		fmt.Fprintf(b, "| %s | %s/%s | **%s** | %s | %d | %s | %d / %d | %d | %d |\n",
-			p.Workload, p.Namespace, p.Pod, p.Verdict, estimated(clock(p.TokenExp), p.TokenEstimated), len(p.Observation.Tokens),
-			relative(p.FirstUnauthorizedAt, p.TokenExp), p.UnauthorizedCount, p.OKCount, p.Restarts, p.LogUnauthorizedLines)
+			w.Owner, res.Namespace, res.Pod, res.Verdict, estimated(clock(res.TokenExp), w.TokenEstimated), len(res.Observation.Tokens),
+			relative(res.FirstUnauthorizedAt, res.TokenExp), res.UnauthorizedCount, res.OKCount, res.Restarts, w.LogUnauthorizedLines)
 	}
 }
 
@@ -138,7 +153,7 @@ func relative(t, ref *time.Time) string {
 	return fmt.Sprintf("exp%s%s", sign, d)
 }
 
-func recovery(p Probe) string {
+func recovery(p *ProbeResult) string {
 	switch {
 	case !p.Restarted:
 		return "–"

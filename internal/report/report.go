@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is bumped on incompatible changes to report.json.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Report is one run of the harness.
 type Report struct {
@@ -23,6 +23,8 @@ type Report struct {
 	StartedAt              time.Time      `json:"startedAt"`
 	FinishedAt             time.Time      `json:"finishedAt"`
 	Cluster                string         `json:"cluster"`
+	ClusterKind            string         `json:"clusterKind,omitempty"` // made by satoken, or an existing cluster (--kubeconfig)
+	Images                 string         `json:"images,omitempty"`      // how the probe images reached the nodes
 	NodeImage              string         `json:"nodeImage"`
 	K8sVersion             string         `json:"k8sVersion"`
 	TTLSeconds             int            `json:"ttlSeconds"`
@@ -33,7 +35,7 @@ type Report struct {
 	IntervalSeconds        float64        `json:"intervalSeconds"`
 	SettleSeconds          float64        `json:"settleSeconds"`
 	Phases                 []phase.Timing `json:"phases"`
-	Probes                 []Probe        `json:"probes"`
+	Results                []Result       `json:"results"`
 	Expectations           []Expectation  `json:"expectations,omitempty"`
 	// Outcome is the run's result (see Decide); it sets the command's exit code.
 	Outcome Outcome `json:"outcome"`
@@ -41,41 +43,73 @@ type Report struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Probe is one client (a probe build, or a workload pod for `satoken check`).
-type Probe struct {
-	ClientGo              string          `json:"clientGo"`       // the probe's label, e.g. v12.0.0
-	ClientGoModule        string          `json:"clientGoModule"` // exact pinned module version
-	K8sRelease            string          `json:"k8sRelease"`     // the Kubernetes minor the client-go release belongs to
-	Image                 string          `json:"image"`
-	Namespace             string          `json:"namespace"`
-	Pod                   string          `json:"pod"`
-	Verdict               verdict.Verdict `json:"verdict"`
-	Reason                string          `json:"reason"`
-	Hint                  string          `json:"hint,omitempty"` // what to do when NOT_JUDGED
-	TokenIat              *time.Time      `json:"tokenIat"`
-	TokenExp              *time.Time      `json:"tokenExp"`
-	RotationsSeen         int             `json:"rotationsSeen"`
-	FirstUnauthorizedAt   *time.Time      `json:"firstUnauthorizedAt"`
-	UnauthorizedCount     int             `json:"unauthorizedCount"`
-	OKCount               int             `json:"okCount"`
-	Restarted             bool            `json:"restarted"`
-	RestartedAt           *time.Time      `json:"restartedAt,omitempty"`
-	RecoveredAfterRestart *bool           `json:"recoveredAfterRestart"`
-	SecondsToRecover      *float64        `json:"secondsToRecover"`
-	// AuditUnauthorized counts 401 audit events whose source IP was this probe's pod:
-	// the apiserver's own account, independent of the probe's log.
-	AuditUnauthorized int                 `json:"auditUnauthorized"`
-	Observation       verdict.Observation `json:"observation"`
+// Result is one client's verdict: a probe build (`satoken run`) or a workload pod
+// (`satoken check`). What only one command knows sits in Probe or Workload.
+type Result struct {
+	Namespace           string          `json:"namespace"`
+	Pod                 string          `json:"pod"`
+	Image               string          `json:"image"`
+	Verdict             verdict.Verdict `json:"verdict"`
+	Reason              string          `json:"reason"`
+	Hint                string          `json:"hint,omitempty"` // what to do when NOT_JUDGED
+	TokenIat            *time.Time      `json:"tokenIat"`
+	TokenExp            *time.Time      `json:"tokenExp"`
+	RotationsSeen       int             `json:"rotationsSeen"`
+	FirstUnauthorizedAt *time.Time      `json:"firstUnauthorizedAt"`
+	UnauthorizedCount   int             `json:"unauthorizedCount"`
+	OKCount             int             `json:"okCount"`
+	// Restarts counts container restarts: run, of the probe before the harness restarted
+	// it; check, at the end.
+	Restarts    int                 `json:"restarts"`
+	Observation verdict.Observation `json:"observation"`
+	// Evidence names what the verdict rests on (Evidence* constants).
+	Evidence []string `json:"evidence,omitempty"`
 
-	// satoken check: the workload's pod, judged from apiserver evidence.
-	Workload             string `json:"workload,omitempty"`             // owner, e.g. Deployment/foo
-	Restarts             int    `json:"restarts,omitempty"`             // container restarts at the end
-	LogUnauthorizedLines int    `json:"logUnauthorizedLines,omitempty"` // log lines mentioning Unauthorized
-	TokenEstimated       bool   `json:"tokenEstimated,omitempty"`       // iat/exp from the pod start + TTL: the kubelet's TokenRequest was not in the audit log
+	Probe    *ProbeResult    `json:"probe,omitempty"`    // satoken run
+	Workload *WorkloadResult `json:"workload,omitempty"` // satoken check
 
 	// Calls feed the timeline; the full data is in the probe log artifacts.
 	Calls []Call `json:"-"`
 }
+
+// ProbeResult is what only `satoken run` records of a probe build: its client-go and how
+// it fared when the harness restarted it.
+type ProbeResult struct {
+	ClientGo              string     `json:"clientGo"`       // the probe's label, e.g. v12.0.0
+	ClientGoModule        string     `json:"clientGoModule"` // exact pinned module version
+	K8sRelease            string     `json:"k8sRelease"`     // the Kubernetes minor the client-go release belongs to
+	Restarted             bool       `json:"restarted"`
+	RestartedAt           *time.Time `json:"restartedAt,omitempty"`
+	RecoveredAfterRestart *bool      `json:"recoveredAfterRestart"`
+	SecondsToRecover      *float64   `json:"secondsToRecover"`
+	// AuditUnauthorized counts 401 audit events whose source IP was this probe's pod:
+	// the apiserver's own account, independent of the probe's log.
+	AuditUnauthorized int `json:"auditUnauthorized"`
+	// Library is the client library the probe pins (probes.Probe.Library):
+	// k8s.io/client-go, or @kubernetes/client-node (then ClientGo is its js-<version>
+	// label and ClientGoModule @kubernetes/client-node@<version>). Empty in reports
+	// written before JavaScript probes: client-go.
+	Library string `json:"library,omitempty"`
+}
+
+// WorkloadResult is what only `satoken check` records of a workload's pod.
+type WorkloadResult struct {
+	Owner                string `json:"owner"`                // e.g. Deployment/foo
+	LogUnauthorizedLines int    `json:"logUnauthorizedLines"` // log lines mentioning Unauthorized
+	// TokenEstimated: iat/exp come from the pod start + TTL, the kubelet's TokenRequest
+	// was not in the audit log.
+	TokenEstimated bool `json:"tokenEstimated"`
+}
+
+// What a verdict can rest on.
+const (
+	EvidenceProbeLog  = "probe log (each call's outcome and the hash of the token it sent; token iat/exp from the JWT)"
+	EvidenceRestarts  = "container restarts and previous logs"
+	EvidenceAudit401  = "apiserver audit log (401s by the pod's IP)"
+	EvidenceAudit     = "apiserver audit log (the pod's calls by the pod bound into its token, its token versions by credential ID, 401s by its IP)"
+	EvidenceLogLines  = "container log lines mentioning Unauthorized"
+	EvidenceNoAuditOn = "no audit log: the pod's API calls are not visible"
+)
 
 // Call is one call mark on the timeline.
 type Call struct {
@@ -92,16 +126,16 @@ type Expectation struct {
 	Met      bool            `json:"met"`
 }
 
-// FromObservation fills the verdict fields of p from an observation of its first pod.
-func (p *Probe) FromObservation(o verdict.Observation, r verdict.Result) {
-	p.Observation = o
-	p.Verdict, p.Reason, p.Hint = r.Verdict, r.Reason, r.Hint
+// FromObservation fills the verdict fields of res from an observation of its first pod.
+func (res *Result) FromObservation(o verdict.Observation, v verdict.Result) {
+	res.Observation = o
+	res.Verdict, res.Reason, res.Hint = v.Verdict, v.Reason, v.Hint
 	if first, ok := o.FirstToken(); ok {
-		p.TokenIat, p.TokenExp = timePtr(first.Iat), timePtr(first.Exp)
+		res.TokenIat, res.TokenExp = timePtr(first.Iat), timePtr(first.Exp)
 	}
-	p.RotationsSeen = o.RotationsSeen
-	p.FirstUnauthorizedAt = o.FirstUnauthorizedAt
-	p.UnauthorizedCount, p.OKCount = o.UnauthorizedCount, o.OKCount
+	res.RotationsSeen = o.RotationsSeen
+	res.FirstUnauthorizedAt = o.FirstUnauthorizedAt
+	res.UnauthorizedCount, res.OKCount = o.UnauthorizedCount, o.OKCount
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -112,19 +146,20 @@ func timePtr(t time.Time) *time.Time {
 }
 
 // Name identifies the client: the probe label, or namespace/pod for a checked workload.
-func (p Probe) Name() string {
-	if p.ClientGo != "" {
-		return p.ClientGo
+func (res Result) Name() string {
+	if res.Probe != nil {
+		return res.Probe.ClientGo
 	}
-	return p.Namespace + "/" + p.Pod
+	return res.Namespace + "/" + res.Pod
 }
 
 // Broken reports whether a checked workload's evidence shows token-expiry damage: a
 // FAILS_AFTER_EXPIRY or INTERMITTENT verdict, a container restart, or a log line that
 // mentions Unauthorized. A 401 alone is not damage the verdict has not placed (a 401
 // before expiry is NOT_JUDGED).
-func (p Probe) Broken() bool {
-	return p.Verdict == verdict.FailsAfterExpiry || p.Verdict == verdict.Intermittent || p.Restarts > 0 || p.LogUnauthorizedLines > 0
+func (res Result) Broken() bool {
+	return res.Verdict == verdict.FailsAfterExpiry || res.Verdict == verdict.Intermittent || res.Restarts > 0 ||
+		(res.Workload != nil && res.Workload.LogUnauthorizedLines > 0)
 }
 
 // Outcome is what a command concludes; each has its own exit code (cmd/satoken).
@@ -144,7 +179,7 @@ const (
 // Decide sets the report's outcome from its error, expectations and verdicts: broken
 // wins over not judged, and a pass needs every client judged.
 func (r *Report) Decide() Outcome {
-	missed, unjudged := false, len(r.Probes) == 0
+	missed, unjudged := false, len(r.Results) == 0
 	for _, e := range r.Expectations {
 		switch {
 		case e.Got == "" || e.Got == verdict.NotJudged:
@@ -153,9 +188,9 @@ func (r *Report) Decide() Outcome {
 			missed = true
 		}
 	}
-	for _, p := range r.Probes {
-		missed = missed || (r.Command == "check" && p.Broken())
-		unjudged = unjudged || p.Verdict == verdict.NotJudged
+	for _, res := range r.Results {
+		missed = missed || (r.Command == "check" && res.Broken())
+		unjudged = unjudged || res.Verdict == verdict.NotJudged
 	}
 	switch {
 	case r.Error != "":
@@ -192,7 +227,8 @@ func (r *Report) WriteAll(dir string) error {
 	return nil
 }
 
-// Load reads a report.json.
+// Load reads a report.json. Another schema is refused, not half-read: the fields it
+// spells differently would come out empty.
 func Load(path string) (*Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -202,8 +238,11 @@ func Load(path string) (*Report, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if r.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("%s: schema version %d, want %d", path, r.SchemaVersion, SchemaVersion)
+	switch {
+	case r.SchemaVersion < SchemaVersion:
+		return nil, fmt.Errorf("%s: schema version %d, want %d: written by an older satoken: re-run with this one", path, r.SchemaVersion, SchemaVersion)
+	case r.SchemaVersion > SchemaVersion:
+		return nil, fmt.Errorf("%s: schema version %d, want %d: written by a newer satoken, update this one", path, r.SchemaVersion, SchemaVersion)
 	}
 	return &r, nil
 }

@@ -24,17 +24,29 @@ func sample() *Report {
 	r := &Report{
 		SchemaVersion: SchemaVersion, Command: "run", StartedAt: t0, FinishedAt: t0.Add(17 * time.Minute),
 		K8sVersion: "v1.34.4", TTLSeconds: 600, TokenMode: "projected", ValidatorLeewaySeconds: 60, IntervalSeconds: 5, SettleSeconds: 300,
-		Probes: []Probe{
-			{ClientGo: "v8.0.0", ClientGoModule: "v8.0.0+incompatible", K8sRelease: "1.11", Verdict: verdict.FailsAfterExpiry, Reason: "ok until exp",
+		Results: []Result{
+			{Namespace: "satoken-v8", Pod: "probe", Verdict: verdict.FailsAfterExpiry, Reason: "ok until exp",
 				TokenIat: &iat, TokenExp: &exp, FirstUnauthorizedAt: &first401, UnauthorizedCount: 72, OKCount: 131,
-				Restarted: true, RestartedAt: &restart, RecoveredAfterRestart: &recovered, SecondsToRecover: &secs,
+				Probe: &ProbeResult{ClientGo: "v8.0.0", ClientGoModule: "v8.0.0+incompatible", K8sRelease: "1.11",
+					Restarted: true, RestartedAt: &restart, RecoveredAfterRestart: &recovered, SecondsToRecover: &secs},
 				Calls: []Call{{At: t0.Add(5 * time.Second), Outcome: "ok"}, {At: first401, Outcome: "unauthorized"}, {At: restart.Add(2 * time.Second), Outcome: "ok", Restarted: true}}},
-			{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37", Verdict: verdict.Reloads, Reason: "rotated <&>",
+			{Namespace: "satoken-v0-37", Pod: "probe", Verdict: verdict.Reloads, Reason: "rotated <&>",
 				TokenIat: &iat, TokenExp: &exp, RotationsSeen: 1, OKCount: 200,
+				Probe: &ProbeResult{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37"},
 				Calls: []Call{{At: t0.Add(5 * time.Second), Outcome: "ok"}}},
 		},
 	}
-	r.Probes[1].Observation.Tokens = []verdict.Token{{Hash: "a", ReadAt: t0}, {Hash: "b", ReadAt: t0.Add(8 * time.Minute), Rotation: 1}}
+	r.Results[1].Observation.Tokens = []verdict.Token{{Hash: "a", ReadAt: t0}, {Hash: "b", ReadAt: t0.Add(8 * time.Minute), Rotation: 1}}
+	return r
+}
+
+// asCheck turns the sample into a `satoken check` report: the same pods as workloads.
+func asCheck(r *Report) *Report {
+	r.Command = "check"
+	for i := range r.Results {
+		r.Results[i].Probe = nil
+		r.Results[i].Workload = &WorkloadResult{Owner: "Deployment/addon"}
+	}
 	return r
 }
 
@@ -49,21 +61,37 @@ func TestWriteAllAndLoad(t *testing.T) {
 	}
 	back, err := Load(filepath.Join(dir, "report.json"))
 	require.NoError(t, err)
-	require.Equal(t, r.Probes[0].ClientGoModule, back.Probes[0].ClientGoModule)
-	require.Equal(t, *r.Probes[0].SecondsToRecover, *back.Probes[0].SecondsToRecover)
+	require.Equal(t, r.Results[0].Probe.ClientGoModule, back.Results[0].Probe.ClientGoModule)
+	require.Equal(t, *r.Results[0].Probe.SecondsToRecover, *back.Results[0].Probe.SecondsToRecover)
+	require.Nil(t, back.Results[0].Workload, "a run report has no workload part")
 
 	raw, _ := os.ReadFile(filepath.Join(dir, "report.json"))
-	for _, key := range []string{`"clientGo"`, `"clientGoModule"`, `"k8sRelease"`, `"verdict"`, `"tokenIat"`, `"tokenExp"`, `"rotationsSeen"`,
-		`"firstUnauthorizedAt"`, `"unauthorizedCount"`, `"okCount"`, `"recoveredAfterRestart"`, `"secondsToRecover"`, `"k8sVersion"`, `"ttlSeconds"`, `"phases"`} {
+	for _, key := range []string{`"results"`, `"probe":`, `"clientGo"`, `"clientGoModule"`, `"k8sRelease"`, `"verdict"`, `"tokenIat"`, `"tokenExp"`, `"rotationsSeen"`,
+		`"firstUnauthorizedAt"`, `"unauthorizedCount"`, `"okCount"`, `"restarts"`, `"recoveredAfterRestart"`, `"secondsToRecover"`, `"auditUnauthorized"`,
+		`"k8sVersion"`, `"ttlSeconds"`, `"phases"`} {
 		require.Contains(t, string(raw), key, "report.json field named in the README")
 	}
+
+	c := asCheck(sample())
+	c.Results[0].Workload.LogUnauthorizedLines = 2
+	require.NoError(t, c.WriteAll(dir))
+	raw, _ = os.ReadFile(filepath.Join(dir, "report.json"))
+	for _, key := range []string{`"workload"`, `"owner"`, `"logUnauthorizedLines"`, `"tokenEstimated"`} {
+		require.Contains(t, string(raw), key, "report.json field named in the README")
+	}
+	require.NotContains(t, string(raw), `"probe":`, "a check report has no probe part")
 }
 
 func TestLoadRejectsOtherSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "r.json")
-	require.NoError(t, os.WriteFile(path, []byte(`{"schemaVersion":99}`), 0o644))
-	_, err := Load(path)
-	require.ErrorContains(t, err, "schema version")
+	for schema, want := range map[string]string{
+		"2":  "schema version 2, want 3: written by an older satoken: re-run with this one",
+		"99": "schema version 99, want 3: written by a newer satoken",
+	} {
+		path := filepath.Join(t.TempDir(), "r.json")
+		require.NoError(t, os.WriteFile(path, []byte(`{"schemaVersion":`+schema+`,"probes":[{"clientGo":"v8.0.0"}]}`), 0o644))
+		_, err := Load(path)
+		require.ErrorContains(t, err, want)
+	}
 }
 
 func TestMarkdown(t *testing.T) {
@@ -72,10 +100,20 @@ func TestMarkdown(t *testing.T) {
 	require.Contains(t, md, "exp+1m1s")
 	require.Contains(t, md, "yes, 2s")
 	require.NotContains(t, md, "ERROR")
+	require.Contains(t, md, "| 72 / 131 | – |", "no audit log: the audit column claims no count")
 
-	r := sample()
-	r.Command, r.Error = "check", "token TTL 11m0s not applied"
+	withAudit := sample()
+	withAudit.ClusterKind, withAudit.Images = "kind cluster satoken-run, made by satoken", "kind cluster satoken-run's nodes"
+	withAudit.Results[0].Evidence = []string{EvidenceProbeLog, EvidenceAudit401}
+	withAudit.Results[0].Probe.AuditUnauthorized = 9
+	md = withAudit.Markdown()
+	require.Contains(t, md, "| 72 / 131 | 9 |")
+	require.Contains(t, md, "On the kind cluster satoken-run, made by satoken; images via kind cluster satoken-run's nodes.")
+
+	r := asCheck(sample())
+	r.Error = "token TTL 11m0s not applied"
 	md = r.Markdown()
+	require.Contains(t, md, "| Deployment/addon | satoken-v8/probe | **FAILS_AFTER_EXPIRY** |")
 	require.Contains(t, md, "**ERROR: the run ended early, verdicts are incomplete: token TTL 11m0s not applied**")
 	require.NotContains(t, md, "FAIL: the workload broke", "a harness error is not a verdict on the workload")
 	require.Contains(t, string(r.JUnit()), `<testcase name="harness" classname="satoken.check">`)
@@ -109,24 +147,27 @@ func TestDecide(t *testing.T) {
 		want Outcome
 	}{
 		{"run, every probe judged", func(*Report) {}, Passed},
-		{"run, one probe not judged", func(r *Report) { r.Probes[1].Verdict = verdict.NotJudged }, NotJudged},
+		{"run, one probe not judged", func(r *Report) { r.Results[1].Verdict = verdict.NotJudged }, NotJudged},
 		{"run, expectation missed", func(r *Report) {
 			r.Expectations = []Expectation{{ClientGo: "v8.0.0", Want: verdict.Reloads, Got: verdict.FailsAfterExpiry}}
 		}, Broken},
 		{"run, expected probe not judged is not a mismatch", func(r *Report) {
-			r.Probes[0].Verdict = verdict.NotJudged
+			r.Results[0].Verdict = verdict.NotJudged
 			r.Expectations = []Expectation{{ClientGo: "v8.0.0", Want: verdict.FailsAfterExpiry, Got: verdict.NotJudged}}
 		}, NotJudged},
-		{"no clients at all", func(r *Report) { r.Probes = nil }, NotJudged},
+		{"no clients at all", func(r *Report) { r.Results = nil }, NotJudged},
 		{"harness error", func(r *Report) { r.Error = "interrupted" }, Failed},
-		{"check, a reloading pod", func(r *Report) { r.Command = "check"; r.Probes = r.Probes[1:] }, Passed},
-		{"check, a failing pod", func(r *Report) { r.Command = "check" }, Broken},
-		{"check, a reloading pod that restarted", func(r *Report) { r.Command = "check"; r.Probes = r.Probes[1:]; r.Probes[0].Restarts = 1 }, Broken},
+		{"check, a reloading pod", func(r *Report) { asCheck(r).Results = r.Results[1:] }, Passed},
+		{"check, a failing pod", func(r *Report) { asCheck(r) }, Broken},
+		{"check, a reloading pod that restarted", func(r *Report) { asCheck(r).Results = r.Results[1:]; r.Results[0].Restarts = 1 }, Broken},
+		{"check, a reloading pod that logged Unauthorized", func(r *Report) {
+			asCheck(r).Results = r.Results[1:]
+			r.Results[0].Workload.LogUnauthorizedLines = 1
+		}, Broken},
 		{"check, a pod with no verdict", func(r *Report) {
-			r.Command = "check"
-			r.Probes = r.Probes[1:]
-			r.Probes[0].Verdict = verdict.NotJudged
-			r.Probes[0].AuditUnauthorized = 3 // 401s the verdict could not place are not a pass either
+			asCheck(r).Results = r.Results[1:]
+			r.Results[0].Verdict = verdict.NotJudged
+			r.Results[0].UnauthorizedCount = 3 // 401s the verdict could not place are not a pass either
 		}, NotJudged},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

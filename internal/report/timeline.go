@@ -22,32 +22,32 @@ const (
 
 var outcomeColor = map[string]string{probelog.OutcomeOK: "#2e9d4a", probelog.OutcomeUnauthorized: "#d62728"}
 
-// TimelineSVG draws one lane per probe: a mark per call (green ok, red 401, grey other),
+// TimelineSVG draws one lane per result: a mark per call (green ok, red 401, grey other),
 // the first token's exp and exp+leeway, each rotation the probe saw, and the restart.
 func (r *Report) TimelineSVG() string {
 	start, end := r.span()
 	scale := tlWidth / max(end.Sub(start).Seconds(), 1)
 	x := func(t time.Time) float64 { return tlLeft + t.Sub(start).Seconds()*scale }
-	height := tlTop + tlLane*float64(len(r.Probes)) + tlLegend
+	height := tlTop + tlLane*float64(len(r.Results)) + tlLegend
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="12">`+"\n", tlLeft+tlWidth+tlRight, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="10" y="22" font-size="15" font-weight="bold">%s</text>`+"\n",
 		esc(fmt.Sprintf("satoken %s — Kubernetes %s, token TTL %ds (%s), leeway %ds", r.Command, r.K8sVersion, r.TTLSeconds, r.TokenMode, r.ValidatorLeewaySeconds)))
 	// Minute grid relative to the start of the observation.
-	bottom := tlTop + tlLane*float64(len(r.Probes))
+	bottom := tlTop + tlLane*float64(len(r.Results))
 	for m := 0; start.Add(time.Duration(m) * time.Minute).Before(end.Add(time.Second)); m++ {
 		gx := x(start.Add(time.Duration(m) * time.Minute))
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#eee"/>`, gx, tlTop-8, gx, bottom)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle" fill="#666">+%dm</text>`+"\n", gx, tlTop-12, m)
 	}
-	for i, p := range r.Probes {
+	for i, res := range r.Results {
 		y := tlTop + tlLane*float64(i)
 		mid := y + tlLane/2
-		fmt.Fprintf(&b, `<text x="10" y="%.1f">%s</text>`, mid-2, esc(p.Name()))
-		fmt.Fprintf(&b, `<text x="10" y="%.1f" font-size="10" fill="%s">%s</text>`+"\n", mid+11, verdictColor(string(p.Verdict)), esc(string(p.Verdict)))
+		fmt.Fprintf(&b, `<text x="10" y="%.1f">%s</text>`, mid-2, esc(res.Name()))
+		fmt.Fprintf(&b, `<text x="10" y="%.1f" font-size="10" fill="%s">%s</text>`+"\n", mid+11, verdictColor(string(res.Verdict)), esc(string(res.Verdict)))
 		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" stroke="#ccc"/>`+"\n", tlLeft, y+tlLane, tlLeft+tlWidth, y+tlLane)
-		for _, c := range p.Calls {
+		for _, c := range res.Calls {
 			color, ok := outcomeColor[c.Outcome]
 			if !ok {
 				color = "#999"
@@ -59,20 +59,20 @@ func (r *Report) TimelineSVG() string {
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.0f" height="14" fill="%s"/>`, x(c.At)-tlMarkW/2, top, tlMarkW, color)
 		}
 		b.WriteString("\n")
-		if p.TokenExp != nil {
-			ex := x(*p.TokenExp)
+		if res.TokenExp != nil {
+			ex := x(*res.TokenExp)
 			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ff7f0e" stroke-width="2"><title>first token exp %s</title></line>`,
-				ex, y+2, ex, y+tlLane-2, p.TokenExp.UTC().Format(time.RFC3339))
-			lx := x(p.TokenExp.Add(time.Duration(r.ValidatorLeewaySeconds) * time.Second))
+				ex, y+2, ex, y+tlLane-2, res.TokenExp.UTC().Format(time.RFC3339))
+			lx := x(res.TokenExp.Add(time.Duration(r.ValidatorLeewaySeconds) * time.Second))
 			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ff7f0e" stroke-dasharray="3,2"><title>exp + leeway</title></line>`+"\n", lx, y+2, lx, y+tlLane-2)
 		}
-		for _, tok := range p.Observation.Tokens[min(1, len(p.Observation.Tokens)):] {
+		for _, tok := range res.Observation.Tokens[min(1, len(res.Observation.Tokens)):] {
 			tx := x(tok.ReadAt)
 			fmt.Fprintf(&b, `<path d="M%.1f %.1f l-5 -7 h10 z" fill="#1f77b4"><title>rotation %d seen at %s</title></path>`+"\n",
 				tx, y+tlLane-1, tok.Rotation, tok.ReadAt.UTC().Format(time.RFC3339))
 		}
-		if p.RestartedAt != nil {
-			rx := x(*p.RestartedAt)
+		if res.Probe != nil && res.Probe.RestartedAt != nil { // only run restarts its pods
+			rx := x(*res.Probe.RestartedAt)
 			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#9467bd" stroke-width="2"><title>restart</title></line>`+"\n", rx, y+2, rx, y+tlLane-2)
 		}
 	}
@@ -89,11 +89,11 @@ func (r *Report) TimelineSVG() string {
 	return b.String()
 }
 
-// span is the time range covering every call of every probe.
+// span is the time range covering every call of every result.
 func (r *Report) span() (time.Time, time.Time) {
 	var start, end time.Time
-	for _, p := range r.Probes {
-		for _, c := range p.Calls {
+	for _, res := range r.Results {
+		for _, c := range res.Calls {
 			if start.IsZero() || c.At.Before(start) {
 				start = c.At
 			}

@@ -12,18 +12,21 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
-	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/session"
+	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -36,7 +39,7 @@ const AutomountTTL = 3607 * time.Second
 
 // Input configures a reproduction.
 type Input struct {
-	Cluster     *cluster.Cluster
+	Target      target.Target
 	Probes      []probes.Built
 	TTL         time.Duration // projected token TTL; ignored with Automount
 	Automount   bool          // use the default automounted token instead of a projection
@@ -50,13 +53,13 @@ type Input struct {
 // Validate checks the settings before anything slow starts.
 func (in Input) Validate() error {
 	if !in.Automount && in.TTL < MinTTL {
-		return fmt.Errorf("--ttl %s: a projected token's expirationSeconds must be at least %s", in.TTL, MinTTL)
+		return field.Invalid(field.NewPath("TTL"), in.TTL.String(), fmt.Sprintf("a projected token's expirationSeconds must be at least %s", MinTTL))
 	}
 	if in.Interval <= 0 || in.Interval > time.Minute {
-		return fmt.Errorf("--interval %s: use a value in (0, 1m]", in.Interval)
+		return field.Invalid(field.NewPath("Interval"), in.Interval.String(), "use a value in (0, 1m]")
 	}
 	if in.Settle < verdict.MinSettle {
-		return fmt.Errorf("--settle %s: a failure needs at least %s of refusals to be told from a slow reload", in.Settle, verdict.MinSettle)
+		return field.Invalid(field.NewPath("Settle"), in.Settle.String(), fmt.Sprintf("a failure needs at least %s of refusals to be told from a slow reload", verdict.MinSettle))
 	}
 	return nil
 }
@@ -93,60 +96,86 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	kc, err := kube.New(in.Cluster.Kubeconfig())
-	if err != nil {
-		return nil, err
-	}
-	deployer, err := NewDeployer(kc, in.FixturesDir, PodSettings{TTL: in.TTL, Automount: in.Automount, Interval: in.Interval})
-	if err != nil {
-		return nil, err
-	}
-	r := &runner{in: in, kc: kc, deployer: deployer, params: verdict.Steady(in.Interval)}
-	rep := &report.Report{
-		SchemaVersion: report.SchemaVersion, Command: "run", StartedAt: time.Now().UTC(),
-		Cluster: in.Cluster.Name, NodeImage: in.Cluster.NodeImage,
-		MaxTokenExpiration:     in.Cluster.MaxTokenExpiration.String(),
-		ValidatorLeewaySeconds: int(verdict.ValidatorLeeway.Seconds()),
-		IntervalSeconds:        in.Interval.Seconds(), SettleSeconds: in.Settle.Seconds(),
-	}
-	rep.TTLSeconds, rep.TokenMode = int(in.TTL.Seconds()), "projected"
-	if in.Automount {
-		rep.TTLSeconds, rep.TokenMode = int(AutomountTTL.Seconds()), "automount"
-	}
-	if v, err := kc.Typed.Discovery().ServerVersion(); err == nil {
-		rep.K8sVersion = v.GitVersion
-	}
-	steps := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
-		{"load probe images", r.loadImages},
-		{"deploy probes", r.deploy},
-		{"wait for token expiry", r.watch},
-		{"restart failing probes", r.restartFailing},
-	}
-	var runErr error
-	for _, s := range steps {
-		if runErr = in.Log.Run(s.name, func() error { return s.fn(ctx) }); runErr != nil {
-			break
-		}
-	}
-	// Evidence is collected even after a failure or Ctrl-C: it is what explains it.
-	collectErr := in.Log.Run("collect artifacts", func() error { return r.collect(context.WithoutCancel(ctx), rep) })
-	rep.FinishedAt = time.Now().UTC()
-	if runErr != nil {
-		return rep, runErr
-	}
-	return rep, collectErr
+	return session.Run(ctx, "run", in.Target, in.Log, &runner{in: in, params: verdict.Steady(in.Interval)})
 }
 
-func (r *runner) loadImages(ctx context.Context) error {
-	var images []string
-	for _, b := range r.in.Probes {
-		images = append(images, b.Image)
+// Needs: a namespace of its own per probe, with the rights to run the probe there (and to
+// copy the pull secrets into it).
+func (r *runner) Needs(_ context.Context, s *session.Session) ([]target.Access, []string, error) {
+	var need []target.Access
+	var namespaces []string
+	for _, ref := range r.in.Target.PullSecrets {
+		ns, name, ok := strings.Cut(ref, "/")
+		if !ok || ns == "" || name == "" {
+			return nil, nil, fmt.Errorf("pull secret %q: want NAMESPACE/NAME", ref)
+		}
+		need = append(need, target.Access{Verb: "get", Resource: "secrets", Namespace: ns})
 	}
-	r.in.Log.Printf("loading %d probe images into the node", len(images))
-	return r.in.Cluster.LoadImages(ctx, images...)
+	for _, b := range r.in.Probes {
+		ns := NamespaceFor(b.Probe.Label)
+		namespaces = append(namespaces, ns)
+		need = append(need, target.NamespaceAccess(ns)...)
+		if len(r.in.Target.PullSecrets) > 0 {
+			need = append(need, target.Access{Verb: "create", Resource: "secrets", Namespace: ns})
+		}
+	}
+	return need, namespaces, nil
+}
+
+func (r *runner) Header(rep *report.Report) {
+	rep.IntervalSeconds, rep.SettleSeconds = r.in.Interval.Seconds(), r.in.Settle.Seconds()
+	rep.TTLSeconds, rep.TokenMode = int(r.in.TTL.Seconds()), "projected"
+	if r.in.Automount {
+		rep.TTLSeconds, rep.TokenMode = int(AutomountTTL.Seconds()), "automount"
+	}
+}
+
+func (r *runner) Steps(s *session.Session) []session.Step {
+	r.kc = s.Kube
+	return []session.Step{
+		{Name: "ship probe images to " + r.in.Target.Images.String(), Run: r.shipImages},
+		{Name: "deploy probes", Run: r.deploy},
+		{Name: "wait for token expiry", Run: r.watch},
+		{Name: "restart failing probes", Run: r.restartFailing},
+	}
+}
+
+func (r *runner) Collect(ctx context.Context, _ *session.Session, rep *report.Report) error {
+	return r.collect(ctx, rep)
+}
+
+// Cleanup leaves someone else's cluster as it was: the probe namespaces are deleted, after
+// a failure or Ctrl-C too. satoken's own cluster is deleted whole by its caller.
+func (r *runner) Cleanup(ctx context.Context, s *session.Session) error {
+	if !r.in.Target.Existing || r.deployer == nil {
+		return nil
+	}
+	ns := r.deployer.Namespaces()
+	return s.Log.Run(fmt.Sprintf("delete the probe namespaces (%d)", len(ns)), func() error {
+		return target.DeleteNamespaces(ctx, s.Kube, ns)
+	})
+}
+
+// shipImages builds each probe's image in Go and gets it to the cluster's nodes (loaded
+// into kind nodes, or pushed to a registry), then prepares the deployer with the
+// references the pods must use.
+func (r *runner) shipImages(ctx context.Context) error {
+	images := map[string]v1.Image{}
+	for _, b := range r.in.Probes {
+		img, err := b.OCI()
+		if err != nil {
+			return fmt.Errorf("image of %s: %w", b.Probe.Label, err)
+		}
+		images[b.Image] = img
+	}
+	r.in.Log.Printf("shipping %d probe images to %s", len(images), r.in.Target.Images)
+	refs, err := r.in.Target.Images.Ship(ctx, images)
+	if err != nil {
+		return err
+	}
+	r.deployer, err = NewDeployer(ctx, r.kc, r.in.FixturesDir, PodSettings{TTL: r.in.TTL, Automount: r.in.Automount, Interval: r.in.Interval,
+		Refs: refs, PullPolicy: r.in.Target.Images.PullPolicy(), PullSecrets: r.in.Target.PullSecrets})
+	return err
 }
 
 // deploy creates every probe first and then waits for them, so their first tokens expire
@@ -195,7 +224,7 @@ func (r *runner) refresh(ctx context.Context) error {
 		if pr.lines, err = probelog.Parse(bytes.NewReader(raw)); err != nil {
 			return err
 		}
-		pr.obs = verdict.Observe(pr.lines)
+		pr.obs = verdict.Observe(verdict.FromProbeLog(pr.lines))
 	}
 	return nil
 }
@@ -229,6 +258,9 @@ func (r *runner) watch(ctx context.Context) error {
 		if err := r.refresh(ctx); err != nil {
 			r.in.Log.Printf("warning: %v (retrying)", err)
 		}
+		if err := r.checkLifetimes(ttl); err != nil {
+			return err
+		}
 		now := time.Now()
 		var latest time.Time
 		waiting := 0
@@ -261,6 +293,26 @@ func (r *runner) watch(ctx context.Context) error {
 		case <-time.After(min(pollEvery, max(time.Until(latest), time.Second))):
 		}
 	}
+}
+
+// lifetimeSlack allows for the second-granular iat/exp claims.
+const lifetimeSlack = 5 * time.Second
+
+// checkLifetimes stops the run when the cluster gave a probe a token longer-lived than
+// asked for (it extends or ignores expirationSeconds): nothing would expire during the
+// wait. A shorter one (a lower maximum) is fine: the verdicts use each token's own exp.
+func (r *runner) checkLifetimes(ttl time.Duration) error {
+	for _, pr := range r.runs {
+		first, ok := pr.obs.FirstToken()
+		if !ok {
+			continue
+		}
+		if life := first.Exp.Sub(first.Iat); life > ttl+lifetimeSlack {
+			return fmt.Errorf("%s's token lives %s (iat %s, exp %s in its JWT), not the %s asked for: this cluster extends or ignores expirationSeconds, so no token would expire during the run",
+				pr.built.Probe.Label, life, first.Iat.Format(time.RFC3339), first.Exp.Format(time.RFC3339), ttl)
+		}
+	}
+	return nil
 }
 
 // progress says what we wait for, how long remains and the live ok/401 counts.
@@ -360,7 +412,7 @@ func firstOK(lines []probelog.Line) *probelog.Line {
 	return nil
 }
 
-// collect writes the artifacts and fills rep.Probes.
+// collect writes the artifacts and fills rep.Results.
 func (r *runner) collect(ctx context.Context, rep *report.Report) error {
 	var errs []string
 	note := func(err error) {
@@ -371,17 +423,24 @@ func (r *runner) collect(ctx context.Context, rep *report.Report) error {
 	note(r.refresh(ctx))
 	dir := filepath.Join(r.in.OutDir, "probes")
 	note(os.MkdirAll(dir, 0o755))
-	events, err := audit.ReadFile(r.in.Cluster.AuditLog())
-	note(err)
+	var events []audit.Event
+	if r.in.Target.AuditLog != "" {
+		var err error
+		events, err = audit.ReadFile(r.in.Target.AuditLog)
+		note(err)
+	}
 	for _, pr := range r.runs {
 		note(os.WriteFile(filepath.Join(dir, pr.built.Probe.Label+".log"), pr.raw, 0o644))
-		p := report.Probe{
+		p := &report.ProbeResult{
 			ClientGo: pr.built.Probe.Label, ClientGoModule: pr.built.Probe.Module, K8sRelease: pr.built.Probe.K8sRelease,
-			Image: pr.built.Image, Namespace: pr.namespace, Pod: pr.pod, Restarts: int(pr.restarts),
 			AuditUnauthorized: audit.UnauthorizedFrom(events, audit.Lifetime{IP: pr.podIP, Start: pr.podStart, End: pr.restartAt}),
 		}
-		p.FromObservation(pr.obs, r.judge(pr))
-		p.Calls = calls(pr.lines, false)
+		res := report.Result{
+			Image: r.deployer.Image(pr.built), Namespace: pr.namespace, Pod: pr.pod, Restarts: int(pr.restarts),
+			Evidence: r.evidence(), Probe: p,
+		}
+		res.FromObservation(pr.obs, r.judge(pr))
+		res.Calls = calls(pr.lines, false)
 		if pr.restart != nil {
 			note(os.WriteFile(filepath.Join(dir, pr.built.Probe.Label+"-restarted.log"), pr.afterRaw, 0o644))
 			p.Restarted = true
@@ -394,16 +453,29 @@ func (r *runner) collect(ctx context.Context, rep *report.Report) error {
 				p.SecondsToRecover = &secs
 			}
 			p.RecoveredAfterRestart = &recovered
-			p.Calls = append(p.Calls, calls(pr.afterLines, true)...)
+			res.Calls = append(res.Calls, calls(pr.afterLines, true)...)
 		}
-		rep.Probes = append(rep.Probes, p)
+		rep.Results = append(rep.Results, res)
 	}
-	note(fileutil.Copy(r.in.Cluster.AuditLog(), filepath.Join(r.in.OutDir, "audit.log"), 0o644))
-	note(r.apiserverAuthFailures(ctx, filepath.Join(r.in.OutDir, "apiserver-unauthorized.log")))
+	if r.in.Target.AuditLog != "" && !r.in.Target.Existing {
+		note(fileutil.Copy(r.in.Target.AuditLog, filepath.Join(r.in.OutDir, "audit.log"), 0o644))
+	}
+	if !r.in.Target.Existing { // a managed cluster's apiserver pods are not ours to read
+		note(r.apiserverAuthFailures(ctx, filepath.Join(r.in.OutDir, "apiserver-unauthorized.log")))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("collecting artifacts: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// evidence names what each verdict rests on.
+func (r *runner) evidence() []string {
+	out := []string{report.EvidenceProbeLog, report.EvidenceRestarts}
+	if r.in.Target.AuditLog != "" {
+		out = append(out, report.EvidenceAudit401)
+	}
+	return out
 }
 
 // judge draws the probe's verdict; a log that lost the first process cannot be judged.

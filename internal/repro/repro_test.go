@@ -1,12 +1,15 @@
 package repro
 
 import (
+	"context"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
@@ -43,7 +46,7 @@ func TestNamespaceFor(t *testing.T) {
 }
 
 func render(t *testing.T, set PodSettings) *unstructured.Unstructured {
-	d, err := NewDeployer(nil, fixtures(), set)
+	d, err := NewDeployer(context.Background(), nil, fixtures(), set)
 	require.NoError(t, err)
 	b := probes.Built{Probe: probes.Probe{Label: "v8.0.0"}, Image: "satoken/probe:v8.0.0"}
 	data, err := d.Render(b, "satoken-v8-0-0", "probe")
@@ -74,6 +77,38 @@ func TestRenderProjected(t *testing.T) {
 	require.Equal(t, []string{"--interval=5s", "--label=v8.0.0"}, args)
 }
 
+func TestRenderImageFromRegistry(t *testing.T) {
+	containerOf := func(pod *unstructured.Unstructured) map[string]any {
+		containers, _, _ := unstructured.NestedSlice(pod.Object, "spec", "containers")
+		return containers[0].(map[string]any)
+	}
+	loaded := containerOf(render(t, PodSettings{TTL: 10 * time.Minute, Interval: 5 * time.Second}))
+	require.Equal(t, "satoken/probe:v8.0.0", loaded["image"])
+	require.Equal(t, "Never", loaded["imagePullPolicy"], "an image loaded into the nodes is never pulled")
+
+	ref := "registry.example:5000/satoken/probe:v8.0.0@sha256:" + strings.Repeat("a", 64)
+	pushed := render(t, PodSettings{TTL: 10 * time.Minute, Interval: 5 * time.Second,
+		Refs: map[string]string{"satoken/probe:v8.0.0": ref}, PullPolicy: corev1.PullIfNotPresent})
+	require.Equal(t, ref, containerOf(pushed)["image"])
+	require.Equal(t, "IfNotPresent", containerOf(pushed)["imagePullPolicy"])
+	_, found, _ := unstructured.NestedSlice(pushed.Object, "spec", "imagePullSecrets")
+	require.False(t, found)
+}
+
+func TestLifetimeLongerThanAskedStopsTheRun(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+	token := func(life time.Duration) *probeRun {
+		return &probeRun{built: probes.Built{Probe: probes.Probe{Label: "v8.0.0"}},
+			obs: verdict.Observe(verdict.FromProbeLog([]probelog.Line{{Time: t0, Kind: probelog.KindToken, TokenHash: "a", Iat: t0.Unix(), Exp: t0.Add(life).Unix()}}))}
+	}
+	r := &runner{runs: []*probeRun{token(10 * time.Minute)}}
+	require.NoError(t, r.checkLifetimes(10*time.Minute))
+	r.runs = append(r.runs, token(8*time.Minute))
+	require.NoError(t, r.checkLifetimes(10*time.Minute), "a cap below the TTL is fine: verdicts use each token's own exp")
+	r.runs = append(r.runs, token(365*24*time.Hour))
+	require.ErrorContains(t, r.checkLifetimes(10*time.Minute), "extends or ignores expirationSeconds")
+}
+
 func TestRenderAutomount(t *testing.T) {
 	pod := render(t, PodSettings{Automount: true, Interval: 5 * time.Second})
 	auto, _, _ := unstructured.NestedBool(pod.Object, "spec", "automountServiceAccountToken")
@@ -89,7 +124,7 @@ func TestDoneAt(t *testing.T) {
 	_, known := r.doneAt(pr)
 	require.False(t, known, "no token seen yet")
 
-	pr.obs = verdict.Observe([]probelog.Line{{Time: t0, Kind: probelog.KindToken, TokenHash: "a", Iat: t0.Unix(), Exp: t0.Add(10 * time.Minute).Unix()}})
+	pr.obs = verdict.Observe(verdict.FromProbeLog([]probelog.Line{{Time: t0, Kind: probelog.KindToken, TokenHash: "a", Iat: t0.Unix(), Exp: t0.Add(10 * time.Minute).Unix()}}))
 	done, _ := r.doneAt(pr)
 	require.Equal(t, t0.Add(10*time.Minute+60*time.Second+10*time.Second+10*time.Second), done, "exp + leeway + auth cache + 2 intervals")
 

@@ -4,6 +4,8 @@
 // build info; binaries without one (GOPATH mode with a vendored client-go, the v8–v11 era)
 // or with a version that cannot be placed (a local replace) are placed by the client-go
 // function names in their pclntab, against fingerprints taken from the probe matrix.
+// Node.js programs are found by the package.json of @kubernetes/client-node in their
+// node_modules (clientnode.go), and predicted from the table's client-node entries.
 package scan
 
 import (

@@ -7,11 +7,11 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
-// Outcome sorts judged findings for a gate: broken are the binaries (predicted to be)
-// FAILS_AFTER_EXPIRY or INTERMITTENT, unjudged those that link client-go without a
-// prediction (an unplaceable version, a local replace, functions that fit no measured
-// version). A gate passes only when both are empty: passing what it could not judge would
-// pass the very binaries it exists for.
+// Outcome sorts judged findings for a gate: broken are the binaries and client-node
+// packages (predicted to be) FAILS_AFTER_EXPIRY or INTERMITTENT, unjudged those that link
+// client-go (or are client-node) without a prediction (an unplaceable version, a local
+// replace, functions that fit no measured version). A gate passes only when both are
+// empty: passing what it could not judge would pass the very binaries it exists for.
 func Outcome(findings []Finding) (broken, unjudged []string) {
 	for _, f := range findings {
 		if f.ClientGo == nil {
@@ -23,7 +23,11 @@ func Outcome(findings []Finding) (broken, unjudged []string) {
 		}
 		switch p := f.Prediction; {
 		case p == nil || p.Verdict == "" || p.Verdict == verdict.NotJudged:
-			unjudged = append(unjudged, name+": client-go found, no verdict can be predicted")
+			lib := "client-go"
+			if f.IsClientNode() {
+				lib = ClientNodePackage
+			}
+			unjudged = append(unjudged, name+": "+lib+" found, no verdict can be predicted")
 		case p.Verdict == verdict.FailsAfterExpiry || p.Verdict == verdict.Intermittent:
 			broken = append(broken, fmt.Sprintf("%s: %s", name, p.Verdict))
 		}

@@ -55,7 +55,7 @@ func main() {
 // GOPATH mode (GO111MODULE=off), client-go v8.0.0 and its dependencies copied into the
 // project's vendor directory, stripped — and checks that scan finds client-go by function
 // names under the vendor path and does not pass it. The sources are the modules pinned for
-// the v8.0.0 probe (apps/probe/versions/v8.0.0/go.mod), from the Go module cache.
+// the v8.0.0 probe (apps/probe/versions/v8.0.0/probe.mod), from the Go module cache.
 //
 //	go test -tags e2e -run TestGOPATHVendoredClientGo -v ./internal/scan
 func TestGOPATHVendoredClientGo(t *testing.T) {
@@ -66,8 +66,8 @@ func TestGOPATHVendoredClientGo(t *testing.T) {
 	project := filepath.Join(gopath, "src", "example.com", "addon")
 
 	// Every module of the v8.0.0 probe's build list, with its directory in the module cache.
-	dl := exec.Command("go", "mod", "download", "-json", "-modfile=versions/v8.0.0/go.mod")
-	dl.Dir = filepath.Join(root, "apps", "probe")
+	dl := exec.Command("go", "mod", "download", "-json", "-modfile=apps/probe/versions/v8.0.0/probe.mod")
+	dl.Dir = root
 	dl.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
 	var stderr bytes.Buffer
 	dl.Stderr = &stderr

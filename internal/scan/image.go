@@ -32,8 +32,14 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-// Image scans the Go binaries of a local Docker image; it never pulls.
+// Image scans the Go binaries and @kubernetes/client-node packages of a local Docker
+// image; it never pulls. A target that is an existing directory (an unpacked image, a
+// Node.js application) is scanned as a directory tree instead (see Dir), so that
+// `satoken scan DIR` works where anything but a file is taken for an image reference.
 func Image(ctx context.Context, image string) ([]Finding, error) {
+	if st, err := os.Stat(image); err == nil && st.IsDir() {
+		return Dir(image)
+	}
 	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image)); err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "no such image") {
 			return nil, fmt.Errorf("image %s is not present locally (docker pull/build it first)", image)
@@ -209,7 +215,11 @@ func scanLayer(r io.Reader, merged map[string]Finding, tmp *os.File) error {
 			if h.Size > maxBinarySize {
 				continue
 			}
-			fd, ok, err := goBinary(tr, h.Size, tmp)
+			read := func() (Finding, bool, error) { return goBinary(tr, h.Size, tmp) }
+			if inImage(name) {
+				read = func() (Finding, bool, error) { return clientNodeFinding(tr) }
+			}
+			fd, ok, err := read()
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}

@@ -44,6 +44,9 @@ func Predict(t Table, version string) Prediction {
 		return p
 	}
 	for _, e := range t.Entries {
+		if e.IsClientNode() {
+			continue // see PredictClientNode
+		}
 		if normalize(e.Module) == q || normalize(e.Label) == q {
 			p.Verdict, p.Neighbours, p.Observed = e.Verdict, []Entry{e}, e.Observed
 			p.Reason = fmt.Sprintf("measured %s on Kubernetes %s (token ttl %ds, %d run(s)%s, latest %s)",
@@ -205,9 +208,15 @@ func PredictFromSymbols(t Table, fp Fingerprints, funcs []string) Prediction {
 
 // Judge sets f.Prediction: from the build info's client-go version when the table can
 // place it, otherwise (GOPATH builds, local replaces, unparsable versions) from the
-// function names against fp. A finding without client-go gets none.
+// function names against fp; a client-node package from its version (PredictClientNode).
+// A finding without a client gets none.
 func (f *Finding) Judge(t Table, fp Fingerprints) {
 	if f.ClientGo == nil {
+		return
+	}
+	if f.IsClientNode() {
+		p := PredictClientNode(t, f.ClientGo.Version)
+		f.Prediction = &p
 		return
 	}
 	var p Prediction

@@ -24,7 +24,9 @@ import (
 // counted apart from measurements.
 const TableSchemaVersion = 2
 
-// Table is the measured verdict per client-go version: the only source of predictions.
+// Table is the measured verdict per client-go version (and per @kubernetes/client-node
+// version, entries whose Module is @kubernetes/client-node@<version>): the only source of
+// predictions.
 // Every run in it had the same token mode and TTL: a verdict depends on both.
 type Table struct {
 	SchemaVersion int     `json:"schemaVersion"`
@@ -80,8 +82,8 @@ func TableFromReports(reports ...*report.Report) (Table, error) {
 
 // Add merges more matrix runs into t. It refuses, before merging anything, a run that
 // ended early (its verdicts are incomplete) and runs of another token mode or TTL than
-// the table's. Probes without a verdict or a client-go version are left out; NOT_JUDGED
-// probes are counted apart, not as measurements.
+// the table's. Results that are not probes (check's workload pods), or have no verdict or
+// client-go version, are left out; NOT_JUDGED probes are counted apart, not as measurements.
 func (t *Table) Add(reports ...*report.Report) error {
 	mode, ttl := t.TokenMode, t.TTLSeconds
 	for _, r := range reports {
@@ -102,8 +104,9 @@ func (t *Table) Add(reports ...*report.Report) error {
 		index[e.Module] = i
 	}
 	for _, r := range reports {
-		for _, p := range r.Probes {
-			if p.Verdict == "" || (p.ClientGo == "" && p.ClientGoModule == "") {
+		for _, res := range r.Results {
+			p := res.Probe
+			if p == nil || res.Verdict == "" || (p.ClientGo == "" && p.ClientGoModule == "") {
 				continue
 			}
 			i, ok := index[p.ClientGoModule]
@@ -126,16 +129,16 @@ func (t *Table) Add(reports ...*report.Report) error {
 			if r.FinishedAt.After(e.MeasuredAt) {
 				e.MeasuredAt, e.K8sVersion, e.TTLSeconds = r.FinishedAt, r.K8sVersion, r.TTLSeconds
 			}
-			if p.Verdict == verdict.NotJudged {
+			if res.Verdict == verdict.NotJudged {
 				e.NotJudged++
 				continue
 			}
 			if e.Counts == nil {
 				e.Counts = map[verdict.Verdict]int{}
 			}
-			e.Counts[p.Verdict]++
-			if !slices.Contains(e.Observed, p.Verdict) {
-				e.Observed = append(e.Observed, p.Verdict)
+			e.Counts[res.Verdict]++
+			if !slices.Contains(e.Observed, res.Verdict) {
+				e.Observed = append(e.Observed, res.Verdict)
 			}
 		}
 	}
@@ -160,8 +163,8 @@ func (t *Table) ResolveModuleTimes(ctx context.Context) error {
 	var errs []error
 	for i := range t.Entries {
 		e := &t.Entries[i]
-		if e.ModuleTime != nil || e.Module == "" {
-			continue
+		if e.ModuleTime != nil || e.Module == "" || e.IsClientNode() {
+			continue // client-node versions are placed by their npm version, never by date
 		}
 		// Outside any module, so this checkout's go.mod plays no part.
 		out, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "list", "-m", "-json", ClientGoPath+"@"+e.Module),
@@ -221,26 +224,48 @@ func writeChecked(path string, v any) error {
 
 // Markdown renders the table for the README: one row per version, every verdict with how
 // often it was measured, so nobody types a measured table by hand.
+// client-go entries come first, in their own table; @kubernetes/client-node entries, when
+// there are any, follow in a second one.
 func (t Table) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "| client-go | module | Kubernetes release | verdict (the worst measured) | measured | runs |\n|---|---|---|---|---|---|\n")
+	var js []Entry
 	for _, e := range t.Entries {
-		var seen []string
-		for _, v := range e.Observed {
-			if n := e.Counts[v]; n > 0 {
-				seen = append(seen, fmt.Sprintf("%s ×%d", v, n))
-			} else {
-				seen = append(seen, string(v))
-			}
+		if e.IsClientNode() {
+			js = append(js, e)
+			continue
 		}
-		runs := fmt.Sprint(e.Runs)
-		if e.LegacyRuns > 0 {
-			runs += fmt.Sprintf(" (%d before verdicts were counted)", e.LegacyRuns)
+		fmt.Fprintf(&b, "| %s | `%s` | %s | **%s** | %s | %s |\n", e.Label, e.Module, e.K8sRelease, e.Verdict, measuredText(e), runsText(e))
+	}
+	if len(js) > 0 {
+		fmt.Fprintf(&b, "\n| %s | probe | verdict (the worst measured) | measured | runs |\n|---|---|---|---|---|\n", ClientNodePackage)
+		for _, e := range js {
+			fmt.Fprintf(&b, "| %s | %s | **%s** | %s | %s |\n", strings.TrimPrefix(e.Module, ClientNodePackage+"@"), e.Label, e.Verdict, measuredText(e), runsText(e))
 		}
-		fmt.Fprintf(&b, "| %s | `%s` | %s | **%s** | %s | %s |\n", e.Label, e.Module, e.K8sRelease, e.Verdict, strings.Join(seen, ", "), runs)
 	}
 	fmt.Fprintf(&b, "\nToken mode %s, TTL %d s; latest run on Kubernetes %s.\n", t.TokenMode, t.TTLSeconds, t.latestK8s())
 	return b.String()
+}
+
+// measuredText lists an entry's verdicts with how often each was measured.
+func measuredText(e Entry) string {
+	var seen []string
+	for _, v := range e.Observed {
+		if n := e.Counts[v]; n > 0 {
+			seen = append(seen, fmt.Sprintf("%s ×%d", v, n))
+		} else {
+			seen = append(seen, string(v))
+		}
+	}
+	return strings.Join(seen, ", ")
+}
+
+func runsText(e Entry) string {
+	runs := fmt.Sprint(e.Runs)
+	if e.LegacyRuns > 0 {
+		runs += fmt.Sprintf(" (%d before verdicts were counted)", e.LegacyRuns)
+	}
+	return runs
 }
 
 func (t Table) latestK8s() string {

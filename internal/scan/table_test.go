@@ -14,7 +14,7 @@ import (
 
 func matrixRun(finished time.Time, mode string, ttl int, v9 verdict.Verdict) *report.Report {
 	return &report.Report{Cluster: "satoken", FinishedAt: finished, K8sVersion: "v1.34.4", TokenMode: mode, TTLSeconds: ttl,
-		Probes: []report.Probe{{ClientGo: "v9.0.0", ClientGoModule: "v9.0.0+incompatible", K8sRelease: "1.12", Verdict: v9}}}
+		Results: []report.Result{{Verdict: v9, Probe: &report.ProbeResult{ClientGo: "v9.0.0", ClientGoModule: "v9.0.0+incompatible", K8sRelease: "1.12"}}}}
 }
 
 func TestTableCountsVerdicts(t *testing.T) {

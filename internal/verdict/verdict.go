@@ -7,8 +7,6 @@ package verdict
 import (
 	"fmt"
 	"time"
-
-	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
 )
 
 // Verdict classifies how a client lived through its first token's expiry.
@@ -126,58 +124,46 @@ func (o Observation) LastCallToken() string {
 	return "the start-up token"
 }
 
-// Observe summarizes a client's log lines (in time order, as written) up to the start of
-// a second process.
-func Observe(lines []probelog.Line) Observation {
-	var o Observation
+// Observe summarizes what was seen of one client process.
+func Observe(e Evidence) Observation {
+	o := Observation{ClientGo: e.ClientGo, OneProcess: e.OneProcess, RestartedAt: e.RestartedAt}
 	known := map[string]bool{}
-	var open *Window
-	started := false
-	for _, l := range lines {
-		switch l.Kind {
-		case probelog.KindStart:
-			if started {
-				t := l.Time
-				o.RestartedAt = &t
-				o.RotationsSeen = max(len(o.Tokens)-1, 0)
-				return o
-			}
-			started, o.OneProcess = true, true
-			o.ClientGo = l.ClientGo
-		case probelog.KindToken:
-			if l.TokenHash == "" || known[l.TokenHash] {
-				continue
-			}
-			known[l.TokenHash] = true
-			o.Tokens = append(o.Tokens, Token{Hash: l.TokenHash, Iat: unix(l.Iat), Exp: unix(l.Exp), ReadAt: l.Time, Rotation: len(o.Tokens)})
-		case probelog.KindCall:
-			o.observeCall(l, &open)
+	for _, t := range e.Tokens {
+		if t.Hash == "" || known[t.Hash] {
+			continue
 		}
+		known[t.Hash] = true
+		t.Rotation = len(o.Tokens)
+		o.Tokens = append(o.Tokens, t)
+	}
+	var open *Window
+	for _, c := range e.Calls {
+		o.observeCall(c, &open)
 	}
 	o.RotationsSeen = max(len(o.Tokens)-1, 0)
 	return o
 }
 
-func (o *Observation) observeCall(l probelog.Line, open **Window) {
+func (o *Observation) observeCall(c Call, open **Window) {
 	o.Calls++
 	if o.FirstCallAt.IsZero() {
-		o.FirstCallAt = l.Time
+		o.FirstCallAt = c.At
 	}
-	o.LastCallAt = l.Time
+	o.LastCallAt = c.At
 	first, haveFirst := o.FirstToken()
-	rotated := l.AuthHash != "" && haveFirst && l.AuthHash != first.Hash
-	if l.AuthHash != "" {
+	rotated := c.Token != "" && haveFirst && c.Token != first.Hash
+	if c.Token != "" {
 		o.CallsWithHeader++
-	} else if l.AuthHashNote != "" {
-		o.HeaderNote = l.AuthHashNote
+	} else if c.TokenNote != "" {
+		o.HeaderNote = c.TokenNote
 	}
 	if rotated {
 		o.HeaderRotated = true
 	}
-	o.LastCallRotated, o.LastCallHeaderKnown = rotated, l.AuthHash != ""
-	t := l.Time
-	switch l.Outcome {
-	case probelog.OutcomeOK:
+	o.LastCallRotated, o.LastCallHeaderKnown = rotated, c.Token != ""
+	t := c.At
+	switch c.Outcome {
+	case OutcomeOK:
 		o.OKCount++
 		o.LastOKAt = &t
 		if rotated {
@@ -187,13 +173,13 @@ func (o *Observation) observeCall(l probelog.Line, open **Window) {
 			o.OKAfterFirst401++
 		}
 		*open = nil
-	case probelog.OutcomeUnauthorized:
+	case OutcomeUnauthorized:
 		o.UnauthorizedCount++
 		if o.FirstUnauthorizedAt == nil {
 			o.FirstUnauthorizedAt = &t
 		}
 		switch {
-		case haveFirst && l.AuthHash == first.Hash:
+		case haveFirst && c.Token == first.Hash:
 			o.UnauthorizedWithFirstToken++
 		case rotated:
 			o.UnauthorizedWithOtherToken++
@@ -206,11 +192,11 @@ func (o *Observation) observeCall(l probelog.Line, open **Window) {
 		(*open).Calls++
 	default:
 		o.ErrorCount++
-		if o.FirstUnauthorizedAt != nil && l.Status != 0 {
+		if o.FirstUnauthorizedAt != nil && c.Status != 0 {
 			o.OtherAfterFirst401++
 		}
 		if len(o.Errors) < 3 {
-			o.Errors = append(o.Errors, l.Outcome+": "+l.Error)
+			o.Errors = append(o.Errors, string(c.Outcome)+": "+c.Error)
 		}
 	}
 }

@@ -55,7 +55,7 @@ func (s scenario) lines() []probelog.Line {
 }
 
 func judge(s scenario) (Observation, Result) {
-	o := Observe(s.lines())
+	o := Observe(FromProbeLog(s.lines()))
 	return o, Judge(o, params)
 }
 
@@ -230,7 +230,7 @@ func TestAdversarialObservations(t *testing.T) {
 		})
 	}
 	// No lines at all.
-	r := Judge(Observe(nil), params)
+	r := Judge(Observe(Evidence{}), params)
 	require.Equal(t, NotJudged, r.Verdict)
 }
 
@@ -253,7 +253,7 @@ func TestReloadsWithoutHeaderHash(t *testing.T) {
 			lines[i].AuthHashNote = "transport not observable"
 		}
 	}
-	r := Judge(Observe(lines), params)
+	r := Judge(Observe(FromProbeLog(lines)), params)
 	require.Equal(t, Reloads, r.Verdict, r.Reason)
 	require.Contains(t, r.Reason, "header not observable")
 }
@@ -270,7 +270,7 @@ func TestWorkloadCadence(t *testing.T) {
 	for at := 1100 * time.Second; at <= 1300*time.Second; at += time.Second {
 		lines = append(lines, probelog.Line{Time: t0.Add(at), Kind: probelog.KindCall, Outcome: unauth})
 	}
-	o := Observe(lines)
+	o := Observe(FromProbeLog(lines))
 	workload := Params{Interval: 10 * time.Second, Leeway: ValidatorLeeway, Late: 11 * time.Minute}
 	r := Judge(o, workload)
 	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)

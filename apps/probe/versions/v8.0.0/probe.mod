@@ -1,4 +1,4 @@
-module github.com/satoken-e2e/satoken-e2e/apps/probe
+module github.com/satoken-e2e/satoken-e2e
 
 go 1.26.0
 

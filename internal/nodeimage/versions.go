@@ -1,0 +1,110 @@
+package nodeimage
+
+import (
+	"fmt"
+	"strings"
+)
+
+// DefaultKubernetesVersion runs on Debian's containerd 1.6 and on cgroup v1 and v2 hosts
+// (see README); it is what CI pins. DefaultVersion picks per host.
+const DefaultKubernetesVersion = "v1.34.4"
+
+// Containerd from Debian (1.6) stops being enough from this minor on: kubelet 1.36+ asks
+// the CRI for RuntimeConfig, which containerd 1.x lacks (the kubelet falls back until
+// 1.38, logging that the runtime "should be updated"), and upstream supports 1.36+ only
+// with containerd 2. From here on the node runs containerd built from its Go module.
+const containerd2FromMinor = 36
+
+// builtContainerdVersion is the containerd kind v0.33.0 puts in its own node images.
+const builtContainerdVersion = "v2.3.4"
+
+// cgroupV1StrictFromMinor: kubelet >= 1.35 refuses to start on cgroup v1 unless its
+// KubeletConfiguration sets failCgroupV1: false (the field exists since 1.31).
+const cgroupV1StrictFromMinor = 35
+
+// minorOf returns MINOR of v1.MINOR.PATCH, or -1 when v is not of that form.
+func minorOf(v string) int {
+	var minor, patch int
+	if _, err := fmt.Sscanf(v, "v1.%d.%d", &minor, &patch); err != nil {
+		return -1
+	}
+	return minor
+}
+
+// containerdFor is the containerd version built for a Kubernetes version's node image,
+// or "" when Debian's containerd package serves (and the image inputs stay as before).
+func containerdFor(k8s string) string {
+	if minorOf(k8s) >= containerd2FromMinor {
+		return builtContainerdVersion
+	}
+	return ""
+}
+
+// NeedsCgroupV1Override reports whether a kubelet of version k8s (any v1.MINOR... form,
+// e.g. a node image tag's version) must be told failCgroupV1: false to start on a
+// cgroup v1 host.
+func NeedsCgroupV1Override(k8s string) bool {
+	return minorOf(k8s) >= cgroupV1StrictFromMinor
+}
+
+// crictlCandidates are the cri-tools releases to try for a Kubernetes minor, best first:
+// the matching v1.MINOR.0, then older minors (crictl only talks CRI v1, stable since
+// 1.26; the module proxy does not serve every cri-tools release, e.g. no v1.35.x).
+func crictlCandidates(k8s string) []string {
+	var out []string
+	for m := minorOf(k8s); m >= 34 && len(out) < 4; m-- {
+		out = append(out, fmt.Sprintf("v1.%d.0", m))
+	}
+	return out
+}
+
+// verifiedVersion is a Kubernetes version whose full `satoken run` (v8.0.0 fails after
+// expiry and recovers on restart, v0.37.2 reloads) passed with an offline node image on a
+// host of the given cgroup mode.
+type verifiedVersion struct {
+	Version  string
+	CgroupV1 bool
+	CgroupV2 bool
+}
+
+// verified lists, newest first, what was measured (README, "Supported Kubernetes versions").
+var verified = []verifiedVersion{
+	{Version: DefaultKubernetesVersion, CgroupV1: true, CgroupV2: true},
+}
+
+// defaultFor is the newest verified version for a host's cgroup mode, and why.
+func defaultFor(cgroupV2 bool, detectErr error) (version, why string) {
+	mode := "cgroup v1"
+	if cgroupV2 {
+		mode = "cgroup v2"
+	}
+	if detectErr != nil {
+		return DefaultKubernetesVersion, fmt.Sprintf("cgroup version unknown (%v); using the CI default", detectErr)
+	}
+	for _, v := range verified {
+		if (cgroupV2 && v.CgroupV2) || (!cgroupV2 && v.CgroupV1) {
+			return v.Version, fmt.Sprintf("newest version whose full run passed on a %s host", mode)
+		}
+	}
+	return DefaultKubernetesVersion, "no version verified on a " + mode + " host; using the CI default"
+}
+
+// DefaultVersion chooses the Kubernetes version to build when none is given: the newest
+// one verified on this host's cgroup mode. logf receives one line saying which and why.
+func DefaultVersion(logf func(format string, args ...any)) string {
+	v2, err := HostCgroupV2()
+	version, why := defaultFor(v2, err)
+	if logf != nil {
+		logf("Kubernetes %s: %s (set --k8s to choose)", version, why)
+	}
+	return version
+}
+
+// SupportedVersionsHelp lists the verified versions for flag help.
+func SupportedVersionsHelp() string {
+	var vs []string
+	for _, v := range verified {
+		vs = append(vs, v.Version)
+	}
+	return strings.Join(vs, ", ")
+}

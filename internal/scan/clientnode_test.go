@@ -1,0 +1,185 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+func manifest(name, version string) string {
+	return `{"name":"` + name + `","version":"` + version + `","main":"dist/index.js"}`
+}
+
+// TestLayerFindsClientNode: every client-node package.json under a node_modules, nested
+// copies included; other packages, and a manifest of another package at that path, are not.
+func TestLayerFindsClientNode(t *testing.T) {
+	layer := gzipped(t, tarOf(t,
+		member{name: "app/node_modules/@kubernetes/client-node/package.json", content: manifest(ClientNodePackage, "0.10.3")},
+		member{name: "app/node_modules/@kubernetes/client-node/dist/index.js", content: "exports.x = 1\n"},
+		member{name: "app/node_modules/addon/node_modules/@kubernetes/client-node/package.json", content: "\xef\xbb\xbf" + manifest(ClientNodePackage, "0.22.3")},
+		member{name: "app/node_modules/@kubernetes/client-node-fork/package.json", content: manifest(ClientNodePackage, "9.9.9")},
+		member{name: "srv/node_modules/@kubernetes/client-node/package.json", content: manifest("not-client-node", "1.0.0")},
+		member{name: "app/package.json", content: manifest("app", "1.0.0")},
+	))
+	found, err := Layer(bytes.NewReader(layer))
+	require.NoError(t, err)
+	require.Len(t, found, 2)
+	require.Equal(t, "/app/node_modules/@kubernetes/client-node/package.json", found[0].File)
+	require.Equal(t, "0.10.3", found[0].ClientGoVersion())
+	require.True(t, found[0].IsClientNode())
+	require.Equal(t, FromPackageJSON, found[0].ClientGoBy)
+	require.Equal(t, "/app/node_modules/addon/node_modules/@kubernetes/client-node/package.json", found[1].File)
+	require.Equal(t, "0.22.3", found[1].ClientGoVersion())
+
+	_, err = Layer(bytes.NewReader(tarOf(t, member{name: "node_modules/@kubernetes/client-node/package.json", content: manifest(ClientNodePackage, "")})))
+	require.ErrorContains(t, err, "no version")
+	_, err = Layer(bytes.NewReader(tarOf(t, member{name: "node_modules/@kubernetes/client-node/package.json", content: "{"})))
+	require.ErrorContains(t, err, "package.json")
+}
+
+// A later layer's whiteout removes a client-node installed below it, as for Go binaries.
+func TestScanSaveClientNodeWhiteout(t *testing.T) {
+	lower := tarOf(t,
+		member{name: "app/node_modules/@kubernetes/client-node/package.json", content: manifest(ClientNodePackage, "0.10.2")},
+		member{name: "old/node_modules/@kubernetes/client-node/package.json", content: manifest(ClientNodePackage, "0.10.2")},
+	)
+	upper := gzipped(t, tarOf(t,
+		member{name: "old/.wh.node_modules"},
+		member{name: "app/node_modules/@kubernetes/client-node/package.json", content: manifest(ClientNodePackage, "1.4.0")},
+	))
+	archive := tarOf(t,
+		member{name: "lower/layer.tar", content: string(lower)},
+		member{name: "blobs/sha256/up", content: string(upper)},
+		member{name: "manifest.json", content: `[{"Layers":["lower/layer.tar","blobs/sha256/up"]}]`},
+	)
+	path := filepath.Join(t.TempDir(), "image.tar")
+	require.NoError(t, os.WriteFile(path, archive, 0o644))
+	found, err := ScanSave(path, "satoken/probe:js")
+	require.NoError(t, err)
+	require.Len(t, found, 1)
+	require.Equal(t, "satoken/probe:js", found[0].Target)
+	require.Equal(t, "1.4.0", found[0].ClientGoVersion())
+}
+
+// Dir scans an application tree; Image takes an existing directory for one.
+func TestDirFindsClientNodeAndGoBinaries(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, data string) {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o755))
+	}
+	write("node_modules/@kubernetes/client-node/package.json", manifest(ClientNodePackage, "1.4.0"))
+	write("node_modules/@kubernetes/client-node/README.md", "docs")
+	write("bin/not-go", "\x7fELF not really")
+	write(".git/node_modules/@kubernetes/client-node/package.json", manifest(ClientNodePackage, "0.0.1"))
+	bin, err := os.ReadFile(tinyBinary(t))
+	require.NoError(t, err)
+	write("bin/tiny", string(bin))
+
+	for _, scan := range []func() ([]Finding, error){
+		func() ([]Finding, error) { return Dir(root) },
+		func() ([]Finding, error) { return Image(context.Background(), root) },
+	} {
+		found, err := scan()
+		require.NoError(t, err)
+		require.Len(t, found, 2)
+		require.Equal(t, "/bin/tiny", found[0].File)
+		require.Equal(t, "example.com/tiny", found[0].MainModule)
+		require.Nil(t, found[0].ClientGo)
+		require.Equal(t, "/node_modules/@kubernetes/client-node/package.json", found[1].File)
+		require.Equal(t, "1.4.0", found[1].ClientGoVersion())
+		require.Equal(t, root, found[1].Target)
+	}
+}
+
+func jsEntry(version string, v verdict.Verdict) Entry {
+	return Entry{Label: "js-" + version, Module: ClientNodeModule(version), Verdict: v, Observed: []verdict.Verdict{v},
+		Counts: map[verdict.Verdict]int{v: 1}, Runs: 1, K8sVersion: "v1.34.4", TTLSeconds: 600}
+}
+
+func TestPredictClientNode(t *testing.T) {
+	tbl := Table{SchemaVersion: TableSchemaVersion, TokenMode: "projected", TTLSeconds: 600, Entries: []Entry{
+		{Label: "v0.17.0", Module: "v0.17.0", K8sRelease: "1.17", Verdict: verdict.Reloads, Observed: []verdict.Verdict{verdict.Reloads}},
+		{Label: "v0.21.1", Module: "v0.21.1", K8sRelease: "1.21", Verdict: verdict.Reloads, Observed: []verdict.Verdict{verdict.Reloads}},
+		jsEntry("0.10.2", verdict.FailsAfterExpiry),
+		jsEntry("0.10.3", verdict.Reloads),
+		jsEntry("0.18.1", verdict.FailsAfterExpiry), // made up: must not leak into client-go v0.18.1
+		jsEntry("1.4.0", verdict.Reloads),
+		jsEntry("0.22.3", verdict.NotJudged),
+	}}
+	for _, c := range []struct {
+		version   string
+		want      verdict.Verdict
+		predicted bool
+		reason    string
+	}{
+		{"0.10.2", verdict.FailsAfterExpiry, false, "measured js-0.10.2"},
+		{"1.4.0", verdict.Reloads, false, "measured"},
+		{"0.9.2", verdict.FailsAfterExpiry, true, "older than every measured version"},
+		{"0.12.0", verdict.FailsAfterExpiry, true, "between js-0.10.3 (@kubernetes/client-node@0.10.3) (RELOADS) and js-0.18.1"},
+		{"1.0.0", verdict.FailsAfterExpiry, true, "between js-0.18.1 (@kubernetes/client-node@0.18.1) (FAILS_AFTER_EXPIRY) and js-1.4.0"},
+		{"2.0.1", verdict.Reloads, true, "newer than every measured version"},
+		{"0.22.3", verdict.NotJudged, false, "measured"},
+		{"latest", verdict.NotJudged, false, "not a version"},
+	} {
+		p := PredictClientNode(tbl, c.version)
+		require.Equal(t, c.want, p.Verdict, "%s: %s", c.version, p.Reason)
+		require.Equal(t, c.predicted, p.Predicted, c.version)
+		require.Contains(t, p.Reason, c.reason, c.version)
+	}
+	if c := PredictClientNode(tbl, "1.0.0"); !c.Uncertain {
+		t.Error("neighbours that disagree make the prediction uncertain")
+	}
+
+	// client-go's lookup never sees the client-node entries.
+	p := Predict(tbl, "v0.18.1")
+	require.Equal(t, verdict.Reloads, p.Verdict, p.Reason)
+	require.Contains(t, p.Reason, "between v0.17.0 and v0.21.1")
+
+	// Judge routes a client-node finding to its own lookup.
+	f := Finding{ClientGo: &Module{Path: ClientNodePackage, Version: "0.10.2"}, ClientGoBy: FromPackageJSON}
+	f.Judge(tbl, Fingerprints{})
+	require.Equal(t, verdict.FailsAfterExpiry, f.Prediction.Verdict)
+	broken, unjudged := Outcome([]Finding{f})
+	require.Len(t, broken, 1)
+	require.Empty(t, unjudged)
+	require.Contains(t, broken[0], "0.10.2: FAILS_AFTER_EXPIRY")
+}
+
+// Reports of JavaScript probes make client-node entries: their own Markdown table, no
+// module time looked up.
+func TestTableWithClientNode(t *testing.T) {
+	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	rep := &report.Report{Cluster: "js12", FinishedAt: at, K8sVersion: "v1.34.4", TokenMode: "projected", TTLSeconds: 600,
+		Results: []report.Result{
+			{Verdict: verdict.Reloads, Probe: &report.ProbeResult{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37"}},
+			{Verdict: verdict.FailsAfterExpiry, Probe: &report.ProbeResult{ClientGo: "js-0.10.2", ClientGoModule: ClientNodeModule("0.10.2")}},
+		}}
+	tbl, err := TableFromReports(rep)
+	require.NoError(t, err)
+	require.Len(t, tbl.Entries, 2)
+	require.True(t, tbl.Entries[1].IsClientNode())
+	require.False(t, tbl.Entries[0].IsClientNode())
+
+	md := tbl.Markdown()
+	goTable, jsTable, ok := strings.Cut(md, "\n| @kubernetes/client-node | probe |")
+	require.True(t, ok, md)
+	require.Contains(t, goTable, "| v0.37.2 | `v0.37.2` | 1.37 | **RELOADS** | RELOADS ×1 | 1 |")
+	require.NotContains(t, goTable, "js-0.10.2")
+	require.Contains(t, jsTable, "| 0.10.2 | js-0.10.2 | **FAILS_AFTER_EXPIRY** | FAILS_AFTER_EXPIRY ×1 | 1 |")
+
+	js := Table{Entries: []Entry{tbl.Entries[1]}}
+	require.NoError(t, js.ResolveModuleTimes(context.Background()), "client-node entries need no module time")
+	require.Nil(t, js.Entries[0].ModuleTime)
+	require.NotContains(t, Table{Entries: tbl.Entries[:1]}.Markdown(), ClientNodePackage, "a client-go-only table is unchanged")
+}

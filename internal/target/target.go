@@ -1,0 +1,62 @@
+// Package target is where a session deploys: the kind cluster satoken made for it, or any
+// cluster a kubeconfig reaches. It knows how images get to the cluster's nodes, checks what
+// the session may do there before anything is deployed, and removes what it left behind.
+package target
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+)
+
+// Target is one cluster and what is known about it.
+type Target struct {
+	Name       string // the kind cluster's name, or the kubeconfig context
+	Kubeconfig string
+	Context    string // "" = the kubeconfig's current context
+	// Existing is a cluster satoken did not create: it deploys only into namespaces of its
+	// own, checks its rights first and deletes those namespaces at the end.
+	Existing bool
+	// Known only for clusters satoken created.
+	NodeImage          string
+	MaxTokenExpiration time.Duration // 0 = unknown
+	// AuditLog is the apiserver's audit log (a file or a directory of them), "" when none.
+	AuditLog string
+	Images   Sink
+	// PullSecrets are secrets (namespace/name) copied into the session's namespaces and
+	// named as the pods' imagePullSecrets.
+	PullSecrets []string
+}
+
+// Sink gets images to a cluster's nodes.
+type Sink interface {
+	// Ship makes the images (by local name) pullable by the cluster's nodes and returns, per
+	// local name, the reference a pod must use.
+	Ship(ctx context.Context, images map[string]v1.Image) (map[string]string, error)
+	PullPolicy() corev1.PullPolicy
+	String() string
+}
+
+// Client connects to the target.
+func (t Target) Client() (*kube.Client, error) { return kube.New(t.Kubeconfig, t.Context) }
+
+// Describe says what the cluster is, for reports.
+func (t Target) Describe() string {
+	if !t.Existing {
+		return fmt.Sprintf("kind cluster %s, made by satoken", t.Name)
+	}
+	return fmt.Sprintf("existing cluster (context %s)", t.Name)
+}
+
+// MaxTokenExpirationString is the apiserver's maximum token lifetime for reports.
+func (t Target) MaxTokenExpirationString() string {
+	if t.MaxTokenExpiration == 0 {
+		return "unknown"
+	}
+	return t.MaxTokenExpiration.String()
+}
