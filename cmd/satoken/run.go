@@ -26,8 +26,10 @@ type runFlags struct {
 	automount bool
 }
 
-func newRunCommand() *cobra.Command {
-	var f runFlags
+func newRunCommand() *cobra.Command { return runCommand(&runFlags{}) }
+
+// runCommand is `satoken run` with its flags bound to f.
+func runCommand(f *runFlags) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "Reproduce token expiry across the client-go probe matrix and report verdicts",

@@ -16,12 +16,8 @@ import (
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
-	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )
-
-// offlineImageLabel marks node images built by internal/nodeimage.
-const offlineImageLabel = "satoken.inputs"
 
 // Cluster is a running kind cluster.
 type Cluster struct {
@@ -67,7 +63,7 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
 	if err := o.prepareState(); err != nil {
 		return nil, err
 	}
-	_, offline := docker.ImageLabel(ctx, o.NodeImage, offlineImageLabel)
+	offline := docker.BuiltBySatoken(ctx, o.NodeImage) // internal/nodeimage's, not a registry's
 	config, err := o.RenderConfig(offline)
 	if err != nil {
 		return nil, err
@@ -196,10 +192,7 @@ func (c *Cluster) delete() error {
 	if err := c.provider.Delete(c.Name, c.Kubeconfig()); err != nil {
 		return fmt.Errorf("delete cluster %q: %w", c.Name, err)
 	}
-	ctx := context.Background()
-	if n, err := hostcmd.Output(kindexec.CommandContext(ctx, "docker", "network", "inspect", "kind", "--format", "{{len .Containers}}")); err == nil && n == "0" {
-		_, _ = hostcmd.Output(kindexec.CommandContext(ctx, "docker", "network", "rm", "kind"))
-	}
+	docker.RemoveNetworkIfUnused(context.Background(), "kind")
 	return nil
 }
 

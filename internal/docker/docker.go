@@ -5,11 +5,29 @@ package docker
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
+
+// InputsLabel records, on every image satoken builds, the hash of everything that went
+// into it: the cache key of its build.
+const InputsLabel = "satoken.inputs"
+
+// UpToDate is the one "rebuild when the inputs changed" check: image exists and was built
+// from inputs with this hash.
+func UpToDate(ctx context.Context, image, hash string) bool {
+	have, ok := ImageLabel(ctx, image, InputsLabel)
+	return ok && have == hash
+}
+
+// BuiltBySatoken reports whether image is one of satoken's builds.
+func BuiltBySatoken(ctx context.Context, image string) bool {
+	_, ok := ImageLabel(ctx, image, InputsLabel)
+	return ok
+}
 
 // ImageLabel returns a label of a local image; ok is false when the image or label is absent.
 func ImageLabel(ctx context.Context, image, label string) (value string, ok bool) {
@@ -26,8 +44,34 @@ func ImageExists(ctx context.Context, image string) bool {
 	return err == nil
 }
 
-// PruneDangling removes untagged images carrying label: builds superseded by a rebuild of
-// the same tag. Images a container still uses are kept by docker.
-func PruneDangling(ctx context.Context, label string) {
-	_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "image", "prune", "-f", "--filter", "label="+label))
+// PruneDangling removes satoken's untagged images: builds superseded by a rebuild of the
+// same tag. Images a container still uses are kept by docker.
+func PruneDangling(ctx context.Context) {
+	_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "image", "prune", "-f", "--filter", "label="+InputsLabel))
+}
+
+// Answers reports whether a docker engine answers (the client alone is not enough).
+func Answers(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}"))
+	return err == nil
+}
+
+// DefaultRuntime is the OCI runtime the engine starts containers with.
+func DefaultRuntime(ctx context.Context) (string, error) {
+	return hostcmd.Output(exec.CommandContext(ctx, "docker", "info", "--format", "{{.DefaultRuntime}}"))
+}
+
+// RemoveNetworkIfUnused removes a docker network no container is attached to.
+func RemoveNetworkIfUnused(ctx context.Context, network string) {
+	if n, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "network", "inspect", network, "--format", "{{len .Containers}}")); err == nil && n == "0" {
+		_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "network", "rm", network))
+	}
+}
+
+// Save writes images to an archive (docker save format).
+func Save(ctx context.Context, archive string, images ...string) error {
+	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", append([]string{"save", "-o", archive}, images...)...))
+	return err
 }

@@ -22,7 +22,7 @@ func Images(ctx context.Context, names ...string) (images map[string]v1.Image, c
 	}
 	tmp.Close()
 	cleanup = func() { os.Remove(tmp.Name()) }
-	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", append([]string{"save", "-o", tmp.Name()}, names...)...)); err != nil {
+	if err := Save(ctx, tmp.Name(), names...); err != nil {
 		cleanup()
 		return nil, nil, err
 	}

@@ -19,6 +19,7 @@ import (
 
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )
@@ -71,7 +72,7 @@ func Ensure(ctx context.Context, in Input) (Facts, error) {
 			return f, err
 		}
 	}
-	running := dockerAnswers(ctx)
+	running := docker.Answers(ctx)
 	if running && missing && !runtimeRegistered(ctx) {
 		if !startedByUs() {
 			return f, fmt.Errorf("this host lacks CAP_SYS_RESOURCE and the running Docker engine has no %q runtime; "+
@@ -143,15 +144,8 @@ func installPackages(ctx context.Context, log *phase.Recorder) error {
 	return err
 }
 
-func dockerAnswers(ctx context.Context) bool {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}"))
-	return err == nil
-}
-
 func runtimeRegistered(ctx context.Context) bool {
-	out, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "info", "--format", "{{.DefaultRuntime}}"))
+	out, err := docker.DefaultRuntime(ctx)
 	return err == nil && out == RuntimeName
 }
 
@@ -219,7 +213,7 @@ func startDockerd(ctx context.Context, log *phase.Recorder) error {
 	_ = cmd.Process.Release()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if dockerAnswers(ctx) {
+		if docker.Answers(ctx) {
 			return nil
 		}
 		select {

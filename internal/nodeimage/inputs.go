@@ -14,6 +14,7 @@ import (
 
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 
 	// The node files must come from the kind version this binary links; importing kind
@@ -22,7 +23,7 @@ import (
 )
 
 // inputsLabel records on each built image the hash of everything that went into it.
-const inputsLabel = "satoken.inputs"
+const inputsLabel = docker.InputsLabel
 
 // builderRevision changes whenever this package starts producing different images.
 const builderRevision = 5

@@ -62,7 +62,7 @@ func Build(ctx context.Context, in Input) (string, error) {
 		return "", err
 	}
 	hash := inputs.hash()
-	if have, _ := docker.ImageLabel(ctx, image, inputsLabel); have == hash {
+	if docker.UpToDate(ctx, image, hash) {
 		b.log.Printf("node image %s is up to date (inputs %s)", image, hash)
 		return image, nil
 	}
@@ -106,6 +106,6 @@ func Build(ctx context.Context, in Input) (string, error) {
 			return "", fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	docker.PruneDangling(ctx, inputsLabel)
+	docker.PruneDangling(ctx)
 	return image, nil
 }

@@ -66,7 +66,7 @@ const (
 	ModFile      = "probe.mod"
 	SumFile      = "probe.sum"
 	clientGoPath = scan.ClientGoPath
-	inputsLabel  = "satoken.inputs"
+	inputsLabel  = docker.InputsLabel
 )
 
 var (
@@ -250,7 +250,7 @@ func Build(ctx context.Context, in BuildInput) ([]Built, error) {
 		}
 		out = append(out, b)
 	}
-	docker.PruneDangling(ctx, inputsLabel)
+	docker.PruneDangling(ctx)
 	return out, nil
 }
 
@@ -277,7 +277,7 @@ func buildOne(ctx context.Context, in BuildInput, p Probe, goVersion string) (Bu
 	} else if v != p.Module {
 		return b, fmt.Errorf("%s links k8s.io/client-go %s, want %s", b.Binary, v, p.Module)
 	}
-	if cur, _ := docker.ImageLabel(ctx, b.Image, inputsLabel); cur == hash {
+	if docker.UpToDate(ctx, b.Image, hash) {
 		in.Log.Printf("probe %s: image %s up to date", p.Label, b.Image)
 		return b, nil
 	}

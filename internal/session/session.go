@@ -56,6 +56,9 @@ func Run(ctx context.Context, command string, t target.Target, log *phase.Record
 	s := &Session{Target: t, Kube: kc, Log: log}
 	if t.Existing {
 		err := log.Run("check the cluster and this user's rights", func() error {
+			if err := target.Reach(ctx, kc, t); err != nil {
+				return err
+			}
 			need, fresh, err := job.Needs(ctx, s)
 			if err != nil {
 				return err

@@ -56,14 +56,24 @@ func NamespaceAccess(ns string) []Access {
 
 const reachTimeout = 20 * time.Second
 
-// Preflight refuses, before anything is deployed, a cluster the session cannot reach,
-// lacks any of the rights in need for, or where one of its namespaces exists already.
-func Preflight(ctx context.Context, kc *kube.Client, t Target, need []Access, namespaces []string) error {
+// Reach refuses a cluster that does not answer.
+func Reach(ctx context.Context, kc *kube.Client, t Target) error {
 	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
 	defer cancel()
 	if _, err := kc.Typed.Discovery().ServerVersion(); err != nil {
 		return fmt.Errorf("cannot reach the %s (kubeconfig %s): %w", t.Describe(), t.Kubeconfig, err)
 	}
+	return nil
+}
+
+// Preflight refuses, before anything is deployed, a cluster the session cannot reach,
+// lacks any of the rights in need for, or where one of its namespaces exists already.
+func Preflight(ctx context.Context, kc *kube.Client, t Target, need []Access, namespaces []string) error {
+	if err := Reach(ctx, kc, t); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
+	defer cancel()
 	var missing []string
 	seen := map[Access]bool{}
 	for _, a := range need {
