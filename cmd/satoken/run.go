@@ -32,9 +32,10 @@ func newRunCommand() *cobra.Command { return runCommand(&runFlags{}) }
 func runCommand(f *runFlags) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run",
-		Short: "Reproduce token expiry across the client-go probe matrix and report verdicts",
-		Long: `Creates a kind cluster with short-lived ServiceAccount tokens, deploys one probe per
-client-go version with a projected token of --ttl, waits until every first token is past
+		Short: "Reproduce token expiry across the probe matrix (client-go, client-node) and report verdicts",
+		Long: `Creates a kind cluster with short-lived ServiceAccount tokens (or, with --kubeconfig, uses
+an existing cluster), deploys one probe per client library version (client-go, and
+@kubernetes/client-node as js-<version>) with a projected token of --ttl, waits until every first token is past
 exp + 60s validator leeway (and --settle after each first 401), restarts the probes that
 are still failing, and writes report.json, report.md, junit.xml and timeline.svg to --out.
 
@@ -45,7 +46,7 @@ says why and what to do); 3 wins over 4.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
 	f.register(c, runClusterName, "projected token expirationSeconds (>= 10m)", 5*time.Minute, "keep watching a failing probe this long after its first 401", "out")
-	c.Flags().StringVar(&f.versions, "versions", "all", "comma-separated probe labels, or all")
+	c.Flags().StringVar(&f.versions, "versions", "all", "comma-separated probe labels (client-go v…, client-node js-…), or all, go, js")
 	c.Flags().DurationVar(&f.interval, "interval", 5*time.Second, "probe call interval")
 	c.Flags().StringVar(&f.expect, "expect", "", "label=VERDICT,... ; a mismatch fails the run (exit 3)")
 	c.Flags().BoolVar(&f.automount, "automount", false, "use the default automounted token (3607 s requested, capped by --max-token-expiration) instead of --ttl")

@@ -268,10 +268,10 @@ func scanTarget(ctx context.Context, target string) ([]scan.Finding, error) {
 
 func printScanTable(out io.Writer, results []scanResult) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TARGET\tFILE\tCLIENT-GO\tVERDICT\tBASIS")
+	fmt.Fprintln(w, "TARGET\tFILE\tCLIENT LIBRARY\tVERDICT\tBASIS")
 	for _, r := range results {
 		if len(r.findings) == 0 {
-			fmt.Fprintf(w, "%s\t-\t-\t-\tno Go binary in the image\n", r.target)
+			fmt.Fprintf(w, "%s\t-\t-\t-\tno Go binary or client-node package found\n", r.target)
 		}
 		for _, f := range r.findings {
 			file := f.File
@@ -293,6 +293,8 @@ func clientGoCell(f scan.Finding) string {
 	switch {
 	case m == nil:
 		return "none"
+	case f.IsClientNode():
+		return scan.ClientNodeModule(m.Version)
 	case f.ClientGoBy == scan.FromSymbols && f.VendorPrefix != "":
 		return "by symbols, vendored under " + f.VendorPrefix
 	case f.ClientGoBy == scan.FromSymbols:

@@ -20,7 +20,7 @@ func newVersionCommand() *cobra.Command {
 		Long: `Prints the module version of this binary ("(devel)" when built from a checkout), the Go
 version it was built with, where its files come from — the satoken-e2e checkout it runs
 in (or $SATOKEN_REPO), whose files win, else the files embedded in the binary, unpacked
-into the cache — and the client-go versions of the probe matrix those files define.`,
+into the cache — and the client library versions of the probe matrix those files define (client-go, client-node).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			wd, err := os.Getwd()
@@ -43,9 +43,9 @@ into the cache — and the client-go versions of the probe matrix those files de
 			fmt.Fprintf(w, "satoken\t%s\n", binaryVersion())
 			fmt.Fprintf(w, "go\t%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			fmt.Fprintf(w, "files\t%s (%s)\n", src.Root, from)
-			fmt.Fprintf(w, "client-go matrix\t%d versions\n", len(all))
+			fmt.Fprintf(w, "probe matrix\t%d versions\n", len(all))
 			for _, p := range all {
-				fmt.Fprintf(w, "  %s\tk8s.io/client-go %s (Kubernetes %s)\n", p.Label, p.Module, p.K8sRelease)
+				fmt.Fprintf(w, "  %s\t%s %s\n", p.Label, p.Library(), p.LibraryVersion())
 			}
 			return w.Flush()
 		},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/cache"
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
@@ -72,6 +73,11 @@ func SelectProbes(root, spec string) ([]probes.Probe, error) {
 
 // BuildProbes builds the probe images (cached by their inputs).
 func (e *Env) BuildProbes(ctx context.Context, selected []probes.Probe) ([]probes.Built, error) {
+	if slices.ContainsFunc(selected, probes.Probe.IsJS) {
+		if err := host.Install(ctx, e.Log, host.NodePackages); err != nil {
+			return nil, err
+		}
+	}
 	var built []probes.Built
 	err := e.Log.Run(fmt.Sprintf("probe images (%d)", len(selected)), func() (err error) {
 		built, err = probes.Build(ctx, probes.BuildInput{RepoRoot: e.Root, Probes: selected, CacheDir: e.CacheDir, Log: e.Log})

@@ -43,6 +43,9 @@ var Packages = map[string]string{ // command -> package
 	"gcc":         "gcc",
 }
 
+// NodePackages are what building the JavaScript probes needs on the host (npm ci).
+var NodePackages = map[string]string{"node": "nodejs", "npm": "npm"}
+
 // Input configures Ensure.
 type Input struct {
 	RepoRoot string // to build the runc wrapper from cmd/runc-nosysresource
@@ -64,7 +67,7 @@ func Ensure(ctx context.Context, in Input) (Facts, error) {
 		return f, err
 	}
 	f.CapSysResourceMissing = missing
-	if err := installPackages(ctx, in.Log); err != nil {
+	if err := Install(ctx, in.Log, Packages); err != nil {
 		return f, err
 	}
 	if missing {
@@ -122,9 +125,10 @@ func capMissingFromStatus(status string, bit uint) (bool, error) {
 	return false, errors.New("no CapBnd line in /proc/self/status")
 }
 
-func installPackages(ctx context.Context, log *phase.Recorder) error {
+// Install installs the Debian packages (command -> package) whose command is missing.
+func Install(ctx context.Context, log *phase.Recorder, packages map[string]string) error {
 	var need []string
-	for cmd, pkg := range Packages {
+	for cmd, pkg := range packages {
 		if _, err := osexec.LookPath(cmd); err != nil {
 			need = append(need, pkg)
 		}

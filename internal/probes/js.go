@@ -434,7 +434,7 @@ func buildJS(ctx context.Context, in BuildInput, p Probe, env *jsEnv) (Built, er
 	} else if v != p.LibraryVersion() {
 		return b, fmt.Errorf("%s installs %s %s, want %s", app, ClientNodePackage, v, p.LibraryVersion())
 	}
-	if cur, _ := docker.ImageLabel(ctx, b.Image, inputsLabel); cur == hash {
+	if docker.UpToDate(ctx, b.Image, hash) {
 		in.Log.Printf("probe %s: image %s up to date", p.Label, b.Image)
 		return b, nil
 	}

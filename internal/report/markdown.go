@@ -89,19 +89,44 @@ func (r *Report) headline() string {
 	return ""
 }
 
+// runTable writes one table per client library (client-go, client-node), in the order
+// the results list them.
 func (r *Report) runTable(b *strings.Builder) {
-	b.WriteString("| client-go | module | k8s | verdict | token exp | rotations | first 401 | 401 / ok | audit 401 | restart → recovered |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	var libraries []string
 	for _, res := range r.Results {
-		p := res.Probe
-		audit401 := "–" // no audit log: nothing to count
-		if slices.Contains(res.Evidence, EvidenceAudit401) {
-			audit401 = strconv.Itoa(p.AuditUnauthorized)
+		if !slices.Contains(libraries, res.Probe.Library) {
+			libraries = append(libraries, res.Probe.Library)
 		}
-		fmt.Fprintf(b, "| %s | `%s` | %s | **%s** | %s | %d | %s | %d / %d | %s | %s |\n",
-			p.ClientGo, p.ClientGoModule, dash(p.K8sRelease), res.Verdict, clock(res.TokenExp), res.RotationsSeen,
-			relative(res.FirstUnauthorizedAt, res.TokenExp), res.UnauthorizedCount, res.OKCount, audit401, recovery(p))
 	}
+	for i, lib := range libraries {
+		if len(libraries) > 1 {
+			if i > 0 {
+				b.WriteString("\n")
+			}
+			fmt.Fprintf(b, "#### %s\n\n", lib)
+		}
+		fmt.Fprintf(b, "| %s | module | k8s | verdict | token exp | rotations | first 401 | 401 / ok | audit 401 | restart → recovered |\n", libraryColumn(lib))
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, res := range r.Results {
+			if p := res.Probe; p.Library == lib {
+				audit401 := "–" // no audit log: nothing to count
+				if slices.Contains(res.Evidence, EvidenceAudit401) {
+					audit401 = strconv.Itoa(p.AuditUnauthorized)
+				}
+				fmt.Fprintf(b, "| %s | `%s` | %s | **%s** | %s | %d | %s | %d / %d | %s | %s |\n",
+					p.ClientGo, p.ClientGoModule, dash(p.K8sRelease), res.Verdict, clock(res.TokenExp), res.RotationsSeen,
+					relative(res.FirstUnauthorizedAt, res.TokenExp), res.UnauthorizedCount, res.OKCount, audit401, recovery(p))
+			}
+		}
+	}
+}
+
+// libraryColumn names a library's table column: its short name.
+func libraryColumn(library string) string {
+	if i := strings.LastIndex(library, "/"); i >= 0 {
+		return library[i+1:]
+	}
+	return library
 }
 
 // checkTable is the gate's view: one row per workload pod, from apiserver evidence.

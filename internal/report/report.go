@@ -85,11 +85,10 @@ type ProbeResult struct {
 	// AuditUnauthorized counts 401 audit events whose source IP was this probe's pod:
 	// the apiserver's own account, independent of the probe's log.
 	AuditUnauthorized int `json:"auditUnauthorized"`
-	// Library is the client library the probe pins (probes.Probe.Library):
-	// k8s.io/client-go, or @kubernetes/client-node (then ClientGo is its js-<version>
-	// label and ClientGoModule @kubernetes/client-node@<version>). Empty in reports
-	// written before JavaScript probes: client-go.
-	Library string `json:"library,omitempty"`
+	// Library is the client library the probe pins: k8s.io/client-go, or
+	// @kubernetes/client-node (then ClientGo is its js-<version> label and ClientGoModule
+	// @kubernetes/client-node@<version>).
+	Library string `json:"library"`
 }
 
 // WorkloadResult is what only `satoken check` records of a workload's pod.

@@ -27,12 +27,12 @@ func sample() *Report {
 		Results: []Result{
 			{Namespace: "satoken-v8", Pod: "probe", Verdict: verdict.FailsAfterExpiry, Reason: "ok until exp",
 				TokenIat: &iat, TokenExp: &exp, FirstUnauthorizedAt: &first401, UnauthorizedCount: 72, OKCount: 131,
-				Probe: &ProbeResult{ClientGo: "v8.0.0", ClientGoModule: "v8.0.0+incompatible", K8sRelease: "1.11",
+				Probe: &ProbeResult{ClientGo: "v8.0.0", ClientGoModule: "v8.0.0+incompatible", K8sRelease: "1.11", Library: "k8s.io/client-go",
 					Restarted: true, RestartedAt: &restart, RecoveredAfterRestart: &recovered, SecondsToRecover: &secs},
 				Calls: []Call{{At: t0.Add(5 * time.Second), Outcome: "ok"}, {At: first401, Outcome: "unauthorized"}, {At: restart.Add(2 * time.Second), Outcome: "ok", Restarted: true}}},
 			{Namespace: "satoken-v0-37", Pod: "probe", Verdict: verdict.Reloads, Reason: "rotated <&>",
 				TokenIat: &iat, TokenExp: &exp, RotationsSeen: 1, OKCount: 200,
-				Probe: &ProbeResult{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37"},
+				Probe: &ProbeResult{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37", Library: "k8s.io/client-go"},
 				Calls: []Call{{At: t0.Add(5 * time.Second), Outcome: "ok"}}},
 		},
 	}
@@ -101,6 +101,17 @@ func TestMarkdown(t *testing.T) {
 	require.Contains(t, md, "yes, 2s")
 	require.NotContains(t, md, "ERROR")
 	require.Contains(t, md, "| 72 / 131 | – |", "no audit log: the audit column claims no count")
+	require.Contains(t, md, "| client-go | module |")
+	require.NotContains(t, md, "#### ", "one library, one table")
+
+	mixed := sample()
+	js := mixed.Results[0]
+	js.Probe = &ProbeResult{ClientGo: "js-0.10.2", ClientGoModule: "@kubernetes/client-node@0.10.2", Library: "@kubernetes/client-node"}
+	mixed.Results = append(mixed.Results, js)
+	md = mixed.Markdown()
+	require.Contains(t, md, "#### k8s.io/client-go\n\n| client-go | module |")
+	require.Contains(t, md, "#### @kubernetes/client-node\n\n| client-node | module |")
+	require.Contains(t, md, "| js-0.10.2 | `@kubernetes/client-node@0.10.2` | – | **FAILS_AFTER_EXPIRY** |")
 
 	withAudit := sample()
 	withAudit.ClusterKind, withAudit.Images = "kind cluster satoken-run, made by satoken", "kind cluster satoken-run's nodes"

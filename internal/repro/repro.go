@@ -433,6 +433,7 @@ func (r *runner) collect(ctx context.Context, rep *report.Report) error {
 		note(os.WriteFile(filepath.Join(dir, pr.built.Probe.Label+".log"), pr.raw, 0o644))
 		p := &report.ProbeResult{
 			ClientGo: pr.built.Probe.Label, ClientGoModule: pr.built.Probe.Module, K8sRelease: pr.built.Probe.K8sRelease,
+			Library:           pr.built.Probe.Library(),
 			AuditUnauthorized: audit.UnauthorizedFrom(events, audit.Lifetime{IP: pr.podIP, Start: pr.podStart, End: pr.restartAt}),
 		}
 		res := report.Result{
