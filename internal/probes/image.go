@@ -47,26 +47,9 @@ func (b Built) OCI() (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), l)
-	if err != nil {
-		return nil, err
-	}
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg = cfg.DeepCopy()
 	// The binary is built by the host's go for its own platform (CGO off, no cross-compile).
-	cfg.OS, cfg.Architecture = runtime.GOOS, runtime.GOARCH
-	cfg.Config.Entrypoint = []string{"/probe"}
-	cfg.Config.User = "65534:65534"
-	cfg.Config.Labels = map[string]string{
-		inputsLabel:               b.InputHash,
-		"satoken.probe.label":     b.Probe.Label,
-		"satoken.probe.client-go": b.Probe.Module,
-	}
-	return mutate.ConfigFile(img, cfg)
+	return b.image([]v1.Layer{l}, v1.Config{Entrypoint: []string{"/probe"}},
+		map[string]string{"satoken.probe.client-go": b.Probe.Module})
 }
 
 // ociJS is a JavaScript probe's image: the cached base and app layers as they are on
@@ -77,15 +60,28 @@ func (b Built) ociJS() (v1.Image, error) {
 	if len(b.Layers) != 2 {
 		return nil, fmt.Errorf("probe %s: %d image layers, want the Node.js base and the app", b.Probe.Label, len(b.Layers))
 	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	var layers []v1.Layer
 	for _, file := range b.Layers {
 		l, err := tarball.LayerFromFile(file, tarball.WithMediaType(types.OCILayer))
 		if err != nil {
 			return nil, err
 		}
-		if img, err = mutate.AppendLayers(img, l); err != nil {
-			return nil, err
-		}
+		layers = append(layers, l)
+	}
+	// The base is debootstrapped from the host's apt mirror for its own architecture.
+	return b.image(layers, v1.Config{
+		Entrypoint: []string{"/usr/bin/node", "/app/probe.js"},
+		WorkingDir: "/app",
+		Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NODE_ENV=production"},
+	}, map[string]string{"satoken.probe.client-node": b.Probe.LibraryVersion(), "satoken.probe.nodejs": b.NodeJS})
+}
+
+// image is what every probe image shares: OCI media types, this host's platform, run as
+// nobody, labelled with the probe and its inputs hash (plus labels of its language).
+func (b Built) image(layers []v1.Layer, config v1.Config, labels map[string]string) (v1.Image, error) {
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...)
+	if err != nil {
+		return nil, err
 	}
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	cfg, err := img.ConfigFile()
@@ -93,17 +89,12 @@ func (b Built) ociJS() (v1.Image, error) {
 		return nil, err
 	}
 	cfg = cfg.DeepCopy()
-	// The base is debootstrapped from the host's apt mirror for its own architecture.
 	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
-	cfg.Config.Entrypoint = []string{"/usr/bin/node", "/app/probe.js"}
-	cfg.Config.WorkingDir = "/app"
-	cfg.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NODE_ENV=production"}
-	cfg.Config.User = "65534:65534"
-	cfg.Config.Labels = map[string]string{
-		inputsLabel:                 b.InputHash,
-		"satoken.probe.label":       b.Probe.Label,
-		"satoken.probe.client-node": b.Probe.LibraryVersion(),
-		"satoken.probe.nodejs":      b.NodeJS,
+	config.User = "65534:65534"
+	config.Labels = map[string]string{inputsLabel: b.InputHash, "satoken.probe.label": b.Probe.Label}
+	for k, v := range labels {
+		config.Labels[k] = v
 	}
+	cfg.Config = config
 	return mutate.ConfigFile(img, cfg)
 }

@@ -99,15 +99,9 @@ func (p Probe) LibraryVersion() string {
 // `npm ci --offline` needs to install from the cache).
 func loadJS(repoRoot string, seen map[string]bool) ([]Probe, error) {
 	file := filepath.Join(repoRoot, JSProbeDir, matrixFile)
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var entries []jsEntry
-	if err := dec.Decode(&entries); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	if err := readMatrix(file, &entries); err != nil {
+		return nil, err
 	}
 	var out []Probe
 	for i, e := range entries {
@@ -633,11 +627,8 @@ func writeTreeLayer(dir, prefix, dst string) error {
 // arguments, the base layer and the image recipe. Files are named relative to
 // JSProbeDir, so a checkout and an unpacked tree give the same hash.
 func jsInputHash(repoRoot string, p Probe, env *jsEnv) (string, error) {
-	h := sha256.New()
-	field := func(name string, data []byte) {
-		fmt.Fprintf(h, "%s %d\n", name, len(data))
-		h.Write(data)
-	}
+	h := newHasher()
+	field := h.field
 	field("language", []byte(LanguageJS))
 	field("package", []byte(p.Module))
 	field("adapter", []byte(p.Adapter))
@@ -653,13 +644,5 @@ func jsInputHash(repoRoot string, p Probe, env *jsEnv) (string, error) {
 	files = append(files,
 		filepath.Join(root, versionsDir, p.Label, PackageFile),
 		filepath.Join(root, versionsDir, p.Label, LockFile))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		rel, _ := filepath.Rel(root, f)
-		field("file "+filepath.ToSlash(rel), b)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
+	return h.filesSum(root, files)
 }

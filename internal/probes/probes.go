@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -107,17 +108,26 @@ func OfLanguage(all []Probe, language string) []Probe {
 	return out
 }
 
-func loadGo(repoRoot string) ([]Probe, error) {
-	path := filepath.Join(repoRoot, ProbeDir, matrixFile)
+// readMatrix decodes a versions.json, refusing fields it does not know (a typo would
+// otherwise silently drop a setting).
+func readMatrix(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func loadGo(repoRoot string) ([]Probe, error) {
+	path := filepath.Join(repoRoot, ProbeDir, matrixFile)
 	var all []Probe
-	if err := dec.Decode(&all); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := readMatrix(path, &all); err != nil {
+		return nil, err
 	}
 	if len(all) == 0 {
 		return nil, fmt.Errorf("%s: no probes", path)
@@ -329,11 +339,8 @@ func dockerLoad(ctx context.Context, b Built) error {
 // Files are named relative to ProbeDir, so a checkout and the tree a satoken binary
 // unpacks (internal/bundle) give the same hash and share images.
 func inputHash(repoRoot string, p Probe, goVersion string) (string, error) {
-	h := sha256.New()
-	field := func(name string, data []byte) {
-		fmt.Fprintf(h, "%s %d\n", name, len(data))
-		h.Write(data)
-	}
+	h := newHasher()
+	field := h.field
 	field("go", []byte(goVersion))
 	field("module", []byte(p.Module))
 	field("build", []byte(strings.Join(goBuildArgs(p), "\x00")+"\x00"+strings.Join(goBuildEnv, "\x00")))
@@ -355,18 +362,35 @@ func inputHash(repoRoot string, p Probe, goVersion string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	files = append(files,
+	files = append(files, // WalkDir order is lexical, so the list is stable
 		filepath.Join(root, versionsDir, p.Label, ModFile),
 		filepath.Join(root, versionsDir, p.Label, SumFile))
-	for _, f := range files { // WalkDir order is lexical, so the list is stable
+	return h.filesSum(root, files)
+}
+
+// hasher is an input hash: named, length-prefixed fields, so that no two different sets
+// of inputs hash alike.
+type hasher struct{ h hash.Hash }
+
+func newHasher() hasher { return hasher{sha256.New()} }
+
+func (h hasher) field(name string, data []byte) {
+	fmt.Fprintf(h.h, "%s %d\n", name, len(data))
+	h.h.Write(data)
+}
+
+// filesSum adds each file under its name relative to root (so that a checkout and the
+// unpacked tree hash alike) and returns the hash.
+func (h hasher) filesSum(root string, files []string) (string, error) {
+	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return "", err
 		}
 		rel, _ := filepath.Rel(root, f)
-		field("file "+filepath.ToSlash(rel), b)
+		h.field("file "+filepath.ToSlash(rel), b)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
+	return hex.EncodeToString(h.h.Sum(nil))[:16], nil
 }
 
 // ClientGoVersion reads which k8s.io/client-go version a Go binary links, with the build

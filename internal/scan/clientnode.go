@@ -207,28 +207,7 @@ func PredictClientNode(t Table, version string) Prediction {
 	i, _ := slices.BinarySearchFunc(measured, v, func(e Entry, v string) int {
 		return cmp.Or(semver.Compare(e.npmVersion(), v), -1) // equal versions sort below: i is the first above
 	})
-	p.Predicted = true
-	switch {
-	case i == 0:
-		up := measured[0]
-		p.Verdict, p.Neighbours = up.Verdict, []Entry{up}
-		p.Reason = fmt.Sprintf("unmeasured, older than every measured version on the %s; nearest is %s: %s", axis, up.Name(), up.Verdict)
-	case i == len(measured):
-		low := measured[i-1]
-		p.Verdict, p.Neighbours = low.Verdict, []Entry{low}
-		p.Reason = fmt.Sprintf("unmeasured, newer than every measured version on the %s; nearest is %s: %s", axis, low.Name(), low.Verdict)
-	default:
-		low, up := measured[i-1], measured[i]
-		p.Verdict, p.Neighbours = worse(low.Verdict, up.Verdict), []Entry{low, up}
-		if low.Verdict == up.Verdict {
-			p.Reason = fmt.Sprintf("unmeasured, between %s and %s on the %s, both %s", low.Name(), up.Name(), axis, low.Verdict)
-		} else {
-			p.Uncertain = true
-			p.Reason = fmt.Sprintf("unmeasured, between %s (%s) and %s (%s) on the %s: the neighbours disagree, taking the worse",
-				low.Name(), low.Verdict, up.Name(), up.Verdict, axis)
-		}
-	}
-	return p
+	return placeBetween(p, measured, i, axis)
 }
 
 // IsClientNode reports whether the entry measured a client-node version.

@@ -89,18 +89,29 @@ func Predict(t Table, version string) Prediction {
 	}
 	slices.SortStableFunc(points, func(a, b point) int { return cmp.Compare(a.at, b.at) })
 	i, _ := slices.BinarySearchFunc(points, at+1, func(p point, at int64) int { return cmp.Compare(p.at, at) })
+	sorted := make([]Entry, len(points))
+	for j, pt := range points {
+		sorted[j] = pt.e
+	}
+	return placeBetween(p, sorted, i, axis)
+}
+
+// placeBetween predicts from the measured entries (sorted on axis) around position i,
+// where the unmeasured version falls: the nearest neighbour at either end, the worse of
+// the two neighbours in between (uncertain when they disagree).
+func placeBetween(p Prediction, measured []Entry, i int, axis string) Prediction {
 	p.Predicted = true
 	switch {
 	case i == 0:
-		up := points[0].e
+		up := measured[0]
 		p.Verdict, p.Neighbours = up.Verdict, []Entry{up}
 		p.Reason = fmt.Sprintf("unmeasured, older than every measured version on the %s; nearest is %s: %s", axis, up.Name(), up.Verdict)
-	case i == len(points):
-		low := points[i-1].e
+	case i == len(measured):
+		low := measured[i-1]
 		p.Verdict, p.Neighbours = low.Verdict, []Entry{low}
 		p.Reason = fmt.Sprintf("unmeasured, newer than every measured version on the %s; nearest is %s: %s", axis, low.Name(), low.Verdict)
 	default:
-		low, up := points[i-1].e, points[i].e
+		low, up := measured[i-1], measured[i]
 		p.Verdict, p.Neighbours = worse(low.Verdict, up.Verdict), []Entry{low, up}
 		if low.Verdict == up.Verdict {
 			p.Reason = fmt.Sprintf("unmeasured, between %s and %s on the %s, both %s", low.Name(), up.Name(), axis, low.Verdict)
