@@ -37,10 +37,9 @@ func addonCheckFeature(manifest, mutate string, want []report.Outcome, assess fu
 			objs, err := kube.Decode(data)
 			require.NoError(t, err)
 			require.NoError(t, check.Validate(objs))
-			require.NoError(t, provider.cluster.LoadImages(ctx, check.Images(objs)...))
 
 			out := filepath.Join(artifactsDir, "check-"+name)
-			rep, err := check.Run(ctx, check.Input{Target: provider.cluster.Target(), Manifests: objs, Mutate: mutate,
+			rep, err := check.Run(ctx, check.Input{Target: provider.cluster.Target(), Manifests: objs, Load: check.Images(objs), Mutate: mutate,
 				TTL: repro.MinTTL, Settle: 3 * time.Minute, OutDir: out, Log: hctx.Log})
 			require.NoError(t, err)
 			if mutate == check.MutatePolicy {

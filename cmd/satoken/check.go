@@ -101,21 +101,7 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 		return fmt.Errorf("--image: on an existing cluster the images must be pullable there, or loaded with --load kind:NAME")
 	}
 	rep, err := f.withTarget(cmd, env, func(t target.Target) (*report.Report, error) {
-		if len(load) > 0 {
-			err := log.Run(fmt.Sprintf("load images %s into %s", strings.Join(load, ", "), t.Images), func() error {
-				images, cleanup, err := docker.Images(ctx, load...)
-				if err != nil {
-					return err
-				}
-				defer cleanup()
-				_, err = t.Images.Ship(ctx, images)
-				return err
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
-		return check.Run(ctx, check.Input{Target: t, Manifests: objs, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
+		return check.Run(ctx, check.Input{Target: t, Manifests: objs, Load: load, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
 	})
 	if err != nil {
 		return err

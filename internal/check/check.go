@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
@@ -44,9 +45,11 @@ const DefaultWaitForCall = 11 * time.Minute
 type Input struct {
 	Target    target.Target
 	Manifests []*unstructured.Unstructured
-	Mutate    string // MutateAuto, MutatePolicy or MutateManifests ("" = auto)
-	TTL       time.Duration
-	Settle    time.Duration // keep watching this long after the expected expiry and after a first 401
+	// Load are local docker images to ship to the cluster's nodes first (Target.Images).
+	Load   []string
+	Mutate string // MutateAuto, MutatePolicy or MutateManifests ("" = auto)
+	TTL    time.Duration
+	Settle time.Duration // keep watching this long after the expected expiry and after a first 401
 	// WaitForCall bounds the wait for each pod's first call after its token stopped being
 	// accepted (DefaultWaitForCall when zero); a pod that makes none is not judged.
 	WaitForCall time.Duration
@@ -97,7 +100,19 @@ func (j *job) Header(rep *report.Report) {
 
 func (j *job) Steps(s *session.Session) []session.Step {
 	kc, in := s.Kube, j.in
-	return []session.Step{
+	var steps []session.Step
+	if len(in.Load) > 0 {
+		steps = append(steps, session.Step{Name: fmt.Sprintf("load images %s into %s", strings.Join(in.Load, ", "), in.Target.Images), Run: func(ctx context.Context) error {
+			images, cleanup, err := docker.Images(ctx, in.Load...)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			_, err = in.Target.Images.Ship(ctx, images)
+			return err
+		}})
+	}
+	return append(steps, []session.Step{
 		{Name: "deploy workload", Run: func(ctx context.Context) (err error) {
 			j.policyGV, j.tokenTTLBy, j.created, err = deploy(ctx, kc, in, j.namespaces)
 			return err
@@ -108,7 +123,7 @@ func (j *job) Steps(s *session.Session) []session.Step {
 		}},
 		{Name: "check the pods' token TTL", Run: func(context.Context) error { return checkTokenTTLs(j.pods, in.TTL) }},
 		{Name: "wait for token expiry", Run: func(ctx context.Context) error { return watch(ctx, in, j.pods) }},
-	}
+	}...)
 }
 
 func (j *job) Collect(ctx context.Context, s *session.Session, rep *report.Report) error {
