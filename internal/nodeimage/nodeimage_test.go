@@ -273,3 +273,18 @@ func TestCheckContainerdDump(t *testing.T) {
 	noWrapper := strings.ReplaceAll(dump, "BinaryName", "#")
 	require.ErrorContains(t, checkContainerdDump(noWrapper, "registry.k8s.io/pause:3.10.2", true), "BinaryName")
 }
+
+func TestVerifiedVersionsAreBuildable(t *testing.T) {
+	require.Equal(t, DefaultKubernetesVersion, verified[len(verified)-1].Version, "the CI default stays the fallback")
+	for i, v := range verified {
+		require.NoError(t, ValidateVersion(v.Version))
+		require.True(t, v.CgroupV1 || v.CgroupV2, v.Version)
+		if i > 0 {
+			require.Greater(t, minorOf(verified[i-1].Version), minorOf(v.Version), "newest first")
+		}
+	}
+	v, _ := defaultFor(false, nil)
+	require.Equal(t, "v1.37.2", v, "cgroup v1: the newest version whose full run passed here")
+	v, _ = defaultFor(true, nil)
+	require.Equal(t, DefaultKubernetesVersion, v, "cgroup v2: nothing newer measured yet")
+}
