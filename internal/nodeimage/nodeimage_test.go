@@ -256,8 +256,8 @@ func TestContainerdConfigForContainerd2(t *testing.T) {
 }
 
 func TestCheckContainerdDump(t *testing.T) {
-	// Shape of `containerd config dump` (version 3) after migrating kind's version 2 file.
-	dump := `version = 3
+	// Shape of containerd 2.3.4's `config dump` after migrating kind's version 2 file.
+	dump := `version = 4
 [plugins]
   [plugins.'io.containerd.cri.v1.images'.pinned_images]
     sandbox = 'registry.k8s.io/pause:3.10.2'

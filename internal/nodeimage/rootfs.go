@@ -239,7 +239,8 @@ func (b *builder) checkContainerdConfig(ctx context.Context, root string) error 
 }
 
 // checkContainerdDump looks for the pause image (and, with the CAP_SYS_RESOURCE
-// workaround, its two settings) in `containerd config dump` output (version 3 format).
+// workaround, its two settings) in `containerd config dump` output (containerd 2.3.4 dumps
+// the version 4 format with single-quoted strings).
 func checkContainerdDump(dump, pauseImage string, workaround bool) error {
 	dump = strings.ReplaceAll(dump, "'", `"`) // the dump may quote strings either way
 	want := []string{`sandbox = "` + pauseImage + `"`}

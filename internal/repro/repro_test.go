@@ -10,7 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
@@ -132,4 +134,25 @@ func TestDoneAt(t *testing.T) {
 	pr.obs.FirstUnauthorizedAt = &first401
 	done, _ = r.doneAt(pr)
 	require.Equal(t, first401.Add(5*time.Minute), done, "a failing probe is watched --settle past its first 401")
+}
+
+// TestPullSecretsAreCopiedBeforeThePod: a named pull secret is copied into the probe's
+// namespace and named by its pod; the original stays where it was.
+func TestPullSecretsAreCopiedBeforeThePod(t *testing.T) {
+	ctx := context.Background()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "regcred"}, Type: corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}
+	kc := &kube.Client{Typed: fake.NewSimpleClientset(secret)}
+	d, err := NewDeployer(ctx, kc, fixtures(), PodSettings{TTL: MinTTL, Interval: 5 * time.Second, PullSecrets: []string{"ci/regcred"}})
+	require.NoError(t, err)
+	b := probes.Built{Probe: probes.Probe{Label: "v8.0.0"}, Image: "satoken/probe:v8.0.0"}
+	data, err := d.Render(b, "satoken-v8-0-0", "probe")
+	require.NoError(t, err)
+	objs, err := kube.Decode(data)
+	require.NoError(t, err)
+	pullSecrets, _, _ := unstructured.NestedSlice(objs[len(objs)-1].Object, "spec", "imagePullSecrets")
+	require.Equal(t, []any{map[string]any{"name": "regcred"}}, pullSecrets)
+
+	_, err = NewDeployer(ctx, kc, fixtures(), PodSettings{PullSecrets: []string{"ci/missing"}})
+	require.ErrorContains(t, err, "pull secret ci/missing")
 }

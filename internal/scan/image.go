@@ -17,9 +17,7 @@ import (
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/kind/pkg/exec"
-
-	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 )
 
 // maxBinarySize skips huge files: no Go program worth scanning is larger, and each
@@ -40,11 +38,8 @@ func Image(ctx context.Context, image string) ([]Finding, error) {
 	if st, err := os.Stat(image); err == nil && st.IsDir() {
 		return Dir(image)
 	}
-	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image)); err != nil {
-		if strings.Contains(strings.ToLower(err.Error()), "no such image") {
-			return nil, fmt.Errorf("image %s is not present locally (docker pull/build it first)", image)
-		}
-		return nil, fmt.Errorf("inspect image %s: %w", image, err)
+	if !docker.ImageExists(ctx, image) {
+		return nil, fmt.Errorf("image %s is not present locally (docker pull/build it first)", image)
 	}
 	dir, err := os.MkdirTemp("", "satoken-scan-")
 	if err != nil {
@@ -52,7 +47,7 @@ func Image(ctx context.Context, image string) ([]Finding, error) {
 	}
 	defer os.RemoveAll(dir)
 	archive := filepath.Join(dir, "image.tar")
-	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "save", "-o", archive, image)); err != nil {
+	if err := docker.Save(ctx, archive, image); err != nil {
 		return nil, fmt.Errorf("save image %s: %w", image, err)
 	}
 	found, err := ScanSave(archive, image)
