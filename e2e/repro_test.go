@@ -123,6 +123,7 @@ func reproduce(ctx context.Context, t *testing.T, name string, ttl time.Duration
 	})
 	if rep != nil {
 		rep.Phases = hctx.Log.Timings()
+		rep.Decide() // report.json carries its outcome, as the CLI's does
 		require.NoError(t, rep.WriteAll(out))
 		t.Logf("report in %s:\n%s", out, rep.Markdown())
 	}

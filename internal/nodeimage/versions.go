@@ -9,10 +9,11 @@ import (
 // (see README); it is what CI pins. DefaultVersion picks per host.
 const DefaultKubernetesVersion = "v1.34.4"
 
-// Containerd from Debian (1.6) stops being enough from this minor on: kubelet 1.36+ asks
-// the CRI for RuntimeConfig, which containerd 1.x lacks (the kubelet falls back until
-// 1.38, logging that the runtime "should be updated"), and upstream supports 1.36+ only
-// with containerd 2. From here on the node runs containerd built from its Go module.
+// From this minor on the node runs containerd 2 built from its Go module instead of
+// Debian's containerd 1.6: upstream supports Kubernetes 1.36+ only with containerd 2, and
+// kind v0.33 ships 2.3.4. (Measured here: kubelet 1.35.8 and 1.37.2 also start on 1.6, but
+// log "CRI implementation should be updated to support RuntimeConfig. Falling back to
+// using cgroupDriver from kubelet config."; the fallback is announced to go in 1.38.)
 const containerd2FromMinor = 36
 
 // builtContainerdVersion is the containerd kind v0.33.0 puts in its own node images.
