@@ -29,7 +29,7 @@ const (
 	// stubGoMod is the unpacked tree's go.mod: the go command needs one to find the module
 	// root even when -modfile names the file it really reads (probe builds), and the runc
 	// wrapper (standard library only) builds against it as is.
-	stubGoMod = "module " + ModulePath + "\n\ngo 1.26.0\n"
+	stubGoMod = "module " + ModulePath + "\n\ngo 1.26.8\n"
 	// marker marks an unpacked tree, so that it is never taken for a checkout.
 	marker = ".satoken-unpacked"
 )

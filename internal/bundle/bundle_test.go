@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/modfile"
+
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 )
 
@@ -169,4 +172,17 @@ func TestUnpackedTreeBuildsRuncWrapper(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+}
+
+// TestStubGoModMatchesTheRoot: the unpacked tree builds the runc wrapper, whose bytes are
+// part of the node image's inputs; a different go directive would compile different bytes
+// and rebuild the node image for a binary run outside a checkout.
+func TestStubGoModMatchesTheRoot(t *testing.T) {
+	root, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	require.NoError(t, err)
+	want, err := modfile.ParseLax("go.mod", root, nil)
+	require.NoError(t, err)
+	stub, err := modfile.ParseLax("go.mod", []byte(stubGoMod), nil)
+	require.NoError(t, err)
+	require.Equal(t, want.Go.Version, stub.Go.Version)
 }

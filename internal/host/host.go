@@ -192,6 +192,20 @@ func registerRuntime() error {
 	return os.WriteFile(daemonJSON, data, 0o644)
 }
 
+// closeInheritedOnExec marks every descriptor above stderr close-on-exec. Go opens its
+// own files that way; descriptors inherited from the parent process are not.
+func closeInheritedOnExec() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+}
+
 func startDockerd(ctx context.Context, log *phase.Recorder) error {
 	if os.Geteuid() != 0 {
 		return errors.New("no Docker engine answers and not running as root: start dockerd, or rerun as root")
@@ -206,6 +220,9 @@ func startDockerd(ctx context.Context, log *phase.Recorder) error {
 		return err
 	}
 	defer logf.Close()
+	// dockerd outlives us: it must not keep what we inherited open, such as the lock file
+	// of a `flock … satoken` that started us (the lock would stay held for good).
+	closeInheritedOnExec()
 	cmd := osexec.Command("dockerd", "--pidfile", dockerdPIDFile)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session, so it outlives this process and a Ctrl-C here.

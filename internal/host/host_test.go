@@ -1,6 +1,11 @@
 package host
 
 import (
+	"os"
+	osexec "os/exec"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,4 +26,28 @@ func TestCapMissingFromStatus(t *testing.T) {
 	require.Error(t, err)
 	_, err = capMissingFromStatus("CapBnd:\tzz\n", capSysResource)
 	require.Error(t, err)
+}
+
+// TestInheritedDescriptorsAreNotPassedOn: a descriptor inherited without close-on-exec
+// (like flock's lock file) does not reach a process we start.
+func TestInheritedDescriptorsAreNotPassedOn(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	if _, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0); errno != 0 {
+		t.Fatal(errno) // as inherited: no close-on-exec
+	}
+	closeInheritedOnExec()
+	out, err := osexec.Command("ls", "/proc/self/fd").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range strings.Fields(string(out)) {
+		if name == strconv.Itoa(fd) {
+			t.Fatalf("descriptor %d reached the child", fd)
+		}
+	}
 }

@@ -69,10 +69,12 @@ type verifiedVersion struct {
 }
 
 // verified lists, newest first, what was measured (README, "Supported Kubernetes versions").
-// v1.37.2: full run passed 2026-11-28 on a cgroup v1 (hybrid) host with containerd 2.3.4
-// and failCgroupV1: false; not yet run on a cgroup v2 host.
+// v1.35.8, v1.36.5, v1.37.2: full runs passed 2026-11-28 on a cgroup v1 (hybrid) host
+// with failCgroupV1: false (containerd 2.3.4 from 1.36); not yet run on a cgroup v2 host.
 var verified = []verifiedVersion{
 	{Version: "v1.37.2", CgroupV1: true},
+	{Version: "v1.36.5", CgroupV1: true},
+	{Version: "v1.35.8", CgroupV1: true},
 	{Version: DefaultKubernetesVersion, CgroupV1: true, CgroupV2: true},
 }
 
