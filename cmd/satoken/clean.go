@@ -33,7 +33,7 @@ killed. Clusters satoken created are deleted with satoken cluster down.`,
 			if err != nil {
 				return err
 			}
-			if err := target.Preflight(cmd.Context(), kc, t, nil, nil); err != nil {
+			if err := target.Reach(cmd.Context(), kc, t); err != nil {
 				return err
 			}
 			left, err := target.Leftovers(cmd.Context(), kc)

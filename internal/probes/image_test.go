@@ -7,14 +7,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/stretchr/testify/require"
 )
 
-func TestOCIImageIsReproducible(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "probe")
-	require.NoError(t, os.WriteFile(bin, []byte("\x7fELF not really"), 0o755))
-	b := Built{Probe: Probe{Label: "v8.0.0", Module: "v8.0.0+incompatible"}, Binary: bin, Image: ImageName("v8.0.0"), InputHash: "abc"}
-
+// reproducible builds b's image twice and requires the same digest: no timestamps.
+func reproducible(t *testing.T, b Built) (v1.Image, v1.Hash) {
+	t.Helper()
 	img, err := b.OCI()
 	require.NoError(t, err)
 	again, err := b.OCI()
@@ -23,7 +22,16 @@ func TestOCIImageIsReproducible(t *testing.T) {
 	require.NoError(t, err)
 	d2, err := again.Digest()
 	require.NoError(t, err)
-	require.Equal(t, d1, d2, "same binary and labels, same digest")
+	require.Equal(t, d1, d2, "same inputs, same digest")
+	return img, d1
+}
+
+func TestOCIImageIsReproducible(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "probe")
+	require.NoError(t, os.WriteFile(bin, []byte("\x7fELF not really"), 0o755))
+	b := Built{Probe: Probe{Label: "v8.0.0", Module: "v8.0.0+incompatible"}, Binary: bin, Image: ImageName("v8.0.0"), InputHash: "abc"}
+
+	img, d1 := reproducible(t, b)
 
 	cfg, err := img.ConfigFile()
 	require.NoError(t, err)

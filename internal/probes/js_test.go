@@ -287,15 +287,7 @@ func TestOCIImageJS(t *testing.T) {
 	p := Probe{Label: "js-1.4.0", Module: "@kubernetes/client-node@1.4.0", Language: LanguageJS, Adapter: "fetch"}
 	b := Built{Probe: p, Image: ImageName(p.Label), InputHash: "abc", Layers: []string{base, app}, NodeJS: "18.20.4"}
 
-	img, err := b.OCI()
-	require.NoError(t, err)
-	again, err := b.OCI()
-	require.NoError(t, err)
-	d1, err := img.Digest()
-	require.NoError(t, err)
-	d2, err := again.Digest()
-	require.NoError(t, err)
-	require.Equal(t, d1, d2)
+	img, _ := reproducible(t, b)
 
 	cfg, err := img.ConfigFile()
 	require.NoError(t, err)

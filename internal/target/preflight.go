@@ -66,12 +66,9 @@ func Reach(ctx context.Context, kc *kube.Client, t Target) error {
 	return nil
 }
 
-// Preflight refuses, before anything is deployed, a cluster the session cannot reach,
-// lacks any of the rights in need for, or where one of its namespaces exists already.
+// Preflight refuses, before anything is deployed, a cluster (already reached) on which the
+// session lacks any of the rights in need, or where one of its namespaces exists already.
 func Preflight(ctx context.Context, kc *kube.Client, t Target, need []Access, namespaces []string) error {
-	if err := Reach(ctx, kc, t); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
 	defer cancel()
 	var missing []string
