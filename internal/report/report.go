@@ -46,9 +46,12 @@ type Report struct {
 // Result is one client's verdict: a probe build (`satoken run`) or a workload pod
 // (`satoken check`). What only one command knows sits in Probe or Workload.
 type Result struct {
-	Namespace           string          `json:"namespace"`
-	Pod                 string          `json:"pod"`
-	Image               string          `json:"image"`
+	Namespace string `json:"namespace"`
+	Pod       string `json:"pod"`
+	Image     string `json:"image"`
+	// K8sVersion is the apiserver's version (gitVersion) of the cluster the result was
+	// measured on: a matrix run (run --k8s a,b) has results of several.
+	K8sVersion          string          `json:"k8sVersion"`
 	Verdict             verdict.Verdict `json:"verdict"`
 	Reason              string          `json:"reason"`
 	Hint                string          `json:"hint,omitempty"` // what to do when NOT_JUDGED
