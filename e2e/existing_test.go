@@ -93,8 +93,9 @@ func existingClusterFeature() features.Feature {
 			require.NoError(t, err)
 			var rep report.Report
 			require.NoError(t, json.Unmarshal(data, &rep))
-			assert.Contains(t, rep.ClusterKind, "existing cluster")
-			assert.Equal(t, "registry "+b.registry, rep.Images)
+			require.Len(t, rep.Clusters, 1)
+			assert.Contains(t, rep.Clusters[0].Kind, "existing cluster")
+			assert.Equal(t, "registry "+b.registry, rep.Clusters[0].Images)
 			require.Len(t, rep.Results, 2)
 			for _, p := range rep.Results {
 				assertConsistent(t, p, &rep)

@@ -81,16 +81,19 @@ func assertScanPredictions(ctx context.Context, t *testing.T, rep *report.Report
 	table, err := scan.LoadTable(filepath.Join(provider.opts.FixturesDir, "verdict-table.json"))
 	require.NoError(t, err)
 	for _, p := range rep.Results {
+		minor, err := scan.K8sMinor(p.K8sVersion)
+		require.NoError(t, err)
+		onMinor := table.OnMinor(minor) // what was measured on this cluster's minor
 		findings, err := scan.Image(ctx, p.Image)
 		require.NoError(t, err)
 		require.Len(t, findings, 1, "%s: one Go binary (or one @kubernetes/client-node package) in the probe image", p.Image)
 		var pred scan.Prediction
 		if f := findings[0]; f.IsClientNode() {
 			require.Equal(t, p.Probe.ClientGoModule, scan.ClientNodeModule(f.ClientGoVersion()), "%s: scan reads the pinned client-node", p.Image)
-			pred = scan.PredictClientNode(table, f.ClientGoVersion())
+			pred = scan.PredictClientNode(onMinor, f.ClientGoVersion())
 		} else {
 			require.Equal(t, p.Probe.ClientGoModule, f.ClientGoVersion(), "%s: scan reads the pinned client-go", p.Image)
-			pred = scan.Predict(table, f.ClientGoVersion())
+			pred = scan.Predict(onMinor, f.ClientGoVersion())
 		}
 		assert.False(t, pred.Predicted, "%s was measured, so scan looks it up", p.Name())
 		assert.Contains(t, pred.Observed, p.Verdict, "%s: the table (%s) never measured %s; add this run with make verdict-table",
@@ -135,7 +138,31 @@ func reproduce(ctx context.Context, t *testing.T, name string, ttl time.Duration
 	for _, p := range rep.Results {
 		assertConsistent(t, p, rep)
 	}
+	assertMeasured(t, rep)
 	return rep
+}
+
+// assertMeasured: the cluster's token behaviour was measured from this run, and agrees
+// with the results it came from.
+func assertMeasured(t *testing.T, rep *report.Report) {
+	t.Helper()
+	require.Len(t, rep.Clusters, 1)
+	m := rep.Clusters[0].Measured
+	require.NotNil(t, m, "the cluster's token behaviour is measured")
+	require.NotNil(t, m.Claims, "token claims: %v", m.Notes)
+	assert.Equal(t, int64(rep.TTLSeconds), m.Claims.RequestedSeconds)
+	assert.Contains(t, m.Claims.KubernetesIO, "pod", "a pod-bound token names its pod")
+	if m.Rotation != nil { // a probe that read a rotated token: the kubelet replaced it before exp
+		assert.Greater(t, m.Rotation.MinFraction, 0.0)
+		assert.Less(t, m.Rotation.MaxFraction, 1.0)
+	}
+	for _, p := range rep.Results {
+		if p.Verdict == verdict.FailsAfterExpiry {
+			require.NotNil(t, m.Expiry, "%s sent its start-up token past exp", p.Name())
+			require.NotNil(t, m.Expiry.FirstRefusedSeconds)
+			assert.LessOrEqual(t, *m.Expiry.FirstRefusedSeconds, p.FirstUnauthorizedAt.Sub(*p.TokenExp).Seconds()+0.1, "%s: the earliest refusal is no later than its first 401", p.Name())
+		}
+	}
 }
 
 func assertHeadlineVerdicts(t *testing.T, rep *report.Report) {

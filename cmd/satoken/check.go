@@ -100,7 +100,7 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 	} else if len(f.images) > 0 {
 		return fmt.Errorf("--image: on an existing cluster the images must be pullable there, or loaded with --load kind:NAME")
 	}
-	rep, err := f.withTarget(cmd, env, func(t target.Target) (*report.Report, error) {
+	rep, err := f.withTarget(cmd, env, cmd.OutOrStdout(), func(t target.Target) (*report.Report, error) {
 		return check.Run(ctx, check.Input{Target: t, Manifests: objs, Load: load, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
 	})
 	if err != nil {

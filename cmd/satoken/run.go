@@ -1,15 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
+	"github.com/satoken-e2e/satoken-e2e/internal/host"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
@@ -20,6 +24,7 @@ import (
 
 type runFlags struct {
 	sessionFlags
+	parallel  int
 	versions  string
 	interval  time.Duration
 	expect    string
@@ -46,6 +51,7 @@ says why and what to do); 3 wins over 4.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
 	f.register(c, runClusterName, "projected token expirationSeconds (>= 10m)", 5*time.Minute, "keep watching a failing probe this long after its first 401", "out")
+	c.Flags().IntVar(&f.parallel, "parallel", 1, "with --k8s naming several versions: clusters at once (each needs about 3 GiB)")
 	c.Flags().StringVar(&f.versions, "versions", "all", "comma-separated probe labels (client-go v…, client-node js-…), or all, go, js")
 	c.Flags().DurationVar(&f.interval, "interval", 5*time.Second, "probe call interval")
 	c.Flags().StringVar(&f.expect, "expect", "", "label=VERDICT,... ; a mismatch fails the run (exit 3)")
@@ -84,8 +90,12 @@ func applyExpectations(rep *report.Report, want map[string]verdict.Verdict) {
 	for _, res := range rep.Results {
 		got[res.Probe.ClientGo] = res.Verdict
 	}
+	k8s := ""
+	if len(rep.Clusters) == 1 {
+		k8s = rep.Clusters[0].K8sVersion
+	}
 	for label, w := range want {
-		rep.Expectations = append(rep.Expectations, report.Expectation{ClientGo: label, Want: w, Got: got[label], Met: got[label] == w})
+		rep.Expectations = append(rep.Expectations, report.Expectation{ClientGo: label, K8sVersion: k8s, Want: w, Got: got[label], Met: got[label] == w})
 	}
 }
 
@@ -94,16 +104,24 @@ func applyExpectations(rep *report.Report, want map[string]verdict.Verdict) {
 func runExit(rep *report.Report) error {
 	var missed, unjudged []string
 	for _, e := range rep.Expectations {
+		name := e.ClientGo
+		if len(rep.Clusters) > 1 {
+			name += " on " + e.K8sVersion
+		}
 		switch {
 		case e.Got == "":
-			unjudged = append(unjudged, fmt.Sprintf("%s: expected %s, measured %s", e.ClientGo, e.Want, orNone(e.Got)))
+			unjudged = append(unjudged, fmt.Sprintf("%s: expected %s, measured %s", name, e.Want, orNone(e.Got)))
 		case !e.Met && e.Got != verdict.NotJudged:
-			missed = append(missed, fmt.Sprintf("%s: expected %s, measured %s", e.ClientGo, e.Want, e.Got))
+			missed = append(missed, fmt.Sprintf("%s: expected %s, measured %s", name, e.Want, e.Got))
 		}
 	}
 	for _, res := range rep.Results {
 		if res.Verdict == verdict.NotJudged {
-			unjudged = append(unjudged, fmt.Sprintf("%s: %s; %s", res.Probe.ClientGo, res.Reason, res.Hint))
+			name := res.Probe.ClientGo
+			if len(rep.Clusters) > 1 {
+				name += " on " + res.K8sVersion
+			}
+			unjudged = append(unjudged, fmt.Sprintf("%s: %s; %s", name, res.Reason, res.Hint))
 		}
 	}
 	return outcomeExit(missed, unjudged)
@@ -131,8 +149,14 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if err := f.validate(cmd, !f.automount, true); err != nil {
+	parts, err := f.parts()
+	if err != nil {
 		return err
+	}
+	for _, p := range parts {
+		if err := p.validate(cmd, !f.automount, true); err != nil {
+			return err
+		}
 	}
 	if f.automount && f.target.existing() {
 		return fmt.Errorf("--automount needs a cluster whose apiserver caps tokens at 1h without extending them (satoken's own): an existing cluster may extend the kubelet's 3607 s tokens for a year; use --ttl")
@@ -146,6 +170,9 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 			return fmt.Errorf("--expect names %s, which is not among --versions", label)
 		}
 	}
+	if err := checkParallel(f.parallel, len(parts)); err != nil {
+		return err
+	}
 	env, err := harness.Prepare(cmd.Context(), root, log)
 	if err != nil {
 		return err
@@ -154,7 +181,21 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 	if in.Probes, err = env.BuildProbes(cmd.Context(), selected); err != nil {
 		return err
 	}
-	rep, err := f.withTarget(cmd, env, func(t target.Target) (*report.Report, error) {
+	if len(parts) == 1 {
+		rep, err := parts[0].runOn(cmd, env, in, want, cmd.OutOrStdout())
+		if err != nil {
+			return err
+		}
+		return runExit(rep)
+	}
+	return f.matrix(cmd, env, in, want, parts)
+}
+
+// runOn reproduces on one cluster (made for it, or the existing one) and writes its
+// report to p.out.
+func (p sessionFlags) runOn(cmd *cobra.Command, env *harness.Env, in repro.Input, want map[string]verdict.Verdict, stdout io.Writer) (*report.Report, error) {
+	in.OutDir, in.Log = p.out, env.Log
+	return p.withTarget(cmd, env, stdout, func(t target.Target) (*report.Report, error) {
 		in.Target = t
 		rep, err := repro.Run(cmd.Context(), in)
 		if rep != nil {
@@ -162,7 +203,105 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 		}
 		return rep, err
 	})
+}
+
+// parts are the clusters of the run: the one cluster, or one per --k8s version (a
+// matrix), each named after its version and writing its report into out/k8s-<version>.
+func (f *runFlags) parts() ([]sessionFlags, error) {
+	var versions []string
+	for _, v := range strings.Split(f.cluster.image.k8sVersion, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			if slices.Contains(versions, v) {
+				return nil, fmt.Errorf("--k8s names %s twice", v)
+			}
+			versions = append(versions, v)
+		}
+	}
+	if len(versions) <= 1 {
+		return []sessionFlags{f.sessionFlags}, nil
+	}
+	if f.cluster.image.nodeImage != "" {
+		return nil, fmt.Errorf("--node-image is one node image, --k8s names %d versions: give one of them", len(versions))
+	}
+	var parts []sessionFlags
+	for _, v := range versions {
+		p := f.sessionFlags
+		p.cluster.image.k8sVersion = v
+		p.cluster.name = f.cluster.name + "-" + strings.NewReplacer(".", "-", "+", "-").Replace(v)
+		p.out = filepath.Join(f.out, "k8s-"+v)
+		parts = append(parts, p)
+	}
+	return parts, nil
+}
+
+// clusterMemory is what one satoken cluster with the full probe matrix was seen to use
+// (the kind node's container, docker stats), with room to spare.
+const clusterMemory = 3 << 30
+
+// checkParallel refuses more clusters at once than there are versions, or than the
+// host's available memory holds.
+func checkParallel(n, parts int) error {
+	switch {
+	case n < 1:
+		return fmt.Errorf("--parallel %d: want at least 1", n)
+	case n > 1 && parts == 1:
+		return fmt.Errorf("--parallel %d: only one cluster to run (give --k8s several versions)", n)
+	case n > parts:
+		return fmt.Errorf("--parallel %d: only %d clusters to run", n, parts)
+	case n == 1:
+		return nil
+	}
+	avail, err := host.MemAvailable()
 	if err != nil {
+		return fmt.Errorf("--parallel %d: cannot tell the available memory: %w", n, err)
+	}
+	if need := uint64(n) * clusterMemory; avail < need {
+		return fmt.Errorf("--parallel %d: %d clusters need about %.0f GiB, %.1f GiB is available: run fewer at once", n, n, float64(need)/(1<<30), float64(avail)/(1<<30))
+	}
+	return nil
+}
+
+// matrix runs the reproduction on one cluster per Kubernetes version, --parallel at a
+// time, and writes the combined report into out. One version failing does not stop the
+// others; its error is in the report and the exit is an error.
+func (f *runFlags) matrix(cmd *cobra.Command, env *harness.Env, in repro.Input, want map[string]verdict.Verdict, parts []sessionFlags) error {
+	// Node images one after another, before any cluster: two cold builds at once would
+	// starve each other, and a build failure should cost no cluster.
+	for _, p := range parts {
+		if _, err := env.NodeImage(cmd.Context(), p.cluster.image.k8sVersion, ""); err != nil {
+			return err
+		}
+	}
+	reps := make([]*report.Report, len(parts))
+	errs := make([]error, len(parts))
+	sem := make(chan struct{}, f.parallel)
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if cmd.Context().Err() != nil {
+				errs[i] = cmd.Context().Err()
+				reps[i] = report.PartFailed("run", report.Cluster{K8sVersion: p.cluster.image.k8sVersion, Name: p.cluster.name}, time.Now().UTC(), errs[i])
+				return
+			}
+			partEnv := *env
+			partEnv.Log = &phase.Recorder{Out: env.Log.Out, Prefix: "[" + p.cluster.image.k8sVersion + "] "}
+			started := time.Now().UTC()
+			reps[i], errs[i] = p.runOn(cmd, &partEnv, in, want, io.Discard)
+			if reps[i] == nil {
+				reps[i] = report.PartFailed("run", report.Cluster{K8sVersion: p.cluster.image.k8sVersion, Name: p.cluster.name}, started, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	rep := report.Combine(reps)
+	if err := writeReport(cmd.OutOrStdout(), env.Log, rep, f.out); err != nil {
+		return err
+	}
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	return runExit(rep)

@@ -59,3 +59,36 @@ func exitCode(t *testing.T, err error) int {
 	require.True(t, errors.As(err, &ee), "%v", err)
 	return ee.code
 }
+
+func TestMatrixParts(t *testing.T) {
+	f := &runFlags{}
+	f.cluster.name, f.out = "satoken-run", "out"
+	f.cluster.image.k8sVersion = "v1.34.4, v1.37.2"
+	parts, err := f.parts()
+	require.NoError(t, err)
+	require.Len(t, parts, 2)
+	require.Equal(t, "v1.37.2", parts[1].cluster.image.k8sVersion)
+	require.Equal(t, "satoken-run-v1-37-2", parts[1].cluster.name, "a cluster per version, so their locks and kubeconfigs differ")
+	require.Equal(t, "out/k8s-v1.37.2", parts[1].out)
+	require.Equal(t, "v1.34.4, v1.37.2", f.cluster.image.k8sVersion, "the flags themselves are left alone")
+
+	f.cluster.image.k8sVersion = "v1.34.4"
+	parts, err = f.parts()
+	require.NoError(t, err)
+	require.Equal(t, []sessionFlags{f.sessionFlags}, parts, "one version: the run's own cluster and out")
+
+	f.cluster.image.k8sVersion = "v1.34.4,v1.34.4"
+	_, err = f.parts()
+	require.ErrorContains(t, err, "--k8s names v1.34.4 twice")
+
+	f.cluster.image.k8sVersion, f.cluster.image.nodeImage = "v1.34.4,v1.37.2", "kindest/node:v1.34.0"
+	_, err = f.parts()
+	require.ErrorContains(t, err, "--node-image is one node image")
+}
+
+func TestCheckParallel(t *testing.T) {
+	require.NoError(t, checkParallel(1, 1))
+	require.ErrorContains(t, checkParallel(0, 2), "want at least 1")
+	require.ErrorContains(t, checkParallel(2, 1), "only one cluster to run")
+	require.ErrorContains(t, checkParallel(3, 2), "only 2 clusters to run")
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,7 @@ import (
 )
 
 func newScanCommand() *cobra.Command {
-	var tablePath, fingerprintsPath string
+	var tablePath, fingerprintsPath, k8s string
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "scan PATH|IMAGE ...",
@@ -31,6 +32,11 @@ table measured by ` + "`satoken run`" + `: a measured version gets its measured 
 other ("unmeasured") version the worse verdict of its nearest measured neighbours on the
 Kubernetes release axis (date-only pseudo-versions by date). An argument naming an
 existing file is a binary; anything else is an image reference.
+
+The table keeps each Kubernetes minor's measurements apart: a client is judged on each
+minor the table measured, one line per minor, and the worst of them decides the exit
+code. --k8s vX.Y judges on that minor only: a minor the table measured nothing on gives
+not judged.
 
 Binaries without a module list (GOPATH-mode builds with a vendored client-go, as v8–v11
 era controllers were built) or whose client-go version cannot be placed (a replace by a
@@ -45,8 +51,9 @@ Regenerate the table after a matrix run with
 (make verdict-table), the fingerprints with make scan-fingerprints.
 
 Exit codes: 1 a target could not be scanned (takes precedence over the rest);
-3 some finding is (predicted to be) FAILS_AFTER_EXPIRY or INTERMITTENT (takes precedence
-over 4); 4 a binary links client-go but no verdict can be predicted for it (not judged);
+3 some finding is (predicted to be) FAILS_AFTER_EXPIRY or INTERMITTENT on some minor
+(takes precedence over 4); 4 a binary links client-go but no verdict can be predicted for
+it on some minor (not judged);
 0 otherwise: every target scanned, and every client-go found has a prediction that is
 neither FAILS_AFTER_EXPIRY nor INTERMITTENT.`,
 		Args: cobra.MinimumNArgs(1),
@@ -54,6 +61,13 @@ neither FAILS_AFTER_EXPIRY nor INTERMITTENT.`,
 			tbl, path, err := loadVerdictTable(tablePath)
 			if err != nil {
 				return err
+			}
+			if k8s != "" {
+				minor, err := scan.K8sMinor(k8s)
+				if err != nil {
+					return fmt.Errorf("--k8s: %w", err)
+				}
+				tbl = tbl.OnMinor(minor)
 			}
 			fp, err := loadFingerprints(fingerprintsPath)
 			if err != nil {
@@ -89,6 +103,7 @@ neither FAILS_AFTER_EXPIRY nor INTERMITTENT.`,
 	c.Flags().StringVar(&tablePath, "table", "", "verdict table (default <repo>/fixtures/verdict-table.json)")
 	c.Flags().StringVar(&fingerprintsPath, "fingerprints", "", "function-name fingerprints (default <repo>/fixtures/scan/fingerprints.json)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the findings as JSON")
+	c.Flags().StringVar(&k8s, "k8s", "", "judge on this Kubernetes minor only, vX.Y (a vX.Y.Z names its minor); default: every minor measured, the worst decides")
 	c.AddCommand(newScanTableCommand(), newScanFingerprintsCommand())
 	return c
 }
@@ -100,10 +115,12 @@ func newScanTableCommand() *cobra.Command {
 		Use:   "table --from REPORT.json [--from REPORT.json ...] [--write FILE]",
 		Short: "Generate the verdict table from matrix runs' report.json files",
 		Long: `Merges the probes of one or more report.json files into the verdict table satoken scan
-predicts from (every verdict a version was measured with is kept and counted; the worst
-is its verdict; NOT_JUDGED probes are counted apart, not as measurements), printed to
-stdout or written to --write. Reports of runs that ended early, or of another token mode
-or TTL than the table's, are refused. Module dates of tagged versions (used to place
+predicts from (an entry per client version and Kubernetes minor, the minor of the
+cluster each result was measured on; every verdict a version was measured with is kept
+and counted; the worst is its verdict; NOT_JUDGED probes are counted apart, not as
+measurements), printed to stdout or written to --write. Reports of runs that ended
+early, of another token mode or TTL than the table's, or whose results do not name their
+Kubernetes version, are refused. Module dates of tagged versions (used to place
 date-only pseudo-versions) come from ` + "`go list -m`" + `; when that fails the table is still
 written, with a warning.`,
 		Args: cobra.NoArgs,
@@ -268,21 +285,24 @@ func scanTarget(ctx context.Context, target string) ([]scan.Finding, error) {
 
 func printScanTable(out io.Writer, results []scanResult) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TARGET\tFILE\tCLIENT LIBRARY\tVERDICT\tBASIS")
+	fmt.Fprintln(w, "TARGET\tFILE\tCLIENT LIBRARY\tKUBERNETES\tVERDICT\tBASIS")
 	for _, r := range results {
 		if len(r.findings) == 0 {
-			fmt.Fprintf(w, "%s\t-\t-\t-\tno Go binary or client-node package found\n", r.target)
+			fmt.Fprintf(w, "%s\t-\t-\t-\t-\tno Go binary or client-node package found\n", r.target)
 		}
 		for _, f := range r.findings {
 			file := f.File
 			if file == "" {
 				file = "-"
 			}
-			verdictCell, basis := "-", "does not link client-go"
-			if p := f.Prediction; p != nil {
-				verdictCell, basis = string(p.Verdict), predictionBasis(*p)
+			if f.Prediction == nil {
+				fmt.Fprintf(w, "%s\t%s\t%s\t-\t-\tdoes not link client-go\n", f.Target, file, clientGoCell(f))
+				continue
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", f.Target, file, clientGoCell(f), verdictCell, basis)
+			// One line per Kubernetes minor: a client can fare differently on each.
+			for _, p := range f.Prediction.Lines() {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Target, file, clientGoCell(f), cmp.Or(p.K8sMinor, "-"), p.Verdict, predictionBasis(p))
+			}
 		}
 	}
 	return w.Flush()
@@ -312,7 +332,7 @@ func predictionBasis(p scan.Prediction) string {
 	case p.FromSymbols:
 		return p.Reason
 	case !p.Predicted:
-		return "measured"
+		return p.Reason // the measurement: runs, counts, date
 	}
 	var names []string
 	for _, e := range p.Neighbours {

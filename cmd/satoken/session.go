@@ -75,7 +75,7 @@ func (f *sessionFlags) validate(cmd *cobra.Command, checkTTL, probeImages bool) 
 // interrupted, and deletes it afterwards (unless --keep-cluster); an existing cluster is
 // left as it was found (the job deletes its namespaces). The job's error wins over a
 // report-writing error.
-func (f *sessionFlags) withTarget(cmd *cobra.Command, env *harness.Env, job func(target.Target) (*report.Report, error)) (*report.Report, error) {
+func (f *sessionFlags) withTarget(cmd *cobra.Command, env *harness.Env, stdout io.Writer, job func(target.Target) (*report.Report, error)) (*report.Report, error) {
 	var rep *report.Report
 	var err error
 	if f.target.existing() {
@@ -103,7 +103,7 @@ func (f *sessionFlags) withTarget(cmd *cobra.Command, env *harness.Env, job func
 			rep.Error = err.Error()
 		}
 		rep.Decide()
-		if werr := writeReport(cmd.OutOrStdout(), env.Log, rep, f.out); werr != nil && err == nil {
+		if werr := writeReport(stdout, env.Log, rep, f.out); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -130,9 +130,10 @@ func teardown(log *phase.Recorder, cl *cluster.Cluster, keep bool) {
 }
 
 // writeReport writes every report format, refuses to leave a bearer token in any
-// artifact, and prints the verdict table to stdout.
+// artifact, and prints the verdict table to stdout. The log's phases come first: a
+// matrix report already holds its clusters'.
 func writeReport(stdout io.Writer, log *phase.Recorder, rep *report.Report, out string) error {
-	rep.Phases = log.Timings()
+	rep.Phases = append(log.Timings(), rep.Phases...)
 	if err := rep.WriteAll(out); err != nil {
 		return err
 	}

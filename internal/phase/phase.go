@@ -20,6 +20,8 @@ type Timing struct {
 // Recorder prints phase banners to Out and remembers their durations.
 type Recorder struct {
 	Out io.Writer
+	// Prefix starts every line: which part of a matrix run is talking.
+	Prefix string
 
 	mu      sync.Mutex
 	timings []Timing
@@ -51,7 +53,7 @@ func (r *Recorder) Printf(format string, args ...any) {
 	if r == nil || r.Out == nil {
 		return
 	}
-	fmt.Fprintf(r.Out, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	fmt.Fprintf(r.Out, "%s %s%s\n", time.Now().Format("15:04:05"), r.Prefix, fmt.Sprintf(format, args...))
 }
 
 // Timings returns the phases finished so far.

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/xml"
 	"fmt"
+	"strings"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
@@ -33,14 +34,14 @@ type junitFailure struct {
 // (NOT_JUDGED), or, for `satoken check`, when the workload broke. A harness error adds a
 // failed case of its own.
 func (r *Report) JUnit() []byte {
-	want := map[string]Expectation{}
-	for _, e := range r.Expectations {
-		want[e.ClientGo] = e
-	}
-	s := junitSuite{Name: "satoken " + r.Command + " " + r.K8sVersion, Time: r.FinishedAt.Sub(r.StartedAt).Seconds()}
+	s := junitSuite{Name: "satoken " + r.Command + " " + strings.Join(r.Versions(), ","), Time: r.FinishedAt.Sub(r.StartedAt).Seconds()}
 	for _, res := range r.Results {
-		c := junitCase{Name: fmt.Sprintf("%s %s", res.Name(), res.Verdict), Classname: "satoken." + r.Command, SystemOut: res.Reason}
-		e, expected := want[res.Name()]
+		name := res.Name()
+		if r.matrix() {
+			name += " on " + res.K8sVersion
+		}
+		c := junitCase{Name: fmt.Sprintf("%s %s", name, res.Verdict), Classname: "satoken." + r.Command, SystemOut: res.Reason}
+		e, expected := r.expectationOf(res)
 		switch {
 		case expected && !e.Met:
 			c.Failure = &junitFailure{Message: fmt.Sprintf("expected %s, measured %s", e.Want, e.Got), Text: res.Reason}
@@ -63,4 +64,15 @@ func (r *Report) JUnit() []byte {
 	s.Tests = len(s.Cases)
 	out, _ := xml.MarshalIndent(s, "", "  ")
 	return append([]byte(xml.Header), append(out, '\n')...)
+}
+
+// expectationOf is the --expect entry for a result: its client's, on its version (an
+// entry naming no version holds on every one).
+func (r *Report) expectationOf(res Result) (Expectation, bool) {
+	for _, e := range r.Expectations {
+		if e.ClientGo == res.Name() && (e.K8sVersion == "" || e.K8sVersion == res.K8sVersion) {
+			return e, true
+		}
+	}
+	return Expectation{}, false
 }

@@ -11,7 +11,7 @@ import (
 // Markdown renders the verdict table, fit for a pull-request comment.
 func (r *Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## satoken %s: ServiceAccount token expiry on Kubernetes %s\n\n", r.Command, r.K8sVersion)
+	fmt.Fprintf(&b, "## satoken %s: ServiceAccount token expiry on Kubernetes %s\n\n", r.Command, strings.Join(r.Versions(), ", "))
 	watch := fmt.Sprintf("probe interval %gs, settle %gs after the first 401", r.IntervalSeconds, r.SettleSeconds)
 	if r.Command == "check" {
 		watch = fmt.Sprintf("watched %gs past exp + leeway", r.SettleSeconds)
@@ -22,40 +22,43 @@ func (r *Report) Markdown() string {
 	}
 	fmt.Fprintf(&b, "Token TTL %ds (%s), validator leeway %ds, %s. Run %s → %s.\n\n",
 		r.TTLSeconds, mode, r.ValidatorLeewaySeconds, watch, r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
-	if r.ClusterKind != "" {
-		fmt.Fprintf(&b, "On the %s", r.ClusterKind)
-		if r.Images != "" {
-			fmt.Fprintf(&b, "; images via %s", r.Images)
-		}
-		b.WriteString(". Each verdict's evidence is in report.json (`evidence`).\n\n")
-	}
+	r.clusterLines(&b)
 	if r.Error != "" {
 		fmt.Fprintf(&b, "**ERROR: the run ended early, verdicts are incomplete: %s**\n\n", r.Error)
 	}
 	if h := r.headline(); h != "" {
 		fmt.Fprintf(&b, "**%s**\n\n", h)
 	}
-	if r.Command == "check" {
-		r.checkTable(&b)
-	} else {
-		r.runTable(&b)
+	switch {
+	case r.matrix():
+		r.matrixTable(&b)
+		for _, v := range r.Versions() {
+			fmt.Fprintf(&b, "\n### Kubernetes %s\n\n", v)
+			r.table(&b, r.resultsOn(v))
+		}
+	default:
+		r.table(&b, r.Results)
 	}
 	b.WriteString("\n<details><summary>Why each verdict</summary>\n\n")
 	for _, res := range r.Results {
-		fmt.Fprintf(&b, "- **%s** %s: %s\n", res.Name(), res.Verdict, res.Reason)
+		on := ""
+		if r.matrix() {
+			on = " on " + res.K8sVersion
+		}
+		fmt.Fprintf(&b, "- **%s**%s %s: %s\n", res.Name(), on, res.Verdict, res.Reason)
 		if res.Hint != "" {
 			fmt.Fprintf(&b, "  What to do: %s.\n", res.Hint)
 		}
 	}
 	b.WriteString("\n</details>\n")
 	if len(r.Expectations) > 0 {
-		b.WriteString("\n### Expectations\n\n| client-go | expected | measured | |\n|---|---|---|---|\n")
+		b.WriteString("\n### Expectations\n\n| client | Kubernetes | expected | measured | |\n|---|---|---|---|---|\n")
 		for _, e := range r.Expectations {
 			mark := "✅"
 			if !e.Met {
 				mark = "❌"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", e.ClientGo, e.Want, e.Got, mark)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e.ClientGo, dash(e.K8sVersion), e.Want, e.Got, mark)
 		}
 	}
 	b.WriteString("\nPhases: ")
@@ -89,11 +92,20 @@ func (r *Report) headline() string {
 	return ""
 }
 
+// table writes the command's table of results.
+func (r *Report) table(b *strings.Builder, results []Result) {
+	if r.Command == "check" {
+		checkTable(b, results)
+		return
+	}
+	runTable(b, results)
+}
+
 // runTable writes one table per client library (client-go, client-node), in the order
 // the results list them.
-func (r *Report) runTable(b *strings.Builder) {
+func runTable(b *strings.Builder, results []Result) {
 	var libraries []string
-	for _, res := range r.Results {
+	for _, res := range results {
 		if !slices.Contains(libraries, res.Probe.Library) {
 			libraries = append(libraries, res.Probe.Library)
 		}
@@ -105,9 +117,9 @@ func (r *Report) runTable(b *strings.Builder) {
 			}
 			fmt.Fprintf(b, "#### %s\n\n", lib)
 		}
-		fmt.Fprintf(b, "| %s | module | k8s | verdict | token exp | rotations | first 401 | 401 / ok | audit 401 | restart → recovered |\n", libraryColumn(lib))
+		fmt.Fprintf(b, "| %s | module | client release | verdict | token exp | rotations | first 401 | 401 / ok | audit 401 | restart → recovered |\n", libraryColumn(lib))
 		b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
-		for _, res := range r.Results {
+		for _, res := range results {
 			if p := res.Probe; p.Library == lib {
 				audit401 := "–" // no audit log: nothing to count
 				if slices.Contains(res.Evidence, EvidenceAudit401) {
@@ -130,10 +142,10 @@ func libraryColumn(library string) string {
 }
 
 // checkTable is the gate's view: one row per workload pod, from apiserver evidence.
-func (r *Report) checkTable(b *strings.Builder) {
+func checkTable(b *strings.Builder, results []Result) {
 	b.WriteString("| workload | pod | verdict | token exp | token versions | first 401 | 401 / ok calls | restarts | log lines with Unauthorized |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
-	for _, res := range r.Results {
+	for _, res := range results {
 		w := res.Workload
 		fmt.Fprintf(b, "| %s | %s/%s | **%s** | %s | %d | %s | %d / %d | %d | %d |\n",
 			w.Owner, res.Namespace, res.Pod, res.Verdict, estimated(clock(res.TokenExp), w.TokenEstimated), len(res.Observation.Tokens),

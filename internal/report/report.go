@@ -9,28 +9,27 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/measure"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
-// SchemaVersion is bumped on incompatible changes to report.json.
-const SchemaVersion = 3
+// SchemaVersion is bumped on incompatible changes to report.json. 4: clusters[] (one per
+// Kubernetes version) replace the report-level cluster fields; results carry k8sVersion.
+const SchemaVersion = 4
 
 // Report is one run of the harness.
 type Report struct {
-	SchemaVersion          int            `json:"schemaVersion"`
-	Command                string         `json:"command"` // run | check
-	StartedAt              time.Time      `json:"startedAt"`
-	FinishedAt             time.Time      `json:"finishedAt"`
-	Cluster                string         `json:"cluster"`
-	ClusterKind            string         `json:"clusterKind,omitempty"` // made by satoken, or an existing cluster (--kubeconfig)
-	Images                 string         `json:"images,omitempty"`      // how the probe images reached the nodes
-	NodeImage              string         `json:"nodeImage"`
-	K8sVersion             string         `json:"k8sVersion"`
+	SchemaVersion int       `json:"schemaVersion"`
+	Command       string    `json:"command"` // run | check
+	StartedAt     time.Time `json:"startedAt"`
+	FinishedAt    time.Time `json:"finishedAt"`
+	// Clusters are the clusters the results were measured on: one, or one per Kubernetes
+	// version of a matrix run (run --k8s a,b), in the order they ran.
+	Clusters               []Cluster      `json:"clusters"`
 	TTLSeconds             int            `json:"ttlSeconds"`
 	TokenMode              string         `json:"tokenMode"`            // projected (--ttl) | automount (apiserver default, capped by max)
 	TokenTTLBy             string         `json:"tokenTtlBy,omitempty"` // satoken check: MutatingAdmissionPolicy (version) | manifest rewrite
-	MaxTokenExpiration     string         `json:"maxTokenExpiration"`
 	ValidatorLeewaySeconds int            `json:"validatorLeewaySeconds"`
 	IntervalSeconds        float64        `json:"intervalSeconds"`
 	SettleSeconds          float64        `json:"settleSeconds"`
@@ -40,6 +39,21 @@ type Report struct {
 	// Outcome is the run's result (see Decide); it sets the command's exit code.
 	Outcome Outcome `json:"outcome"`
 	// Error is the harness error that ended the run early: the verdicts are incomplete.
+	Error string `json:"error,omitempty"`
+}
+
+// Cluster is one cluster of a report and what its Kubernetes was seen to do.
+type Cluster struct {
+	K8sVersion         string `json:"k8sVersion"` // the apiserver's gitVersion
+	Name               string `json:"name"`
+	Kind               string `json:"kind,omitempty"`   // made by satoken, or an existing cluster (--kubeconfig)
+	Images             string `json:"images,omitempty"` // how the probe images reached the nodes
+	NodeImage          string `json:"nodeImage,omitempty"`
+	MaxTokenExpiration string `json:"maxTokenExpiration"`
+	// Measured is how this version issued, rotated and refused tokens, from this run's
+	// data: a change across versions shows here rather than being assumed.
+	Measured *measure.Measured `json:"measured,omitempty"`
+	// Error is the harness error that ended this cluster's part early.
 	Error string `json:"error,omitempty"`
 }
 
@@ -122,10 +136,11 @@ type Call struct {
 
 // Expectation is one --expect entry and whether the run met it.
 type Expectation struct {
-	ClientGo string          `json:"clientGo"`
-	Want     verdict.Verdict `json:"want"`
-	Got      verdict.Verdict `json:"got"`
-	Met      bool            `json:"met"`
+	ClientGo   string          `json:"clientGo"`
+	K8sVersion string          `json:"k8sVersion,omitempty"` // the cluster it was measured on
+	Want       verdict.Verdict `json:"want"`
+	Got        verdict.Verdict `json:"got"`
+	Met        bool            `json:"met"`
 }
 
 // FromObservation fills the verdict fields of res from an observation of its first pod.

@@ -23,7 +23,8 @@ func sample() *Report {
 	recovered, secs := true, 1.5
 	r := &Report{
 		SchemaVersion: SchemaVersion, Command: "run", StartedAt: t0, FinishedAt: t0.Add(17 * time.Minute),
-		K8sVersion: "v1.34.4", TTLSeconds: 600, TokenMode: "projected", ValidatorLeewaySeconds: 60, IntervalSeconds: 5, SettleSeconds: 300,
+		Clusters:   []Cluster{{K8sVersion: "v1.34.4", Name: "satoken-run", MaxTokenExpiration: "1h0m0s"}},
+		TTLSeconds: 600, TokenMode: "projected", ValidatorLeewaySeconds: 60, IntervalSeconds: 5, SettleSeconds: 300,
 		Results: []Result{
 			{Namespace: "satoken-v8", Pod: "probe", Verdict: verdict.FailsAfterExpiry, Reason: "ok until exp",
 				TokenIat: &iat, TokenExp: &exp, FirstUnauthorizedAt: &first401, UnauthorizedCount: 72, OKCount: 131,
@@ -37,6 +38,9 @@ func sample() *Report {
 		},
 	}
 	r.Results[1].Observation.Tokens = []verdict.Token{{Hash: "a", ReadAt: t0}, {Hash: "b", ReadAt: t0.Add(8 * time.Minute), Rotation: 1}}
+	for i := range r.Results {
+		r.Results[i].K8sVersion = "v1.34.4"
+	}
 	return r
 }
 
@@ -84,8 +88,8 @@ func TestWriteAllAndLoad(t *testing.T) {
 
 func TestLoadRejectsOtherSchema(t *testing.T) {
 	for schema, want := range map[string]string{
-		"2":  "schema version 2, want 3: written by an older satoken: re-run with this one",
-		"99": "schema version 99, want 3: written by a newer satoken",
+		"3":  "schema version 3, want 4: written by an older satoken: re-run with this one",
+		"99": "schema version 99, want 4: written by a newer satoken",
 	} {
 		path := filepath.Join(t.TempDir(), "r.json")
 		require.NoError(t, os.WriteFile(path, []byte(`{"schemaVersion":`+schema+`,"probes":[{"clientGo":"v8.0.0"}]}`), 0o644))
@@ -97,6 +101,8 @@ func TestLoadRejectsOtherSchema(t *testing.T) {
 func TestMarkdown(t *testing.T) {
 	md := sample().Markdown()
 	require.Contains(t, md, "| v8.0.0 | `v8.0.0+incompatible` | 1.11 | **FAILS_AFTER_EXPIRY** |")
+	require.Contains(t, md, "on Kubernetes v1.34.4\n")
+	require.NotContains(t, md, "### Kubernetes", "one version: no matrix")
 	require.Contains(t, md, "exp+1m1s")
 	require.Contains(t, md, "yes, 2s")
 	require.NotContains(t, md, "ERROR")
@@ -114,12 +120,12 @@ func TestMarkdown(t *testing.T) {
 	require.Contains(t, md, "| js-0.10.2 | `@kubernetes/client-node@0.10.2` | – | **FAILS_AFTER_EXPIRY** |")
 
 	withAudit := sample()
-	withAudit.ClusterKind, withAudit.Images = "kind cluster satoken-run, made by satoken", "kind cluster satoken-run's nodes"
+	withAudit.Clusters[0].Kind, withAudit.Clusters[0].Images = "kind cluster satoken-run, made by satoken", "kind cluster satoken-run's nodes"
 	withAudit.Results[0].Evidence = []string{EvidenceProbeLog, EvidenceAudit401}
 	withAudit.Results[0].Probe.AuditUnauthorized = 9
 	md = withAudit.Markdown()
 	require.Contains(t, md, "| 72 / 131 | 9 |")
-	require.Contains(t, md, "On the kind cluster satoken-run, made by satoken; images via kind cluster satoken-run's nodes.")
+	require.Contains(t, md, "- **Kubernetes v1.34.4**: kind cluster satoken-run, made by satoken; images via kind cluster satoken-run's nodes.")
 
 	r := asCheck(sample())
 	r.Error = "token TTL 11m0s not applied"

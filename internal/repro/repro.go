@@ -22,6 +22,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+	"github.com/satoken-e2e/satoken-e2e/internal/measure"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
@@ -88,6 +89,7 @@ type runner struct {
 	deployer *Deployer
 	params   verdict.Params
 	runs     []*probeRun
+	measured measure.Measured
 }
 
 // Run performs the reproduction and returns the report (phases and expectations are the
@@ -135,6 +137,7 @@ func (r *runner) Steps(s *session.Session) []session.Step {
 	return []session.Step{
 		{Name: "ship probe images to " + r.in.Target.Images.String(), Run: r.shipImages},
 		{Name: "deploy probes", Run: r.deploy},
+		{Name: "measure the token claims this apiserver issues", Run: r.measureClaims},
 		{Name: "wait for token expiry", Run: r.watch},
 		{Name: "restart failing probes", Run: r.restartFailing},
 	}
@@ -202,6 +205,25 @@ func (r *runner) deploy(ctx context.Context) error {
 	return nil
 }
 
+// measureClaims records the claims of a token bound to the first probe pod, issued the
+// way the kubelet asks for one. Not being allowed to ask (an existing cluster) is noted,
+// not fatal: the verdicts do not need it.
+func (r *runner) measureClaims(ctx context.Context) error {
+	if len(r.runs) == 0 {
+		return nil
+	}
+	pr := r.runs[0]
+	pod, err := r.kc.Typed.CoreV1().Pods(pr.namespace).Get(ctx, pr.pod, metav1.GetOptions{})
+	if err == nil {
+		r.measured.Claims, err = measure.IssueClaims(ctx, r.kc.Typed, pod, r.ttl())
+	}
+	if err != nil {
+		r.measured.Notes = append(r.measured.Notes, "token claims not measured: "+err.Error())
+		r.in.Log.Printf("warning: token claims not measured: %v", err)
+	}
+	return nil
+}
+
 // refresh re-reads the log and observation of every probe whose first pod still runs
 // (a restarted probe's first pod is gone; its log was read just before the restart).
 func (r *runner) refresh(ctx context.Context) error {
@@ -246,11 +268,16 @@ func (r *runner) doneAt(pr *probeRun) (time.Time, bool) {
 
 const pollEvery = 15 * time.Second
 
-func (r *runner) watch(ctx context.Context) error {
-	ttl := r.in.TTL
+// ttl is what the probes' tokens were requested for.
+func (r *runner) ttl() time.Duration {
 	if r.in.Automount {
-		ttl = AutomountTTL
+		return AutomountTTL
 	}
+	return r.in.TTL
+}
+
+func (r *runner) watch(ctx context.Context) error {
+	ttl := r.ttl()
 	// A probe that never logs a token must not make us wait forever.
 	hardDeadline := time.Now().Add(ttl + r.params.Leeway + r.in.Settle + 5*time.Minute)
 	lastPrint := time.Time{}
@@ -458,6 +485,7 @@ func (r *runner) collect(ctx context.Context, rep *report.Report) error {
 		}
 		rep.Results = append(rep.Results, res)
 	}
+	r.measure(rep)
 	if r.in.Target.AuditLog != "" && !r.in.Target.Existing {
 		note(fileutil.Copy(r.in.Target.AuditLog, filepath.Join(r.in.OutDir, "audit.log"), 0o644))
 	}
@@ -468,6 +496,27 @@ func (r *runner) collect(ctx context.Context, rep *report.Report) error {
 		return fmt.Errorf("collecting artifacts: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// measure records how this cluster rotated and refused the probes' tokens, from the
+// first processes' logs (a restarted pod's fresh token says nothing about either).
+func (r *runner) measure(rep *report.Report) {
+	var obs []verdict.Observation
+	var ev []verdict.Evidence
+	for _, pr := range r.runs {
+		if pr.complete {
+			obs, ev = append(obs, pr.obs), append(ev, verdict.FromProbeLog(pr.lines))
+		}
+	}
+	m := r.measured
+	m.Rotation, m.Expiry = measure.RotationOf(obs), measure.ExpiryOf(ev)
+	if m.Rotation == nil {
+		m.Notes = append(m.Notes, "no probe read a rotated token with an iat: kubelet rotation not measured")
+	}
+	if m.Expiry == nil {
+		m.Notes = append(m.Notes, "no probe sent its start-up token after exp: the apiserver's answer at exp not measured")
+	}
+	rep.Clusters[0].Measured = &m
 }
 
 // evidence names what each verdict rests on.

@@ -169,10 +169,11 @@ func scanFile(p, name string) (Finding, bool, error) {
 	return fd, err == nil, err
 }
 
-// PredictClientNode looks a client-node version up in t: an exact match (the entry of
-// that npm version, or of the probe label js-<version>) is the measured verdict;
-// otherwise the worse verdict of its nearest measured client-node neighbours on the npm
-// version order, as Predict does for client-go. Only client-node entries take part.
+// PredictClientNode looks a client-node version up in t, on each Kubernetes minor apart
+// (see byMinor): an exact match (the entry of that npm version, or of the probe label
+// js-<version>) is the measured verdict; otherwise the worse verdict of its nearest
+// measured client-node neighbours on the npm version order, as Predict does for
+// client-go. Only client-node entries take part.
 func PredictClientNode(t Table, version string) Prediction {
 	p := Prediction{Version: version, Verdict: verdict.NotJudged}
 	v := "v" + strings.TrimPrefix(strings.TrimSpace(version), "v")
@@ -180,34 +181,27 @@ func PredictClientNode(t Table, version string) Prediction {
 		p.Reason = fmt.Sprintf("%s %q is not a version", ClientNodePackage, version)
 		return p
 	}
-	var measured []Entry
-	for _, e := range t.Entries {
-		if !e.IsClientNode() {
-			continue
-		}
-		if e.Module == ClientNodeModule(version) || e.Label == "js-"+version {
-			p.Verdict, p.Neighbours, p.Observed = e.Verdict, []Entry{e}, e.Observed
-			p.Reason = fmt.Sprintf("measured %s on Kubernetes %s (token ttl %ds, %d run(s)%s, latest %s)",
-				e.Name(), e.K8sVersion, e.TTLSeconds, e.Runs, countsText(e), e.MeasuredAt.Format("2006-01-02"))
-			if len(e.Observed) > 1 {
-				p.Reason += fmt.Sprintf("; runs measured %v, the worst is given", e.Observed)
+	return byMinor(t, true, version, func(t Table) Prediction {
+		p := p // each minor starts from the version alone
+		var measured []Entry
+		for _, e := range t.Entries {
+			if e.Module == ClientNodeModule(version) || e.Label == "js-"+version {
+				return measuredAs(p, e)
 			}
+			if e.Verdict != verdict.NotJudged && semver.IsValid(e.npmVersion()) {
+				measured = append(measured, e)
+			}
+		}
+		if len(measured) == 0 {
+			p.Reason = fmt.Sprintf("no measured %s entry with a RELOADS/FAILS/INTERMITTENT verdict", ClientNodePackage)
 			return p
 		}
-		if e.Verdict != verdict.NotJudged && semver.IsValid(e.npmVersion()) {
-			measured = append(measured, e)
-		}
-	}
-	axis := "npm version order"
-	if len(measured) == 0 {
-		p.Reason = fmt.Sprintf("no measured %s entry with a RELOADS/FAILS/INTERMITTENT verdict", ClientNodePackage)
-		return p
-	}
-	slices.SortStableFunc(measured, func(a, b Entry) int { return semver.Compare(a.npmVersion(), b.npmVersion()) })
-	i, _ := slices.BinarySearchFunc(measured, v, func(e Entry, v string) int {
-		return cmp.Or(semver.Compare(e.npmVersion(), v), -1) // equal versions sort below: i is the first above
+		slices.SortStableFunc(measured, func(a, b Entry) int { return semver.Compare(a.npmVersion(), b.npmVersion()) })
+		i, _ := slices.BinarySearchFunc(measured, v, func(e Entry, v string) int {
+			return cmp.Or(semver.Compare(e.npmVersion(), v), -1) // equal versions sort below: i is the first above
+		})
+		return placeBetween(p, measured, i, "npm version order")
 	})
-	return placeBetween(p, measured, i, axis)
 }
 
 // IsClientNode reports whether the entry measured a client-node version.

@@ -160,10 +160,10 @@ func TestPredictClientNode(t *testing.T) {
 // module time looked up.
 func TestTableWithClientNode(t *testing.T) {
 	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
-	rep := &report.Report{Cluster: "js12", FinishedAt: at, K8sVersion: "v1.34.4", TokenMode: "projected", TTLSeconds: 600,
+	rep := &report.Report{Command: "run", FinishedAt: at, TokenMode: "projected", TTLSeconds: 600,
 		Results: []report.Result{
-			{Verdict: verdict.Reloads, Probe: &report.ProbeResult{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37"}},
-			{Verdict: verdict.FailsAfterExpiry, Probe: &report.ProbeResult{ClientGo: "js-0.10.2", ClientGoModule: ClientNodeModule("0.10.2")}},
+			{K8sVersion: "v1.34.4", Verdict: verdict.Reloads, Probe: &report.ProbeResult{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37"}},
+			{K8sVersion: "v1.34.4", Verdict: verdict.FailsAfterExpiry, Probe: &report.ProbeResult{ClientGo: "js-0.10.2", ClientGoModule: ClientNodeModule("0.10.2")}},
 		}}
 	tbl, err := TableFromReports(rep)
 	require.NoError(t, err)
@@ -172,11 +172,11 @@ func TestTableWithClientNode(t *testing.T) {
 	require.False(t, tbl.Entries[0].IsClientNode())
 
 	md := tbl.Markdown()
-	goTable, jsTable, ok := strings.Cut(md, "\n| @kubernetes/client-node | probe |")
+	goTable, jsTable, ok := strings.Cut(md, "\n| @kubernetes/client-node | probe | verdict on v1.34 |")
 	require.True(t, ok, md)
-	require.Contains(t, goTable, "| v0.37.2 | `v0.37.2` | 1.37 | **RELOADS** | RELOADS ×1 | 1 |")
+	require.Contains(t, goTable, "| v0.37.2 | `v0.37.2` | 1.37 | **RELOADS** (1/1) |")
 	require.NotContains(t, goTable, "js-0.10.2")
-	require.Contains(t, jsTable, "| 0.10.2 | js-0.10.2 | **FAILS_AFTER_EXPIRY** | FAILS_AFTER_EXPIRY ×1 | 1 |")
+	require.Contains(t, jsTable, "| 0.10.2 | js-0.10.2 | **FAILS_AFTER_EXPIRY** (1/1) |")
 
 	js := Table{Entries: []Entry{tbl.Entries[1]}}
 	require.NoError(t, js.ResolveModuleTimes(context.Background()), "client-node entries need no module time")

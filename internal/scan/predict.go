@@ -29,13 +29,144 @@ type Prediction struct {
 	// nearest measured versions below and/or above.
 	Neighbours []Entry `json:"neighbours,omitempty"`
 	Reason     string  `json:"reason"`
+	// K8sMinor is the Kubernetes minor the prediction is for: the one the table measured,
+	// or the one selected (Table.OnMinor). Empty when Minors holds one per minor.
+	K8sMinor string `json:"k8sMinor,omitempty"`
+	// Minors are the predictions on each Kubernetes minor when the table measured several;
+	// Verdict is then the worst of them for a gate (see byMinor).
+	Minors []Prediction `json:"minors,omitempty"`
 }
 
-// Predict looks version up in t: an exact match is the measured verdict; otherwise the
-// worse verdict of its nearest measured neighbours (a gate must not pass a version that
-// may behave like the failing one). Tags are placed by the Kubernetes release they belong
-// to, date-only pseudo-versions by date against entries with a module time. NOT_JUDGED
-// entries say nothing about a client, so they are never neighbours.
+// Lines are p's predictions one per Kubernetes minor: Minors, or p itself.
+func (p Prediction) Lines() []Prediction {
+	if len(p.Minors) > 0 {
+		return p.Minors
+	}
+	return []Prediction{p}
+}
+
+// on is p's prediction on a Kubernetes minor: its line for it, else p itself.
+func (p Prediction) on(minor string) Prediction {
+	for _, l := range p.Minors {
+		if l.K8sMinor == minor {
+			return l
+		}
+	}
+	return p
+}
+
+// where names the Kubernetes minors p gives v on, e.g. " on v1.37", for gate messages.
+func (p Prediction) where(v verdict.Verdict) string {
+	var on []string
+	for _, l := range p.Lines() {
+		if l.Verdict == v && l.K8sMinor != "" {
+			on = append(on, l.K8sMinor)
+		}
+	}
+	if len(on) == 0 {
+		return ""
+	}
+	return " on " + strings.Join(on, ", ")
+}
+
+// gateOrder ranks verdicts as a gate's exit code does: a failure wins over not judged,
+// which wins over a pass.
+var gateOrder = map[verdict.Verdict]int{verdict.Reloads: 0, verdict.NotJudged: 1, verdict.Intermittent: 2, verdict.FailsAfterExpiry: 3}
+
+// byMinor predicts with predict on each Kubernetes minor the table measured the library
+// on (client-node or client-go), from that minor's entries alone — or only on the minor
+// t is restricted to (OnMinor), not judged when the table measured the library on no
+// cluster of it. A client can behave differently on another apiserver, so minors never
+// pool their entries. Several minors give one line each (Minors) and the worst of them
+// in gate order: a verdict on one minor does not vouch for another.
+func byMinor(t Table, clientNode bool, version string, predict func(Table) Prediction) Prediction {
+	if p, ok := t.notMeasured(clientNode, version); ok {
+		return p
+	}
+	own := t.of(clientNode)
+	on := minors(own)
+	if t.only != "" {
+		on = []string{t.only}
+	}
+	if len(on) == 0 {
+		return predict(Table{}) // nothing measured: predict says why
+	}
+	lines := make([]Prediction, len(on))
+	for i, m := range on {
+		sub := Table{SchemaVersion: t.SchemaVersion, TokenMode: t.TokenMode, TTLSeconds: t.TTLSeconds}
+		for _, e := range own {
+			if e.K8sMinor == m {
+				sub.Entries = append(sub.Entries, e)
+			}
+		}
+		lines[i] = predict(sub)
+		lines[i].K8sMinor = m
+	}
+	if len(lines) == 1 {
+		return lines[0]
+	}
+	p := Prediction{Version: lines[0].Version, Verdict: verdict.Reloads, Predicted: true, Minors: lines}
+	var reasons []string
+	for _, l := range lines {
+		if gateOrder[l.Verdict] > gateOrder[p.Verdict] {
+			p.Verdict = l.Verdict
+		}
+		p.Predicted = p.Predicted && l.Predicted
+		p.Uncertain = p.Uncertain || l.Uncertain
+		p.FromSymbols = p.FromSymbols || l.FromSymbols
+		for _, c := range l.Candidates {
+			if !slices.Contains(p.Candidates, c) {
+				p.Candidates = append(p.Candidates, c)
+			}
+		}
+		for _, v := range l.Observed {
+			if !slices.Contains(p.Observed, v) {
+				p.Observed = append(p.Observed, v)
+			}
+		}
+		p.Neighbours = append(p.Neighbours, l.Neighbours...)
+		reasons = append(reasons, l.K8sMinor+": "+l.Reason)
+	}
+	slices.SortFunc(p.Observed, func(a, b verdict.Verdict) int { return severity[a] - severity[b] })
+	p.Reason = strings.Join(reasons, "; ")
+	return p
+}
+
+// of is t's entries of one library: client-node's or client-go's.
+func (t Table) of(clientNode bool) []Entry {
+	var own []Entry
+	for _, e := range t.Entries {
+		if e.IsClientNode() == clientNode {
+			own = append(own, e)
+		}
+	}
+	return own
+}
+
+// notMeasured is the prediction when t is restricted to a minor (OnMinor) the table
+// measured the library on no cluster of: not judged, naming the minors it was measured on.
+func (t Table) notMeasured(clientNode bool, version string) (Prediction, bool) {
+	on := minors(t.of(clientNode))
+	if t.only == "" || slices.Contains(on, t.only) {
+		return Prediction{}, false
+	}
+	library, measuredOn := ClientGoPath, "no Kubernetes version"
+	if clientNode {
+		library = ClientNodePackage
+	}
+	if len(on) > 0 {
+		measuredOn = strings.Join(on, ", ")
+	}
+	return Prediction{Version: version, Verdict: verdict.NotJudged, K8sMinor: t.only,
+		Reason: fmt.Sprintf("not measured on %s: the table measured %s on %s", t.only, library, measuredOn)}, true
+}
+
+// Predict looks version up in t, on each Kubernetes minor apart (see byMinor): an exact
+// match is the measured verdict; otherwise the worse verdict of its nearest measured
+// neighbours (a gate must not pass a version that may behave like the failing one). Tags
+// are placed by the Kubernetes release they belong to, date-only pseudo-versions by date
+// against entries with a module time. NOT_JUDGED entries say nothing about a client, so
+// they are never neighbours.
 func Predict(t Table, version string) Prediction {
 	p := Prediction{Version: version, Verdict: verdict.NotJudged}
 	q := normalize(version)
@@ -43,57 +174,78 @@ func Predict(t Table, version string) Prediction {
 		p.Reason = "no client-go version (replaced by a local directory?)"
 		return p
 	}
-	for _, e := range t.Entries {
-		if e.IsClientNode() {
-			continue // see PredictClientNode
-		}
-		if normalize(e.Module) == q || normalize(e.Label) == q {
-			p.Verdict, p.Neighbours, p.Observed = e.Verdict, []Entry{e}, e.Observed
-			p.Reason = fmt.Sprintf("measured %s on Kubernetes %s (token ttl %ds, %d run(s)%s, latest %s)",
-				e.Name(), e.K8sVersion, e.TTLSeconds, e.Runs, countsText(e), e.MeasuredAt.Format("2006-01-02"))
-			if len(e.Observed) > 1 {
-				p.Reason += fmt.Sprintf("; runs measured %v, the worst is given", e.Observed)
-			}
-			return p
-		}
-	}
-
-	type point struct {
-		at int64
-		e  Entry
-	}
-	var points []point
-	var at int64
-	var axis string
-	if r, ok := releaseOf(q); ok {
-		at, axis = r.key(), fmt.Sprintf("Kubernetes release axis (1.%d.%d)", r.minor, r.patch)
-		for _, e := range t.Entries {
-			if er, ok := e.release(); ok && e.Verdict != verdict.NotJudged {
-				points = append(points, point{er.key(), e})
-			}
-		}
-	} else if ts, err := module.PseudoVersionTime(q); err == nil {
-		at, axis = ts.Unix(), "date axis ("+ts.Format("2006-01-02")+")"
-		for _, e := range t.Entries {
-			if e.ModuleTime != nil && e.Verdict != verdict.NotJudged {
-				points = append(points, point{e.ModuleTime.Unix(), e})
-			}
-		}
-	} else {
+	ax, placeable := axisOf(q)
+	if !placeable && !slices.ContainsFunc(t.Entries, func(e Entry) bool { return !e.IsClientNode() && e.is(q) }) {
 		p.Reason = fmt.Sprintf("%s is neither a client-go release tag nor a pseudo-version", version)
 		return p
 	}
-	if len(points) == 0 {
-		p.Reason = fmt.Sprintf("no measured entry with a RELOADS/FAILS/INTERMITTENT verdict can be placed on the %s", axis)
-		return p
+	return byMinor(t, false, version, func(t Table) Prediction {
+		p := p // each minor starts from the version alone
+		for _, e := range t.Entries {
+			if e.is(q) {
+				return measuredAs(p, e)
+			}
+		}
+		if !placeable {
+			p.Reason = fmt.Sprintf("%s is neither a client-go release tag nor a pseudo-version, and was not measured on this minor", version)
+			return p
+		}
+		var measured []Entry
+		for _, e := range t.Entries {
+			if _, ok := ax.of(e); ok && e.Verdict != verdict.NotJudged {
+				measured = append(measured, e)
+			}
+		}
+		if len(measured) == 0 {
+			p.Reason = fmt.Sprintf("no measured entry with a RELOADS/FAILS/INTERMITTENT verdict can be placed on the %s", ax.name)
+			return p
+		}
+		at := func(e Entry) int64 { pos, _ := ax.of(e); return pos }
+		slices.SortStableFunc(measured, func(a, b Entry) int { return cmp.Compare(at(a), at(b)) })
+		i, _ := slices.BinarySearchFunc(measured, ax.at+1, func(e Entry, pos int64) int { return cmp.Compare(at(e), pos) })
+		return placeBetween(p, measured, i, ax.name)
+	})
+}
+
+// is reports whether e measured client-go version q (normalized) itself.
+func (e Entry) is(q string) bool { return normalize(e.Module) == q || normalize(e.Label) == q }
+
+// axis places client-go versions: tags and the pseudo-versions derived from them by the
+// Kubernetes release they belong to, date-only pseudo-versions by date.
+type axis struct {
+	name string
+	at   int64                     // the version's position
+	of   func(Entry) (int64, bool) // an entry's position, when it has one
+}
+
+func axisOf(q string) (axis, bool) {
+	if r, ok := releaseOf(q); ok {
+		return axis{fmt.Sprintf("Kubernetes release axis (1.%d.%d)", r.minor, r.patch), r.key(), func(e Entry) (int64, bool) {
+			er, ok := e.release()
+			return er.key(), ok
+		}}, true
 	}
-	slices.SortStableFunc(points, func(a, b point) int { return cmp.Compare(a.at, b.at) })
-	i, _ := slices.BinarySearchFunc(points, at+1, func(p point, at int64) int { return cmp.Compare(p.at, at) })
-	sorted := make([]Entry, len(points))
-	for j, pt := range points {
-		sorted[j] = pt.e
+	if ts, err := module.PseudoVersionTime(q); err == nil {
+		return axis{"date axis (" + ts.Format("2006-01-02") + ")", ts.Unix(), func(e Entry) (int64, bool) {
+			if e.ModuleTime == nil {
+				return 0, false
+			}
+			return e.ModuleTime.Unix(), true
+		}}, true
 	}
-	return placeBetween(p, sorted, i, axis)
+	return axis{}, false
+}
+
+// measuredAs is the prediction of a version measured itself: entry e's verdict, counts
+// and date.
+func measuredAs(p Prediction, e Entry) Prediction {
+	p.Verdict, p.Neighbours, p.Observed = e.Verdict, []Entry{e}, e.Observed
+	p.Reason = fmt.Sprintf("measured %s on Kubernetes %s (token ttl %ds, %d run(s)%s, latest %s)",
+		e.Name(), e.K8sVersion, e.TTLSeconds, e.Runs, countsText(e), e.MeasuredAt.Format("2006-01-02"))
+	if len(e.Observed) > 1 {
+		p.Reason += fmt.Sprintf("; runs measured %v, the worst is given", e.Observed)
+	}
+	return p
 }
 
 // placeBetween predicts from the measured entries (sorted on axis) around position i,
@@ -155,10 +307,11 @@ func countsText(e Entry) string {
 
 // PredictFromSymbols places a binary by its client-go function names (vendor prefix cut):
 // the candidates are the fingerprinted versions that declare every fingerprinted function
-// it links, each judged by Predict. A verdict they share is the prediction; candidates
-// that disagree, no candidate, or one without a verdict leave the binary NOT_JUDGED (the
-// names cannot say which candidate it is, so no verdict may be claimed). The reason names the candidates, never one version: versions with
-// the same functions cannot be told apart.
+// it links, each judged by Predict on each Kubernetes minor apart (see byMinor). A verdict
+// they share is the prediction; candidates that disagree, no candidate, or one without a
+// verdict leave the binary NOT_JUDGED (the names cannot say which candidate it is, so no
+// verdict may be claimed). The reason names the candidates, never one version: versions
+// with the same functions cannot be told apart.
 func PredictFromSymbols(t Table, fp Fingerprints, funcs []string) Prediction {
 	p := Prediction{Verdict: verdict.NotJudged, Predicted: true, FromSymbols: true}
 	cands, evidence := fp.Match(funcs)
@@ -180,41 +333,43 @@ func PredictFromSymbols(t Table, fp Fingerprints, funcs []string) Prediction {
 	for _, c := range cands {
 		p.Candidates = append(p.Candidates, c.Label)
 	}
-	var verdicts []string
-	disagree := false
-	for _, c := range cands {
-		cp := Predict(t, c.Module)
-		if cp.Verdict == verdict.NotJudged {
-			p.Verdict, p.Neighbours = verdict.NotJudged, nil
-			p.Reason = fmt.Sprintf("its functions fit %s, and %s has no verdict: %s", strings.Join(p.Candidates, ", "), c.Label, cp.Reason)
-			return p
-		}
-		for _, e := range cp.Neighbours {
-			if !slices.ContainsFunc(p.Neighbours, func(n Entry) bool { return n.Module == e.Module }) {
-				p.Neighbours = append(p.Neighbours, e)
+	return byMinor(t, false, "", func(t Table) Prediction {
+		p := p // each minor starts from the candidates alone
+		var verdicts []string
+		disagree := false
+		for _, c := range cands {
+			cp := Predict(t, c.Module)
+			if cp.Verdict == verdict.NotJudged {
+				p.Verdict, p.Neighbours = verdict.NotJudged, nil
+				p.Reason = fmt.Sprintf("its functions fit %s, and %s has no verdict: %s", strings.Join(p.Candidates, ", "), c.Label, cp.Reason)
+				return p
 			}
+			for _, e := range cp.Neighbours {
+				if !slices.ContainsFunc(p.Neighbours, func(n Entry) bool { return n.Module == e.Module }) {
+					p.Neighbours = append(p.Neighbours, e)
+				}
+			}
+			text := fmt.Sprintf("%s %s", c.Label, cp.Verdict)
+			if cp.Predicted {
+				text += " (unmeasured: " + cp.Reason + ")"
+			}
+			verdicts = append(verdicts, text)
+			if len(verdicts) == 1 {
+				p.Verdict = cp.Verdict
+			}
+			disagree = disagree || cp.Verdict != p.Verdict
+			p.Verdict = worse(p.Verdict, cp.Verdict)
+			p.Uncertain = p.Uncertain || cp.Uncertain
 		}
-		text := fmt.Sprintf("%s %s", c.Label, cp.Verdict)
-		if cp.Predicted {
-			text += " (unmeasured: " + cp.Reason + ")"
+		p.Reason = fmt.Sprintf("from symbols: its %d fingerprinted client-go functions are all declared by %d of %s, the candidates: %s",
+			evidence, len(cands), known, strings.Join(verdicts, ", "))
+		if disagree {
+			worst := p.Verdict
+			p.Verdict, p.Uncertain = verdict.NotJudged, true
+			p.Reason += fmt.Sprintf("; the candidates disagree and function names cannot tell them apart: not judged (the worst candidate is %s); rebuild with modules (go build records the client-go version) or scan a build with module info", worst)
 		}
-		verdicts = append(verdicts, text)
-		if len(verdicts) == 1 {
-			p.Verdict = cp.Verdict
-		}
-		disagree = disagree || cp.Verdict != p.Verdict
-		p.Verdict = worse(p.Verdict, cp.Verdict)
-		p.Uncertain = p.Uncertain || cp.Uncertain
-	}
-	fit := fmt.Sprintf("from symbols: its %d fingerprinted client-go functions are all declared by %d of %s, the candidates: %s",
-		evidence, len(cands), known, strings.Join(verdicts, ", "))
-	p.Reason = fit
-	if disagree {
-		worst := p.Verdict
-		p.Verdict, p.Uncertain = verdict.NotJudged, true
-		p.Reason += fmt.Sprintf("; the candidates disagree and function names cannot tell them apart: not judged (the worst candidate is %s); rebuild with modules (go build records the client-go version) or scan a build with module info", worst)
-	}
-	return p
+		return p
+	})
 }
 
 // Judge sets f.Prediction: from the build info's client-go version when the table can
@@ -230,6 +385,10 @@ func (f *Finding) Judge(t Table, fp Fingerprints) {
 		f.Prediction = &p
 		return
 	}
+	if p, ok := t.notMeasured(false, f.ClientGoVersion()); ok {
+		f.Prediction = &p // function names cannot be judged there either
+		return
+	}
 	var p Prediction
 	if f.ClientGoBy == FromBuildInfo {
 		p = Predict(t, f.ClientGoVersion())
@@ -240,7 +399,12 @@ func (f *Finding) Judge(t Table, fp Fingerprints) {
 	}
 	sp := PredictFromSymbols(t, fp, f.funcs)
 	if p.Reason != "" {
+		// Each line says first why the version alone gave no verdict on its minor.
 		sp.Version, sp.Reason = p.Version, p.Reason+"; "+sp.Reason
+		for i := range sp.Minors {
+			l := &sp.Minors[i]
+			l.Version, l.Reason = p.Version, p.on(l.K8sMinor).Reason+"; "+l.Reason
+		}
 	}
 	f.Prediction = &sp
 }

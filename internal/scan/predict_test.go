@@ -149,10 +149,10 @@ func TestPredictTakesTheWorseNeighbour(t *testing.T) {
 
 func TestTableFromReport(t *testing.T) {
 	finished := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-	rep := &report.Report{SchemaVersion: report.SchemaVersion, FinishedAt: finished, K8sVersion: "v1.35.0", TTLSeconds: 600,
+	rep := &report.Report{SchemaVersion: report.SchemaVersion, FinishedAt: finished, TTLSeconds: 600,
 		Results: []report.Result{
-			{Verdict: verdict.FailsAfterExpiry, Probe: &report.ProbeResult{ClientGo: "v12.0.0", ClientGoModule: "v0.0.0-20190620085101-78d2af792bab", K8sRelease: "1.15"}},
-			{Verdict: verdict.Reloads, Probe: &report.ProbeResult{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37"}},
+			{K8sVersion: "v1.35.0", Verdict: verdict.FailsAfterExpiry, Probe: &report.ProbeResult{ClientGo: "v12.0.0", ClientGoModule: "v0.0.0-20190620085101-78d2af792bab", K8sRelease: "1.15"}},
+			{K8sVersion: "v1.35.0", Verdict: verdict.Reloads, Probe: &report.ProbeResult{ClientGo: "v0.37.2", ClientGoModule: "v0.37.2", K8sRelease: "1.37"}},
 			{Probe: &report.ProbeResult{ClientGo: "v0.20.0", ClientGoModule: "v0.20.0", K8sRelease: "1.20"}}, // no verdict: left out
 			{Verdict: verdict.Reloads, Workload: &report.WorkloadResult{Owner: "Deployment/addon"}},          // not a probe: left out
 		}}
@@ -162,6 +162,7 @@ func TestTableFromReport(t *testing.T) {
 	first := tbl.Entries[0]
 	require.Equal(t, finished, first.MeasuredAt)
 	require.Equal(t, "v1.35.0", first.K8sVersion)
+	require.Equal(t, "v1.35", first.K8sMinor)
 	require.Equal(t, 600, first.TTLSeconds)
 	require.Equal(t, time.Date(2019, 6, 20, 8, 51, 1, 0, time.UTC), *first.ModuleTime)
 	require.Nil(t, tbl.Entries[1].ModuleTime)
@@ -180,9 +181,9 @@ func TestTableFromReport(t *testing.T) {
 func TestTableFromReportsMergesRuns(t *testing.T) {
 	at := time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
 	run := func(finished time.Time, v9, v11 verdict.Verdict) *report.Report {
-		return &report.Report{FinishedAt: finished, K8sVersion: "v1.34.4", TTLSeconds: 600, Results: []report.Result{
-			{Verdict: v9, Probe: &report.ProbeResult{ClientGo: "v9.0.0", ClientGoModule: "v9.0.0+incompatible"}},
-			{Verdict: v11, Probe: &report.ProbeResult{ClientGo: "v11.0.0", ClientGoModule: "v11.0.0+incompatible"}},
+		return &report.Report{FinishedAt: finished, TTLSeconds: 600, Results: []report.Result{
+			{K8sVersion: "v1.34.4", Verdict: v9, Probe: &report.ProbeResult{ClientGo: "v9.0.0", ClientGoModule: "v9.0.0+incompatible"}},
+			{K8sVersion: "v1.34.4", Verdict: v11, Probe: &report.ProbeResult{ClientGo: "v11.0.0", ClientGoModule: "v11.0.0+incompatible"}},
 		}}
 	}
 	tbl, err := TableFromReports(run(at, verdict.Reloads, verdict.NotJudged), run(at.Add(time.Hour), verdict.Intermittent, verdict.FailsAfterExpiry))

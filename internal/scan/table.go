@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
 	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
@@ -21,26 +22,30 @@ import (
 
 // TableSchemaVersion is bumped on incompatible changes to the table file. 2: the table
 // records its token mode and TTL, entries count their verdicts, NOT_JUDGED runs are
-// counted apart from measurements.
-const TableSchemaVersion = 2
+// counted apart from measurements. 3: an entry is one client version on one Kubernetes
+// minor (k8sMinor): a client may behave differently on another apiserver.
+const TableSchemaVersion = 3
 
 // Table is the measured verdict per client-go version (and per @kubernetes/client-node
-// version, entries whose Module is @kubernetes/client-node@<version>): the only source of
-// predictions.
+// version, entries whose Module is @kubernetes/client-node@<version>) and Kubernetes
+// minor: the only source of predictions.
 // Every run in it had the same token mode and TTL: a verdict depends on both.
 type Table struct {
 	SchemaVersion int     `json:"schemaVersion"`
 	TokenMode     string  `json:"tokenMode"`
 	TTLSeconds    int     `json:"ttlSeconds"`
 	Entries       []Entry `json:"entries"`
+	// only restricts predictions to one Kubernetes minor (see OnMinor); never stored.
+	only string
 }
 
-// Entry is one client-go version, measured in one or more matrix runs.
+// Entry is one client version measured on one Kubernetes minor, in one or more runs.
 type Entry struct {
 	Label      string          `json:"label"`  // e.g. v12.0.0
 	Module     string          `json:"module"` // the exact client-go module version measured
 	K8sRelease string          `json:"k8sRelease"`
-	Verdict    verdict.Verdict `json:"verdict"` // the most severe of Observed; NOT_JUDGED when none
+	K8sMinor   string          `json:"k8sMinor"` // the minor of the clusters measured on, e.g. v1.34
+	Verdict    verdict.Verdict `json:"verdict"`  // the most severe of Observed; NOT_JUDGED when none
 	// Observed lists every verdict the runs measured. Clients that re-read the token file
 	// on a timer of their own land on either side of the kubelet's rotation with short
 	// TTLs, so one version can be RELOADS in one run and INTERMITTENT in the next.
@@ -56,7 +61,7 @@ type Entry struct {
 	// Runs is every run merged: LegacyRuns + NotJudged + the sum of Counts.
 	Runs       int       `json:"runs"`
 	MeasuredAt time.Time `json:"measuredAt"` // the latest run's finishedAt
-	K8sVersion string    `json:"k8sVersion"` // the cluster's
+	K8sVersion string    `json:"k8sVersion"` // the apiserver's version in the latest run, e.g. v1.34.4
 	TTLSeconds int       `json:"ttlSeconds"`
 	// ModuleTime is the date of Module (pseudo-version date or tag time): it places
 	// pseudo-versions, which carry nothing else.
@@ -74,20 +79,48 @@ func (e Entry) Name() string {
 // severity orders verdicts for a gate: the worst a client was seen to do wins.
 var severity = map[verdict.Verdict]int{verdict.NotJudged: 0, verdict.Reloads: 1, verdict.Intermittent: 2, verdict.FailsAfterExpiry: 3}
 
-// TableFromReports merges matrix runs into a new table, an entry per client-go module.
+// K8sMinor is the Kubernetes minor of a version: "v1.34" of v1.34.4, v1.34.4-eks-1 or 1.34.
+func K8sMinor(version string) (string, error) {
+	v := "v" + strings.TrimPrefix(version, "v")
+	minor := semver.MajorMinor(v)
+	// semver takes "v1" for v1.0.0; a major alone names no minor.
+	if !semver.IsValid(v) || !strings.HasPrefix(v, minor) {
+		return "", fmt.Errorf("%q is not a Kubernetes version (vX.Y or vX.Y.Z)", version)
+	}
+	return minor, nil
+}
+
+// OnMinor returns t with predictions restricted to one Kubernetes minor (scan --k8s): a
+// client is judged from that minor's entries alone, and not judged when the table
+// measured its library on no cluster of that minor.
+func (t Table) OnMinor(minor string) Table {
+	t.only = minor
+	return t
+}
+
+// TableFromReports merges matrix runs into a new table, an entry per client module and
+// Kubernetes minor.
 func TableFromReports(reports ...*report.Report) (Table, error) {
 	t := Table{SchemaVersion: TableSchemaVersion, Entries: []Entry{}}
 	return t, t.Add(reports...)
 }
 
+// measured reports whether a result goes into the table: a probe with a verdict and a
+// client version (check's workload pods are not).
+func measured(res report.Result) bool {
+	p := res.Probe
+	return p != nil && res.Verdict != "" && (p.ClientGo != "" || p.ClientGoModule != "")
+}
+
 // Add merges more matrix runs into t. It refuses, before merging anything, a run that
-// ended early (its verdicts are incomplete) and runs of another token mode or TTL than
-// the table's. Results that are not probes (check's workload pods), or have no verdict or
-// client-go version, are left out; NOT_JUDGED probes are counted apart, not as measurements.
+// ended early (its verdicts are incomplete), runs of another token mode or TTL than the
+// table's, and results that do not say which Kubernetes version they were measured on.
+// Results that are not probes (check's workload pods), or have no verdict or client-go
+// version, are left out; NOT_JUDGED probes are counted apart, not as measurements.
 func (t *Table) Add(reports ...*report.Report) error {
 	mode, ttl := t.TokenMode, t.TTLSeconds
 	for _, r := range reports {
-		name := fmt.Sprintf("report of cluster %q finished %s", r.Cluster, r.FinishedAt.Format(time.RFC3339))
+		name := fmt.Sprintf("%s report finished %s", r.Command, r.FinishedAt.Format(time.RFC3339))
 		switch {
 		case r.Error != "":
 			return fmt.Errorf("%s ended early (%s): its verdicts are incomplete", name, r.Error)
@@ -97,28 +130,42 @@ func (t *Table) Add(reports ...*report.Report) error {
 			return fmt.Errorf("%s measured %s tokens of %d s, the table %s tokens of %d s: verdicts of different token lifetimes do not mix",
 				name, r.TokenMode, r.TTLSeconds, mode, ttl)
 		}
+		for _, res := range r.Results {
+			if !measured(res) {
+				continue
+			}
+			if res.K8sVersion == "" {
+				return fmt.Errorf("%s: %s has no k8sVersion (the Kubernetes version it was measured on): the report is from an older satoken, re-run with this one",
+					name, res.Name())
+			}
+			if _, err := K8sMinor(res.K8sVersion); err != nil {
+				return fmt.Errorf("%s: %s: k8sVersion %w", name, res.Name(), err)
+			}
+		}
 	}
 	t.TokenMode, t.TTLSeconds = mode, ttl
-	index := map[string]int{}
+	type key struct{ module, minor string }
+	index := map[key]int{}
 	for i, e := range t.Entries {
-		index[e.Module] = i
+		index[key{e.Module, e.K8sMinor}] = i
 	}
 	for _, r := range reports {
 		for _, res := range r.Results {
-			p := res.Probe
-			if p == nil || res.Verdict == "" || (p.ClientGo == "" && p.ClientGoModule == "") {
+			if !measured(res) {
 				continue
 			}
-			i, ok := index[p.ClientGoModule]
+			p := res.Probe
+			minor, _ := K8sMinor(res.K8sVersion) // checked above
+			i, ok := index[key{p.ClientGoModule, minor}]
 			if !ok {
-				e := Entry{Label: p.ClientGo, Module: p.ClientGoModule, K8sRelease: p.K8sRelease}
+				e := Entry{Label: p.ClientGo, Module: p.ClientGoModule, K8sRelease: p.K8sRelease, K8sMinor: minor}
 				if module.IsPseudoVersion(e.Module) {
 					if ts, err := module.PseudoVersionTime(e.Module); err == nil {
 						e.ModuleTime = &ts
 					}
 				}
 				i = len(t.Entries)
-				index[p.ClientGoModule] = i
+				index[key{p.ClientGoModule, minor}] = i
 				t.Entries = append(t.Entries, e)
 			}
 			e := &t.Entries[i]
@@ -126,8 +173,9 @@ func (t *Table) Add(reports ...*report.Report) error {
 			if e.K8sRelease == "" {
 				e.K8sRelease = p.K8sRelease
 			}
-			if r.FinishedAt.After(e.MeasuredAt) {
-				e.MeasuredAt, e.K8sVersion, e.TTLSeconds = r.FinishedAt, r.K8sVersion, r.TTLSeconds
+			// One matrix report can measure two patches of a minor: the newer one is kept.
+			if r.FinishedAt.After(e.MeasuredAt) || r.FinishedAt.Equal(e.MeasuredAt) && semver.Compare(res.K8sVersion, e.K8sVersion) > 0 {
+				e.MeasuredAt, e.K8sVersion, e.TTLSeconds = r.FinishedAt, res.K8sVersion, r.TTLSeconds
 			}
 			if res.Verdict == verdict.NotJudged {
 				e.NotJudged++
@@ -155,6 +203,18 @@ func (t *Table) Add(reports ...*report.Report) error {
 		}
 	}
 	return nil
+}
+
+// minors lists the Kubernetes minors entries were measured on, oldest first.
+func minors(entries []Entry) []string {
+	var out []string
+	for _, e := range entries {
+		if !slices.Contains(out, e.K8sMinor) {
+			out = append(out, e.K8sMinor)
+		}
+	}
+	slices.SortFunc(out, semver.Compare)
+	return out
 }
 
 // ResolveModuleTimes fills the missing module times from `go list -m` (module cache or
@@ -185,7 +245,8 @@ func (t *Table) ResolveModuleTimes(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// LoadTable reads a table file.
+// LoadTable reads a table file. Tables of schema 2 and before are refused: their entries
+// do not say which Kubernetes minor they were measured on.
 func LoadTable(path string) (Table, error) {
 	return loadChecked(path, TableSchemaVersion, func(t Table) int { return t.SchemaVersion })
 }
@@ -194,7 +255,8 @@ func LoadTable(path string) (Table, error) {
 func (t Table) Write(path string) error { return writeChecked(path, t) }
 
 // loadChecked reads one of the checked-in JSON files (table, fingerprints) and refuses
-// another schema version than this binary's.
+// another schema version than this binary's: the fields it spells differently would come
+// out empty.
 func loadChecked[T any](path string, want int, version func(T) int) (T, error) {
 	var v T
 	data, err := os.ReadFile(path)
@@ -204,8 +266,11 @@ func loadChecked[T any](path string, want int, version func(T) int) (T, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return v, fmt.Errorf("%s: %w", path, err)
 	}
-	if got := version(v); got != want {
-		return v, fmt.Errorf("%s: schema version %d, want %d", path, got, want)
+	switch got := version(v); {
+	case got < want:
+		return v, fmt.Errorf("%s: schema version %d, want %d: written by an older satoken", path, got, want)
+	case got > want:
+		return v, fmt.Errorf("%s: schema version %d, want %d: written by a newer satoken: update this one", path, got, want)
 	}
 	return v, nil
 }
@@ -222,61 +287,111 @@ func writeChecked(path string, v any) error {
 	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
 
-// Markdown renders the table for the README: one row per version, every verdict with how
-// often it was measured, so nobody types a measured table by hand.
+// Markdown renders the table for the README: one row per client version, one verdict
+// column per Kubernetes minor measured, so nobody types a measured table by hand.
 // client-go entries come first, in their own table; @kubernetes/client-node entries, when
 // there are any, follow in a second one.
 func (t Table) Markdown() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "| client-go | module | Kubernetes release | verdict (the worst measured) | measured | runs |\n|---|---|---|---|---|---|\n")
-	var js []Entry
+	on := minors(t.Entries)
+	var goRows, jsRows []row
+	at := map[string]int{} // module → its row (client-node modules are npm specs: no clash)
 	for _, e := range t.Entries {
+		rows := &goRows
 		if e.IsClientNode() {
-			js = append(js, e)
-			continue
+			rows = &jsRows
 		}
-		fmt.Fprintf(&b, "| %s | `%s` | %s | **%s** | %s | %s |\n", e.Label, e.Module, e.K8sRelease, e.Verdict, measuredText(e), runsText(e))
+		i, ok := at[e.Module]
+		if !ok {
+			i = len(*rows)
+			at[e.Module] = i
+			*rows = append(*rows, row{first: e, on: map[string]Entry{}})
+		}
+		(*rows)[i].on[e.K8sMinor] = e
 	}
-	if len(js) > 0 {
-		fmt.Fprintf(&b, "\n| %s | probe | verdict (the worst measured) | measured | runs |\n|---|---|---|---|---|\n", ClientNodePackage)
-		for _, e := range js {
-			fmt.Fprintf(&b, "| %s | %s | **%s** | %s | %s |\n", strings.TrimPrefix(e.Module, ClientNodePackage+"@"), e.Label, e.Verdict, measuredText(e), runsText(e))
+	var b strings.Builder
+	writeGrid(&b, []string{"client-go", "module", "Kubernetes release"}, on, goRows, func(e Entry) []string {
+		return []string{e.Label, "`" + e.Module + "`", e.K8sRelease}
+	})
+	if len(jsRows) > 0 {
+		b.WriteString("\n")
+		writeGrid(&b, []string{ClientNodePackage, "probe"}, on, jsRows, func(e Entry) []string {
+			return []string{strings.TrimPrefix(e.Module, ClientNodePackage+"@"), e.Label}
+		})
+	}
+	latest := map[string]Entry{}
+	for _, e := range t.Entries {
+		if e.MeasuredAt.After(latest[e.K8sMinor].MeasuredAt) {
+			latest[e.K8sMinor] = e
 		}
 	}
-	fmt.Fprintf(&b, "\nToken mode %s, TTL %d s; latest run on Kubernetes %s.\n", t.TokenMode, t.TTLSeconds, t.latestK8s())
+	var versions []string
+	for _, m := range on {
+		versions = append(versions, latest[m].K8sVersion)
+	}
+	fmt.Fprintf(&b, "\nEach verdict column is one Kubernetes minor: the worst verdict measured there, (n/m) = measured in n "+
+		"of the m runs with a counted verdict, then the other verdicts measured; \"k uncounted\": runs merged before counts "+
+		"were kept (a verdict without a count was seen only in them); \"k not judged\": runs that drew no verdict; "+
+		"–: not measured on that minor. Token mode %s, TTL %d s; latest run on each minor: %s.\n",
+		t.TokenMode, t.TTLSeconds, strings.Join(versions, ", "))
 	return b.String()
 }
 
-// measuredText lists an entry's verdicts with how often each was measured.
-func measuredText(e Entry) string {
-	var seen []string
-	for _, v := range e.Observed {
+// row is one client version in the Markdown table: its entries by Kubernetes minor.
+type row struct {
+	first Entry
+	on    map[string]Entry
+}
+
+// writeGrid writes one Markdown table: the columns naming each row's client, then a
+// verdict column per minor.
+func writeGrid(b *strings.Builder, head, minors []string, rows []row, client func(Entry) []string) {
+	for _, m := range minors {
+		head = append(head, "verdict on "+m)
+	}
+	fmt.Fprintf(b, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
+	for _, r := range rows {
+		cells := client(r.first)
+		for _, m := range minors {
+			cell := "–"
+			if e, ok := r.on[m]; ok {
+				cell = measuredCell(e)
+			}
+			cells = append(cells, cell)
+		}
+		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
+	}
+}
+
+// measuredCell shows an entry's verdicts, worst first, the worst in bold: each with how
+// often it was measured of the runs that drew a counted verdict, e.g.
+// "**FAILS_AFTER_EXPIRY** (6/6)", then the runs without a counted verdict.
+func measuredCell(e Entry) string {
+	judged := 0
+	for _, n := range e.Counts {
+		judged += n
+	}
+	var parts []string
+	for i := len(e.Observed) - 1; i >= 0; i-- {
+		v := e.Observed[i]
+		part := string(v)
+		if i == len(e.Observed)-1 {
+			part = "**" + part + "**"
+		}
 		if n := e.Counts[v]; n > 0 {
-			seen = append(seen, fmt.Sprintf("%s ×%d", v, n))
-		} else {
-			seen = append(seen, string(v))
+			part += fmt.Sprintf(" (%d/%d)", n, judged)
 		}
+		parts = append(parts, part)
 	}
-	return strings.Join(seen, ", ")
-}
-
-func runsText(e Entry) string {
-	runs := fmt.Sprint(e.Runs)
+	if len(parts) == 0 {
+		parts = append(parts, "**"+string(verdict.NotJudged)+"**")
+	}
+	if e.NotJudged > 0 {
+		parts = append(parts, fmt.Sprintf("%d not judged", e.NotJudged))
+	}
 	if e.LegacyRuns > 0 {
-		runs += fmt.Sprintf(" (%d before verdicts were counted)", e.LegacyRuns)
+		parts = append(parts, fmt.Sprintf("%d uncounted", e.LegacyRuns))
 	}
-	return runs
-}
-
-func (t Table) latestK8s() string {
-	var at time.Time
-	k8s := "?"
-	for _, e := range t.Entries {
-		if e.MeasuredAt.After(at) {
-			at, k8s = e.MeasuredAt, e.K8sVersion
-		}
-	}
-	return k8s
+	return strings.Join(parts, ", ")
 }
 
 // Markers delimit the generated table in the README.

@@ -13,8 +13,8 @@ import (
 )
 
 func matrixRun(finished time.Time, mode string, ttl int, v9 verdict.Verdict) *report.Report {
-	return &report.Report{Cluster: "satoken", FinishedAt: finished, K8sVersion: "v1.34.4", TokenMode: mode, TTLSeconds: ttl,
-		Results: []report.Result{{Verdict: v9, Probe: &report.ProbeResult{ClientGo: "v9.0.0", ClientGoModule: "v9.0.0+incompatible", K8sRelease: "1.12"}}}}
+	return &report.Report{Command: "run", FinishedAt: finished, TokenMode: mode, TTLSeconds: ttl,
+		Results: []report.Result{{K8sVersion: "v1.34.4", Verdict: v9, Probe: &report.ProbeResult{ClientGo: "v9.0.0", ClientGoModule: "v9.0.0+incompatible", K8sRelease: "1.12"}}}}
 }
 
 func TestTableCountsVerdicts(t *testing.T) {
@@ -47,7 +47,7 @@ func TestTableCountsVerdicts(t *testing.T) {
 // TestTableAddsToLegacyEntries: runs merged before counts were kept stay uncounted.
 func TestTableAddsToLegacyEntries(t *testing.T) {
 	tbl := Table{SchemaVersion: TableSchemaVersion, TokenMode: "projected", TTLSeconds: 600, Entries: []Entry{{
-		Label: "v9.0.0", Module: "v9.0.0+incompatible", Verdict: verdict.Intermittent,
+		Label: "v9.0.0", Module: "v9.0.0+incompatible", K8sMinor: "v1.34", Verdict: verdict.Intermittent,
 		Observed: []verdict.Verdict{verdict.Reloads, verdict.Intermittent}, Counts: map[verdict.Verdict]int{}, LegacyRuns: 6, Runs: 6,
 	}}}
 	require.NoError(t, tbl.Add(matrixRun(time.Now(), "projected", 600, verdict.Reloads)))
@@ -62,7 +62,7 @@ func TestTableRefuses(t *testing.T) {
 	failed := matrixRun(at, "projected", 600, verdict.Reloads)
 	failed.Error = "cluster up: kind: timed out"
 	_, err := TableFromReports(failed)
-	require.ErrorContains(t, err, `report of cluster "satoken" finished 2026-11-26T21:00:00Z ended early (cluster up: kind: timed out)`)
+	require.ErrorContains(t, err, `run report finished 2026-11-26T21:00:00Z ended early (cluster up: kind: timed out)`)
 
 	_, err = TableFromReports(matrixRun(at, "projected", 600, verdict.Reloads), matrixRun(at, "automount", 3607, verdict.Reloads))
 	require.ErrorContains(t, err, "measured automount tokens of 3607 s, the table projected tokens of 600 s")

@@ -69,17 +69,16 @@ func Run(ctx context.Context, command string, t target.Target, log *phase.Record
 			return nil, err
 		}
 	}
-	rep := &report.Report{
-		SchemaVersion: report.SchemaVersion, Command: command, StartedAt: time.Now().UTC(),
-		Cluster: t.Name, ClusterKind: t.Describe(), NodeImage: t.NodeImage,
-		MaxTokenExpiration:     t.MaxTokenExpirationString(),
-		ValidatorLeewaySeconds: int(verdict.ValidatorLeeway.Seconds()),
-	}
+	cl := report.Cluster{Name: t.Name, Kind: t.Describe(), NodeImage: t.NodeImage, MaxTokenExpiration: t.MaxTokenExpirationString()}
 	if t.Images != nil {
-		rep.Images = t.Images.String()
+		cl.Images = t.Images.String()
 	}
 	if v, err := kc.Typed.Discovery().ServerVersion(); err == nil {
-		rep.K8sVersion = v.GitVersion
+		cl.K8sVersion = v.GitVersion
+	}
+	rep := &report.Report{
+		SchemaVersion: report.SchemaVersion, Command: command, StartedAt: time.Now().UTC(),
+		Clusters: []report.Cluster{cl}, ValidatorLeewaySeconds: int(verdict.ValidatorLeeway.Seconds()),
 	}
 	job.Header(rep)
 	var runErr error
@@ -92,6 +91,9 @@ func Run(ctx context.Context, command string, t target.Target, log *phase.Record
 	collectErr := log.Run("collect evidence", func() error { return job.Collect(quiet, s, rep) })
 	cleanErr := job.Cleanup(quiet, s)
 	rep.FinishedAt = time.Now().UTC()
+	for i := range rep.Results {
+		rep.Results[i].K8sVersion = cl.K8sVersion
+	}
 	if runErr != nil {
 		return rep, runErr
 	}

@@ -1,0 +1,144 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Combine joins the reports of one matrix run, one per cluster (Kubernetes version), into
+// one: clusters, results and expectations in the parts' order, phases named after their
+// version, and the parts' errors joined. The run's settings are the parts' (they share
+// them).
+func Combine(parts []*Report) *Report {
+	out := *parts[0]
+	out.Clusters, out.Results, out.Expectations, out.Phases = nil, nil, nil, nil
+	var errs []string
+	for _, p := range parts {
+		if p.StartedAt.Before(out.StartedAt) {
+			out.StartedAt = p.StartedAt
+		}
+		if p.FinishedAt.After(out.FinishedAt) {
+			out.FinishedAt = p.FinishedAt
+		}
+		version := p.Versions()
+		for _, c := range p.Clusters {
+			if c.Error == "" && len(p.Clusters) == 1 {
+				c.Error = p.Error
+			}
+			out.Clusters = append(out.Clusters, c)
+		}
+		out.Results = append(out.Results, p.Results...)
+		out.Expectations = append(out.Expectations, p.Expectations...)
+		for _, ph := range p.Phases {
+			ph.Name = fmt.Sprintf("[%s] %s", strings.Join(version, ","), ph.Name)
+			out.Phases = append(out.Phases, ph)
+		}
+		if p.Error != "" {
+			errs = append(errs, fmt.Sprintf("%s: %s", strings.Join(version, ","), p.Error))
+		}
+	}
+	out.Error = strings.Join(errs, "; ")
+	out.Decide()
+	return &out
+}
+
+// Versions lists the Kubernetes versions of the report's clusters, then any other its
+// results name, in order.
+func (r *Report) Versions() []string {
+	var out []string
+	for _, c := range r.Clusters {
+		if !slices.Contains(out, c.K8sVersion) {
+			out = append(out, c.K8sVersion)
+		}
+	}
+	for _, res := range r.Results {
+		if !slices.Contains(out, res.K8sVersion) {
+			out = append(out, res.K8sVersion)
+		}
+	}
+	return out
+}
+
+// matrix reports whether the results come from more than one Kubernetes version.
+func (r *Report) matrix() bool { return len(r.Versions()) > 1 }
+
+// resultsOn are the results measured on one Kubernetes version.
+func (r *Report) resultsOn(version string) []Result {
+	var out []Result
+	for _, res := range r.Results {
+		if res.K8sVersion == version {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// matrixTable writes one row per client and one column per Kubernetes version.
+func (r *Report) matrixTable(b *strings.Builder) {
+	versions := r.Versions()
+	var clients []string
+	cell := map[[2]string]Result{}
+	for _, res := range r.Results {
+		if !slices.Contains(clients, res.Name()) {
+			clients = append(clients, res.Name())
+		}
+		cell[[2]string{res.Name(), res.K8sVersion}] = res
+	}
+	fmt.Fprintf(b, "| client | %s |\n|---|%s\n", strings.Join(versions, " | "), strings.Repeat("---|", len(versions)))
+	for _, name := range clients {
+		fmt.Fprintf(b, "| %s |", name)
+		for _, v := range versions {
+			res, ok := cell[[2]string{name, v}]
+			if !ok {
+				b.WriteString(" – |")
+				continue
+			}
+			fmt.Fprintf(b, " %s |", res.matrixCell())
+		}
+		b.WriteString("\n")
+	}
+}
+
+// matrixCell is a verdict with the data that places it: the first 401 and the recovery.
+func (res Result) matrixCell() string {
+	s := "**" + string(res.Verdict) + "**"
+	if res.FirstUnauthorizedAt != nil {
+		s += ", first 401 " + relative(res.FirstUnauthorizedAt, res.TokenExp)
+	}
+	if p := res.Probe; p != nil && p.Restarted {
+		s += ", restart → recovered " + recovery(p)
+	}
+	return s
+}
+
+// clusterLines says where each part ran and what its Kubernetes did with tokens.
+func (r *Report) clusterLines(b *strings.Builder) {
+	for _, c := range r.Clusters {
+		fmt.Fprintf(b, "- **Kubernetes %s**: %s", dash(c.K8sVersion), dash(c.Kind))
+		if c.Images != "" {
+			fmt.Fprintf(b, "; images via %s", c.Images)
+		}
+		if c.NodeImage != "" {
+			fmt.Fprintf(b, "; node image %s", c.NodeImage)
+		}
+		if c.Error != "" {
+			fmt.Fprintf(b, "; **ended early: %s**", c.Error)
+		}
+		b.WriteString(".\n")
+		if c.Measured != nil {
+			fmt.Fprintf(b, "  Measured: %s.\n", c.Measured.Summary())
+		}
+	}
+	b.WriteString("\nEach verdict's evidence is in report.json (`evidence`).\n\n")
+}
+
+// PartFailed is the report of a matrix part that ended before its session made one.
+func PartFailed(command string, cluster Cluster, started time.Time, err error) *Report {
+	cluster.Error = err.Error()
+	r := &Report{SchemaVersion: SchemaVersion, Command: command, StartedAt: started, FinishedAt: time.Now().UTC(),
+		Clusters: []Cluster{cluster}, Error: err.Error()}
+	r.Decide()
+	return r
+}

@@ -1,0 +1,234 @@
+package scan
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+// probeOn is a probe result of client-go module mod measured on a cluster of k8s.
+func probeOn(k8s, mod string, v verdict.Verdict) report.Result {
+	return report.Result{K8sVersion: k8s, Verdict: v, Probe: &report.ProbeResult{ClientGo: mod, ClientGoModule: mod, K8sRelease: "1.20"}}
+}
+
+func runOf(finished time.Time, results ...report.Result) *report.Report {
+	return &report.Report{Command: "run", FinishedAt: finished, TokenMode: "projected", TTLSeconds: 600, Results: results}
+}
+
+// TestTableKeepsMinorsApart: the same client on two Kubernetes minors is two entries with
+// their own counts, whether the minors come in separate reports or in one matrix report.
+func TestTableKeepsMinorsApart(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	tbl, err := TableFromReports(
+		runOf(at, probeOn("v1.34.4", "v0.20.0", verdict.Reloads)),
+		runOf(at.Add(time.Hour), probeOn("v1.34.4", "v0.20.0", verdict.Reloads)),
+		runOf(at.Add(2*time.Hour), probeOn("v1.37.2", "v0.20.0", verdict.FailsAfterExpiry)),
+	)
+	require.NoError(t, err)
+	require.Len(t, tbl.Entries, 2, "one entry per minor, never pooled")
+	v134, v137 := tbl.Entries[0], tbl.Entries[1]
+	require.Equal(t, "v1.34", v134.K8sMinor)
+	require.Equal(t, "v1.34.4", v134.K8sVersion)
+	require.Equal(t, map[verdict.Verdict]int{verdict.Reloads: 2}, v134.Counts)
+	require.Equal(t, verdict.Reloads, v134.Verdict, "a failure on another minor does not leak in")
+	require.Equal(t, at.Add(time.Hour), v134.MeasuredAt)
+	require.Equal(t, "v1.37", v137.K8sMinor)
+	require.Equal(t, "v1.37.2", v137.K8sVersion)
+	require.Equal(t, map[verdict.Verdict]int{verdict.FailsAfterExpiry: 1}, v137.Counts)
+
+	md := tbl.Markdown()
+	require.Contains(t, md, "| client-go | module | Kubernetes release | verdict on v1.34 | verdict on v1.37 |\n|---|---|---|---|---|\n")
+	require.Contains(t, md, "| v0.20.0 | `v0.20.0` | 1.20 | **RELOADS** (2/2) | **FAILS_AFTER_EXPIRY** (1/1) |\n", "one row per client version")
+	require.Contains(t, md, "latest run on each minor: v1.34.4, v1.37.2.")
+
+	// One matrix report with results of several clusters: split by each result's version;
+	// two patches of one minor stay one entry, which keeps the newer patch.
+	matrix, err := TableFromReports(runOf(at,
+		probeOn("v1.34.4", "v0.20.0", verdict.Reloads),
+		probeOn("v1.37.2", "v0.20.0", verdict.Intermittent),
+		probeOn("v1.34.5", "v0.20.0", verdict.Reloads),
+		probeOn("v1.37.2", "v0.21.1", verdict.Reloads),
+	))
+	require.NoError(t, err)
+	require.Len(t, matrix.Entries, 3)
+	require.Equal(t, []string{"v1.34", "v1.37", "v1.37"}, []string{matrix.Entries[0].K8sMinor, matrix.Entries[1].K8sMinor, matrix.Entries[2].K8sMinor})
+	require.Equal(t, 2, matrix.Entries[0].Runs)
+	require.Equal(t, "v1.34.5", matrix.Entries[0].K8sVersion)
+	require.Equal(t, verdict.Intermittent, matrix.Entries[1].Verdict)
+	md = matrix.Markdown()
+	require.Contains(t, md, "| v0.21.1 | `v0.21.1` | 1.20 | – | **RELOADS** (1/1) |\n", "not measured on v1.34")
+}
+
+// TestTableRefusesResultsWithoutK8sVersion: a probe result that does not say which
+// Kubernetes it was measured on comes from an older satoken; nothing of the batch merges.
+func TestTableRefusesResultsWithoutK8sVersion(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	tbl, err := TableFromReports(runOf(at, probeOn("v1.34.4", "v0.20.0", verdict.Reloads)))
+	require.NoError(t, err)
+
+	old := runOf(at.Add(time.Hour), probeOn("v1.34.4", "v0.20.0", verdict.Reloads), probeOn("", "v0.21.1", verdict.Reloads))
+	err = tbl.Add(old)
+	require.ErrorContains(t, err, "run report finished 2026-12-01T11:00:00Z: v0.21.1 has no k8sVersion")
+	require.ErrorContains(t, err, "older satoken")
+	require.Len(t, tbl.Entries, 1)
+	require.Equal(t, 1, tbl.Entries[0].Runs, "nothing of a refused batch is merged")
+
+	for _, bad := range []string{"v1", "latest", "1.34.x"} {
+		err = tbl.Add(runOf(at, probeOn(bad, "v0.20.0", verdict.Reloads)))
+		require.ErrorContains(t, err, "is not a Kubernetes version", bad)
+	}
+
+	// Results the table leaves out need no version: a workload pod, a probe without verdict.
+	_, err = TableFromReports(runOf(at, probeOn("v1.34.4", "v0.20.0", verdict.Reloads),
+		report.Result{Verdict: verdict.Reloads, Workload: &report.WorkloadResult{Owner: "Deployment/addon"}},
+		probeOn("", "v0.21.1", "")))
+	require.NoError(t, err)
+}
+
+func TestLoadTableRefusesSchema2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "table.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"schemaVersion": 2, "tokenMode": "projected", "ttlSeconds": 600,
+		"entries": [{"label": "v8.0.0", "module": "v8.0.0+incompatible", "verdict": "FAILS_AFTER_EXPIRY", "k8sVersion": "v1.34.4"}]}`), 0o644))
+	_, err := LoadTable(path)
+	require.ErrorContains(t, err, "schema version 2, want 3: written by an older satoken")
+}
+
+func TestK8sMinor(t *testing.T) {
+	for in, want := range map[string]string{"v1.34.4": "v1.34", "1.34": "v1.34", "v1.37": "v1.37", "v1.30.2-eks-1234": "v1.30", "v1.34.4+k3s1": "v1.34"} {
+		got, err := K8sMinor(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"", "v1", "latest", "v1.x"} {
+		_, err := K8sMinor(bad)
+		require.Error(t, err, bad)
+	}
+}
+
+// twoMinors: v0.20.0 reloads on v1.34 and fails on v1.37; v0.30.0 was only measured on
+// v1.34; client-node only on v1.34 (arbitrary test data).
+func twoMinors() Table {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	e := func(mod, minor string, v verdict.Verdict) Entry {
+		return Entry{Label: mod, Module: mod, K8sMinor: minor, K8sVersion: minor + ".1", Verdict: v, Observed: []verdict.Verdict{v},
+			Counts: map[verdict.Verdict]int{v: 2}, Runs: 2, MeasuredAt: at, TTLSeconds: 600}
+	}
+	js := jsEntry("1.4.0", verdict.Reloads)
+	js.K8sMinor = "v1.34"
+	return Table{SchemaVersion: TableSchemaVersion, TokenMode: "projected", TTLSeconds: 600, Entries: []Entry{
+		e("v0.20.0", "v1.34", verdict.Reloads),
+		e("v0.30.0", "v1.34", verdict.Reloads),
+		e("v0.20.0", "v1.37", verdict.FailsAfterExpiry),
+		js,
+	}}
+}
+
+func finding(version string) Finding {
+	return Finding{Target: "img", File: "/ctl", ClientGo: &Module{Path: ClientGoPath, Version: version}, ClientGoBy: FromBuildInfo}
+}
+
+// TestPredictWorstAcrossMinors: without a selected minor every minor the table measured
+// has its line, and the worst decides the gate.
+func TestPredictWorstAcrossMinors(t *testing.T) {
+	tbl := twoMinors()
+	p := Predict(tbl, "v0.20.0")
+	require.Equal(t, verdict.FailsAfterExpiry, p.Verdict, p.Reason)
+	require.False(t, p.Predicted)
+	require.Len(t, p.Minors, 2)
+	require.Equal(t, "v1.34", p.Minors[0].K8sMinor)
+	require.Equal(t, verdict.Reloads, p.Minors[0].Verdict)
+	require.Contains(t, p.Minors[0].Reason, "measured v0.20.0 on Kubernetes v1.34.1 (token ttl 600s, 2 run(s): RELOADS ×2, latest 2026-12-01)")
+	require.Equal(t, "v1.37", p.Minors[1].K8sMinor)
+	require.Equal(t, verdict.FailsAfterExpiry, p.Minors[1].Verdict)
+	require.Equal(t, []verdict.Verdict{verdict.Reloads, verdict.FailsAfterExpiry}, p.Observed)
+
+	f := finding("v0.20.0")
+	f.Judge(tbl, Fingerprints{})
+	broken, unjudged := Outcome([]Finding{f})
+	require.Equal(t, []string{"img /ctl v0.20.0: FAILS_AFTER_EXPIRY on v1.37"}, broken)
+	require.Empty(t, unjudged)
+
+	// v0.30.0 on v1.37 is placed among that minor's entries alone: the failing v0.20.0.
+	p = Predict(tbl, "v0.30.0")
+	require.Equal(t, verdict.FailsAfterExpiry, p.Verdict)
+	require.False(t, p.Predicted, "measured itself on v1.34")
+	require.False(t, p.Minors[0].Predicted)
+	require.True(t, p.Minors[1].Predicted)
+	require.Contains(t, p.Minors[1].Reason, "newer than every measured version")
+
+	// A minor that drew no verdict is not a pass: not judged wins over RELOADS.
+	tbl.Entries[2].Verdict, tbl.Entries[2].Observed, tbl.Entries[2].Counts, tbl.Entries[2].NotJudged = verdict.NotJudged, nil, map[verdict.Verdict]int{}, 2
+	p = Predict(tbl, "v0.20.0")
+	require.Equal(t, verdict.NotJudged, p.Verdict, p.Reason)
+	f = finding("v0.20.0")
+	f.Judge(tbl, Fingerprints{})
+	broken, unjudged = Outcome([]Finding{f})
+	require.Empty(t, broken)
+	require.Equal(t, []string{"img /ctl v0.20.0: client-go found, no verdict can be predicted on v1.37"}, unjudged)
+}
+
+// TestPredictOnOneMinor: --k8s judges on that minor alone; a minor the table measured
+// nothing on gives NOT_JUDGED, never a pass.
+func TestPredictOnOneMinor(t *testing.T) {
+	tbl := twoMinors()
+	p := Predict(tbl.OnMinor("v1.34"), "v0.20.0")
+	require.Equal(t, verdict.Reloads, p.Verdict, "the failure on v1.37 is not looked at")
+	require.Equal(t, "v1.34", p.K8sMinor)
+	require.Empty(t, p.Minors)
+
+	for _, v := range []string{"v0.20.0", "v0.25.0", "v0.0.0-20210101000000-abcdefabcdef"} {
+		p = Predict(tbl.OnMinor("v1.36"), v)
+		require.Equal(t, verdict.NotJudged, p.Verdict, v)
+		require.Equal(t, "not measured on v1.36: the table measured k8s.io/client-go on v1.34, v1.37", p.Reason, v)
+	}
+	f := finding("v0.20.0")
+	f.funcs = []string{rest + "OnlyInV8"} // names say nothing on a minor never measured either
+	f.Judge(tbl.OnMinor("v1.36"), testFingerprints())
+	require.Equal(t, "not measured on v1.36: the table measured k8s.io/client-go on v1.34, v1.37", f.Prediction.Reason)
+	broken, unjudged := Outcome([]Finding{f})
+	require.Empty(t, broken)
+	require.Equal(t, []string{"img /ctl v0.20.0: client-go found, no verdict can be predicted on v1.36"}, unjudged)
+
+	// client-node was measured on v1.34 only: v1.37's client-go entries do not count.
+	require.Equal(t, verdict.Reloads, PredictClientNode(tbl.OnMinor("v1.34"), "1.4.0").Verdict)
+	p = PredictClientNode(tbl.OnMinor("v1.37"), "1.4.0")
+	require.Equal(t, verdict.NotJudged, p.Verdict)
+	require.Equal(t, "not measured on v1.37: the table measured @kubernetes/client-node on v1.34", p.Reason)
+}
+
+// TestPredictFromSymbolsByMinor: candidates are judged on each minor apart, too.
+func TestPredictFromSymbolsByMinor(t *testing.T) {
+	tbl := testTable()
+	for i := range tbl.Entries {
+		tbl.Entries[i].K8sMinor = "v1.34"
+	}
+	v0372 := tbl.Entries[3]
+	v0372.K8sMinor, v0372.Verdict, v0372.Observed = "v1.37", verdict.Intermittent, []verdict.Verdict{verdict.Intermittent}
+	tbl.Entries = append(tbl.Entries, v0372)
+	funcs := []string{transport + "NewTokenFileRefresher", rest + "Request.Do"} // only v0.37.2 declares them
+
+	p := PredictFromSymbols(tbl, testFingerprints(), funcs)
+	require.Equal(t, verdict.Intermittent, p.Verdict, p.Reason)
+	require.True(t, p.FromSymbols)
+	require.Equal(t, []string{"v0.37.2"}, p.Candidates)
+	require.Len(t, p.Minors, 2)
+	require.Equal(t, verdict.Reloads, p.Minors[0].Verdict)
+	require.Equal(t, verdict.Intermittent, p.Minors[1].Verdict)
+
+	p = PredictFromSymbols(tbl.OnMinor("v1.34"), testFingerprints(), funcs)
+	require.Equal(t, verdict.Reloads, p.Verdict, p.Reason)
+
+	// A local replace falls back to the names; each minor's line says why.
+	local := Finding{ClientGo: &Module{Path: ClientGoPath, Replace: &Module{Path: "../client-go"}}, ClientGoBy: FromBuildInfo, funcs: funcs}
+	local.Judge(tbl, testFingerprints())
+	for _, l := range local.Prediction.Lines() {
+		require.True(t, strings.HasPrefix(l.Reason, "no client-go version (replaced by a local directory?); from symbols"), l.Reason)
+	}
+}
