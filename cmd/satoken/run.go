@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -94,7 +95,8 @@ func applyExpectations(rep *report.Report, want map[string]verdict.Verdict) {
 	if len(rep.Clusters) == 1 {
 		k8s = rep.Clusters[0].K8sVersion
 	}
-	for label, w := range want {
+	for _, label := range slices.Sorted(maps.Keys(want)) {
+		w := want[label]
 		rep.Expectations = append(rep.Expectations, report.Expectation{ClientGo: label, K8sVersion: k8s, Want: w, Got: got[label], Met: got[label] == w})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -53,7 +54,11 @@ func (r *Recorder) Printf(format string, args ...any) {
 	if r == nil || r.Out == nil {
 		return
 	}
-	fmt.Fprintf(r.Out, "%s %s%s\n", time.Now().Format("15:04:05"), r.Prefix, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if r.Prefix != "" { // every line: parallel parts interleave
+		msg = strings.ReplaceAll(msg, "\n", "\n"+r.Prefix)
+	}
+	fmt.Fprintf(r.Out, "%s %s%s\n", time.Now().Format("15:04:05"), r.Prefix, msg)
 }
 
 // Timings returns the phases finished so far.

@@ -28,13 +28,17 @@ const TableSchemaVersion = 3
 
 // Table is the measured verdict per client-go version (and per @kubernetes/client-node
 // version, entries whose Module is @kubernetes/client-node@<version>) and Kubernetes
-// minor: the only source of predictions.
+// minor: the only source of predictions. It also keeps what each minor's clusters did with
+// the tokens.
 // Every run in it had the same token mode and TTL: a verdict depends on both.
 type Table struct {
 	SchemaVersion int     `json:"schemaVersion"`
 	TokenMode     string  `json:"tokenMode"`
 	TTLSeconds    int     `json:"ttlSeconds"`
 	Entries       []Entry `json:"entries"`
+	// Kubernetes is what each Kubernetes minor did with the tokens, one entry per minor
+	// (oldest first); absent from tables written before it was kept.
+	Kubernetes []KubernetesEntry `json:"kubernetes,omitempty"`
 	// only restricts predictions to one Kubernetes minor (see OnMinor); never stored.
 	only string
 }
@@ -116,7 +120,9 @@ func measured(res report.Result) bool {
 // ended early (its verdicts are incomplete), runs of another token mode or TTL than the
 // table's, and results that do not say which Kubernetes version they were measured on.
 // Results that are not probes (check's workload pods), or have no verdict or client-go
-// version, are left out; NOT_JUDGED probes are counted apart, not as measurements.
+// version, are left out; NOT_JUDGED probes are counted apart, not as measurements. Each
+// cluster that measured its Kubernetes and did not end early is merged into its minor's
+// Kubernetes entry.
 func (t *Table) Add(reports ...*report.Report) error {
 	mode, ttl := t.TokenMode, t.TTLSeconds
 	for _, r := range reports {
@@ -129,6 +135,9 @@ func (t *Table) Add(reports ...*report.Report) error {
 		case r.TokenMode != mode || r.TTLSeconds != ttl:
 			return fmt.Errorf("%s measured %s tokens of %d s, the table %s tokens of %d s: verdicts of different token lifetimes do not mix",
 				name, r.TokenMode, r.TTLSeconds, mode, ttl)
+		}
+		if err := checkClusters(name, r); err != nil {
+			return err
 		}
 		for _, res := range r.Results {
 			if !measured(res) {
@@ -150,6 +159,7 @@ func (t *Table) Add(reports ...*report.Report) error {
 		index[key{e.Module, e.K8sMinor}] = i
 	}
 	for _, r := range reports {
+		t.addKubernetes(r)
 		for _, res := range r.Results {
 			if !measured(res) {
 				continue
@@ -290,7 +300,8 @@ func writeChecked(path string, v any) error {
 // Markdown renders the table for the README: one row per client version, one verdict
 // column per Kubernetes minor measured, so nobody types a measured table by hand.
 // client-go entries come first, in their own table; @kubernetes/client-node entries, when
-// there are any, follow in a second one.
+// there are any, follow in a second one; then, when measured, what each Kubernetes minor
+// did with the tokens.
 func (t Table) Markdown() string {
 	on := minors(t.Entries)
 	var goRows, jsRows []row
@@ -333,6 +344,7 @@ func (t Table) Markdown() string {
 		"were kept (a verdict without a count was seen only in them); \"k not judged\": runs that drew no verdict; "+
 		"–: not measured on that minor. Token mode %s, TTL %d s; latest run on each minor: %s.\n",
 		t.TokenMode, t.TTLSeconds, strings.Join(versions, ", "))
+	t.kubernetesMarkdown(&b)
 	return b.String()
 }
 
