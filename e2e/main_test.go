@@ -78,7 +78,7 @@ func prepareHost(ctx context.Context, cfg *envconf.Config) (context.Context, err
 // buildImages builds (or finds cached) the node image and every probe image.
 // SATOKEN_NODE_IMAGE selects a registry node image instead (e.g. kindest/node:v1.34.0).
 func buildImages(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-	image, err := hctx.NodeImage(ctx, envOr("SATOKEN_K8S", nodeimage.DefaultKubernetesVersion), os.Getenv("SATOKEN_NODE_IMAGE"))
+	image, err := hctx.NodeImage(ctx, harness.NodeImageInput{K8sVersion: envOr("SATOKEN_K8S", nodeimage.DefaultKubernetesVersion), Override: os.Getenv("SATOKEN_NODE_IMAGE")})
 	if err != nil {
 		return ctx, err
 	}

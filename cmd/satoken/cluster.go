@@ -68,7 +68,7 @@ func (f *clusterFlags) up(cmd *cobra.Command, env *harness.Env) (*cluster.Cluste
 	if err != nil {
 		return nil, err
 	}
-	if o.NodeImage, err = env.NodeImage(cmd.Context(), f.image.k8sVersion, f.image.nodeImage); err != nil {
+	if o.NodeImage, err = f.image.image(cmd.Context(), env); err != nil {
 		return nil, err
 	}
 	var c *cluster.Cluster

@@ -15,6 +15,7 @@ import (
 
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/host"
+	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
@@ -151,12 +152,20 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
+	if f.cluster.image.k8sVersion == "all" {
+		vs, err := nodeimage.VerifiedVersions()
+		if err != nil {
+			return fmt.Errorf("--k8s all: %w", err)
+		}
+		log.Printf("--k8s all: %s (verified on this host's cgroup version)", strings.Join(vs, ", "))
+		f.cluster.image.k8sVersion = strings.Join(vs, ",")
+	}
 	parts, err := f.parts()
 	if err != nil {
 		return err
 	}
-	for _, p := range parts {
-		if err := p.validate(cmd, !f.automount, true); err != nil {
+	for i := range parts {
+		if err := parts[i].validate(cmd, !f.automount, true); err != nil {
 			return err
 		}
 	}
@@ -207,8 +216,9 @@ func (p sessionFlags) runOn(cmd *cobra.Command, env *harness.Env, in repro.Input
 	})
 }
 
-// parts are the clusters of the run: the one cluster, or one per --k8s version (a
-// matrix), each named after its version and writing its report into out/k8s-<version>.
+// parts are the clusters of the run: the one cluster, or one per --k8s version plus one
+// of the --k8s-source tree (a matrix), each named after its version and writing its
+// report into out/k8s-<version> (out/k8s-source).
 func (f *runFlags) parts() ([]sessionFlags, error) {
 	var versions []string
 	for _, v := range strings.Split(f.cluster.image.k8sVersion, ",") {
@@ -219,18 +229,31 @@ func (f *runFlags) parts() ([]sessionFlags, error) {
 			versions = append(versions, v)
 		}
 	}
-	if len(versions) <= 1 {
-		return []sessionFlags{f.sessionFlags}, nil
+	source := f.cluster.image.k8sSource != ""
+	if n := len(versions); n == 0 || (n == 1 && !source) {
+		one := f.sessionFlags
+		one.cluster.image.k8sVersion = strings.Join(versions, "")
+		return []sessionFlags{one}, nil
 	}
 	if f.cluster.image.nodeImage != "" {
 		return nil, fmt.Errorf("--node-image is one node image, --k8s names %d versions: give one of them", len(versions))
 	}
 	var parts []sessionFlags
-	for _, v := range versions {
+	part := func(suffix string) sessionFlags {
 		p := f.sessionFlags
+		p.cluster.image.k8sVersion, p.cluster.image.k8sSource, p.cluster.image.k8sSourceVersion = "", "", ""
+		p.cluster.name = f.cluster.name + "-" + strings.NewReplacer(".", "-", "+", "-").Replace(suffix)
+		p.out = filepath.Join(f.out, "k8s-"+suffix)
+		return p
+	}
+	for _, v := range versions {
+		p := part(v)
 		p.cluster.image.k8sVersion = v
-		p.cluster.name = f.cluster.name + "-" + strings.NewReplacer(".", "-", "+", "-").Replace(v)
-		p.out = filepath.Join(f.out, "k8s-"+v)
+		parts = append(parts, p)
+	}
+	if source {
+		p := part("source")
+		p.cluster.image.k8sSource, p.cluster.image.k8sSourceVersion = f.cluster.image.k8sSource, f.cluster.image.k8sSourceVersion
 		parts = append(parts, p)
 	}
 	return parts, nil
@@ -270,7 +293,7 @@ func (f *runFlags) matrix(cmd *cobra.Command, env *harness.Env, in repro.Input, 
 	// Node images one after another, before any cluster: two cold builds at once would
 	// starve each other, and a build failure should cost no cluster.
 	for _, p := range parts {
-		if _, err := env.NodeImage(cmd.Context(), p.cluster.image.k8sVersion, ""); err != nil {
+		if _, err := p.cluster.image.image(cmd.Context(), env); err != nil {
 			return err
 		}
 	}
@@ -286,15 +309,15 @@ func (f *runFlags) matrix(cmd *cobra.Command, env *harness.Env, in repro.Input, 
 			defer func() { <-sem }()
 			if cmd.Context().Err() != nil {
 				errs[i] = cmd.Context().Err()
-				reps[i] = report.PartFailed("run", report.Cluster{K8sVersion: p.cluster.image.k8sVersion, Name: p.cluster.name}, time.Now().UTC(), errs[i])
+				reps[i] = report.PartFailed("run", report.Cluster{K8sVersion: p.cluster.image.version(), Name: p.cluster.name}, time.Now().UTC(), errs[i])
 				return
 			}
 			partEnv := *env
-			partEnv.Log = &phase.Recorder{Out: env.Log.Out, Prefix: "[" + p.cluster.image.k8sVersion + "] "}
+			partEnv.Log = &phase.Recorder{Out: env.Log.Out, Prefix: "[" + p.cluster.image.version() + "] "}
 			started := time.Now().UTC()
 			reps[i], errs[i] = p.runOn(cmd, &partEnv, in, want, io.Discard)
 			if reps[i] == nil {
-				reps[i] = report.PartFailed("run", report.Cluster{K8sVersion: p.cluster.image.k8sVersion, Name: p.cluster.name}, started, errs[i])
+				reps[i] = report.PartFailed("run", report.Cluster{K8sVersion: p.cluster.image.version(), Name: p.cluster.name}, started, errs[i])
 			}
 		}()
 	}

@@ -81,6 +81,17 @@ func TestMatrixParts(t *testing.T) {
 	_, err = f.parts()
 	require.ErrorContains(t, err, "--k8s names v1.34.4 twice")
 
+	// A release and a source tree side by side: each part builds only its own.
+	f.cluster.image.k8sVersion, f.cluster.image.k8sSource = "v1.34.4", "/src/kubernetes"
+	parts, err = f.parts()
+	require.NoError(t, err)
+	require.Len(t, parts, 2)
+	require.Equal(t, nodeImageFlags{k8sVersion: "v1.34.4"}, parts[0].cluster.image)
+	require.Equal(t, nodeImageFlags{k8sSource: "/src/kubernetes"}, parts[1].cluster.image)
+	require.Equal(t, "satoken-run-source", parts[1].cluster.name)
+	require.Equal(t, "out/k8s-source", parts[1].out)
+	f.cluster.image.k8sSource = ""
+
 	f.cluster.image.k8sVersion, f.cluster.image.nodeImage = "v1.34.4,v1.37.2", "kindest/node:v1.34.0"
 	_, err = f.parts()
 	require.ErrorContains(t, err, "--node-image is one node image")

@@ -41,17 +41,30 @@ func Prepare(ctx context.Context, root string, log *phase.Recorder) (*Env, error
 	return e, err
 }
 
-// NodeImage returns override when given (a registry image such as kindest/node), else
-// builds (or reuses) the offline node image for k8sVersion.
-func (e *Env) NodeImage(ctx context.Context, k8sVersion, override string) (string, error) {
-	if override != "" {
-		e.Log.Printf("using node image %s (nothing built)", override)
-		return override, nil
+// NodeImageInput names a node image: a given one (Override, e.g. kindest/node from a
+// registry), or one to build offline from a Kubernetes release or a local source tree.
+type NodeImageInput struct {
+	K8sVersion string
+	Source     *nodeimage.Source
+	Override   string
+}
+
+// NodeImage returns the override when given, else builds (or reuses) the offline node
+// image.
+func (e *Env) NodeImage(ctx context.Context, in NodeImageInput) (string, error) {
+	if in.Override != "" {
+		e.Log.Printf("using node image %s (nothing built)", in.Override)
+		return in.Override, nil
+	}
+	name := "node image " + nodeimage.ImageName(in.K8sVersion)
+	if in.Source != nil {
+		name = "node image " + nodeimage.ImageName(in.Source.Version) + " from " + in.Source.Dir
 	}
 	var image string
-	err := e.Log.Run("node image "+nodeimage.ImageName(k8sVersion), func() (err error) {
+	err := e.Log.Run(name, func() (err error) {
 		image, err = nodeimage.Build(ctx, nodeimage.Input{
-			KubernetesVersion:     k8sVersion,
+			KubernetesVersion:     in.K8sVersion,
+			Source:                in.Source,
 			CacheDir:              e.CacheDir,
 			SysResourceWorkaround: e.Facts.CapSysResourceMissing,
 			RuncWrapper:           host.WrapperPath,

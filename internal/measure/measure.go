@@ -5,18 +5,12 @@
 package measure
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-
-	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
@@ -61,26 +55,6 @@ type Expiry struct {
 	Clients             int      `json:"clients"` // clients that sent their start-up token past its exp
 	LastAcceptedSeconds *float64 `json:"lastAcceptedAfterExpSeconds,omitempty"`
 	FirstRefusedSeconds *float64 `json:"firstRefusedAfterExpSeconds,omitempty"`
-}
-
-// IssueClaims asks the apiserver for a token bound to the pod, as the kubelet does, and
-// returns its claims.
-func IssueClaims(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, ttl time.Duration) (*Claims, error) {
-	secs := int64(ttl.Seconds())
-	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
-		ExpirationSeconds: &secs,
-		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
-	}}
-	resp, err := cs.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, pod.Spec.ServiceAccountName, req, metav1.CreateOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("TokenRequest for %s/%s: %w", pod.Namespace, pod.Name, err)
-	}
-	c, err := DecodeClaims(resp.Status.Token)
-	if err != nil {
-		return nil, err
-	}
-	c.BoundTo, c.RequestedSeconds = pod.Namespace+"/"+pod.Name, secs
-	return c, nil
 }
 
 // DecodeClaims reads a JWT's payload (not its signature: the apiserver just issued it).

@@ -40,17 +40,26 @@ func (b *builder) kubernetesBinaries(ctx context.Context, outDir string) error {
 	return os.WriteFile(stamp, nil, 0o644)
 }
 
-// buildKubernetes compiles kubeCommands from the k8s.io/kubernetes module at version into outDir.
-// k8s.io/kubernetes points its staging modules (k8s.io/api, ...) at ./staging paths, which
-// do not exist in the module zip, so a throw-away module re-points them at their published
-// v0.x.y tags.
+// buildKubernetes compiles kubeCommands from k8s.io/kubernetes into outDir: the published
+// module at the version, or the source tree. k8s.io/kubernetes points its staging modules
+// (k8s.io/api, ...) at ./staging paths, which do not exist in the module zip, so a
+// throw-away module re-points them at their published v0.x.y tags (or at a checkout's
+// staging/src).
 func (b *builder) buildKubernetes(ctx context.Context, workDir, outDir string) error {
-	v := b.in.KubernetesVersion
-	gomod, err := downloadGoMod(ctx, "k8s.io/kubernetes", v)
+	v, release, src := b.in.KubernetesVersion, b.in.KubernetesVersion, b.in.Source
+	var gomod []byte
+	var err error
+	from := ""
+	if src != nil {
+		release, from = src.Release, " from "+src.Dir
+		gomod, err = os.ReadFile(filepath.Join(src.Dir, "go.mod"))
+	} else {
+		gomod, err = downloadGoMod(ctx, "k8s.io/kubernetes", v)
+	}
 	if err != nil {
 		return err
 	}
-	mod, err := buildModule(gomod, v)
+	mod, err := buildModule(gomod, release, src)
 	if err != nil {
 		return err
 	}
@@ -68,20 +77,22 @@ func (b *builder) buildKubernetes(ctx context.Context, workDir, outDir string) e
 	if minorOf(v) >= 35 {
 		expected = 15 * time.Minute
 	}
-	b.log.Printf("compiling %s at %s (cold: ~%s on 2 idle cores; cached: seconds)", strings.Join(kubeCommands, ", "), v, expected)
+	b.log.Printf("compiling %s at %s%s (cold: ~%s on 2 idle cores; cached: seconds)", strings.Join(kubeCommands, ", "), v, from, expected)
 	defer b.log.Heartbeat("compiling Kubernetes "+v, expected)()
 	_, err = hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", args...), workDir, goBuildEnv...))
 	return err
 }
 
-// buildModule returns a go.mod requiring k8s.io/kubernetes@version with every staging
-// replace of the upstream go.mod re-pointed to the matching published staging version.
-func buildModule(upstreamGoMod []byte, version string) ([]byte, error) {
+// buildModule returns a go.mod requiring k8s.io/kubernetes@release with every staging
+// replace of the upstream go.mod re-pointed to the matching published staging version;
+// with a source tree, k8s.io/kubernetes is the tree, and so are the staging modules of a
+// checkout.
+func buildModule(upstreamGoMod []byte, release string, src *Source) ([]byte, error) {
 	up, err := modfile.Parse("go.mod", upstreamGoMod, nil)
 	if err != nil {
 		return nil, fmt.Errorf("parse k8s.io/kubernetes go.mod: %w", err)
 	}
-	staging, err := stagingVersion(version)
+	staging, err := stagingVersion(release)
 	if err != nil {
 		return nil, err
 	}
@@ -96,33 +107,42 @@ func buildModule(upstreamGoMod []byte, version string) ([]byte, error) {
 	if err := f.AddGoStmt(goVersion); err != nil {
 		return nil, err
 	}
-	if err := f.AddRequire("k8s.io/kubernetes", version); err != nil {
+	if err := f.AddRequire("k8s.io/kubernetes", release); err != nil {
 		return nil, err
+	}
+	if src != nil {
+		if err := f.AddReplace("k8s.io/kubernetes", "", src.Dir, ""); err != nil {
+			return nil, err
+		}
 	}
 	n := 0
 	for _, r := range up.Replace {
 		if !strings.HasPrefix(r.New.Path, "./staging/") {
 			continue
 		}
-		if err := f.AddReplace(r.Old.Path, "", r.Old.Path, staging); err != nil {
+		newPath, newVersion := r.Old.Path, staging
+		if src != nil && src.LocalStaging {
+			newPath, newVersion = filepath.Join(src.Dir, r.New.Path), ""
+		}
+		if err := f.AddReplace(r.Old.Path, "", newPath, newVersion); err != nil {
 			return nil, err
 		}
 		n++
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("k8s.io/kubernetes %s go.mod has no ./staging replaces; unsupported layout", version)
+		return nil, fmt.Errorf("k8s.io/kubernetes %s go.mod has no ./staging replaces; unsupported layout", release)
 	}
 	f.Cleanup()
 	return f.Format()
 }
 
-// stagingVersion maps v1.34.4 to v0.34.4, the tag scheme of the staging modules.
+// stagingVersion maps v1.34.4 to v0.34.4 (v1.35.0-alpha.1 to v0.35.0-alpha.1), the tag
+// scheme of the staging modules.
 func stagingVersion(k8s string) (string, error) {
-	var major, minor, patch int
-	if _, err := fmt.Sscanf(k8s, "v%d.%d.%d", &major, &minor, &patch); err != nil || major != 1 {
+	if k8s == "" || releaseRE.FindString(k8s) != k8s {
 		return "", fmt.Errorf("kubernetes version %q is not of the form v1.MINOR.PATCH", k8s)
 	}
-	return fmt.Sprintf("v0.%d.%d", minor, patch), nil
+	return "v0." + strings.TrimPrefix(k8s, "v1."), nil
 }
 
 // versionLDFlags stamps the version kubeadm and kubelet report; without it they claim
@@ -130,13 +150,17 @@ func stagingVersion(k8s string) (string, error) {
 func versionLDFlags(v string, now time.Time) string {
 	var major, minor int
 	fmt.Sscanf(v, "v%d.%d", &major, &minor)
+	treeState := "clean"
+	if strings.HasSuffix(v, "-dirty") { // a source tree with uncommitted changes
+		treeState = "dirty"
+	}
 	flags := []string{"-s", "-w"}
 	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
 		flags = append(flags,
 			fmt.Sprintf("-X %s.gitVersion=%s", pkg, v),
 			fmt.Sprintf("-X %s.gitMajor=%d", pkg, major),
 			fmt.Sprintf("-X %s.gitMinor=%d", pkg, minor),
-			fmt.Sprintf("-X %s.gitTreeState=clean", pkg),
+			fmt.Sprintf("-X %s.gitTreeState=%s", pkg, treeState),
 			fmt.Sprintf("-X %s.buildDate=%s", pkg, now.UTC().Format("2006-01-02T15:04:05Z")),
 		)
 	}
@@ -233,10 +257,14 @@ func (b *builder) goInstall(ctx context.Context, name, module, version, pkg, out
 	return err
 }
 
-// buildPause compiles the pause container's C source shipped in the k8s.io/kubernetes module.
+// buildPause compiles the pause container's C source shipped in the k8s.io/kubernetes
+// module (or the source tree).
 func (b *builder) buildPause(ctx context.Context, version, outDir string) error {
-	dir, err := moduleDir(ctx, "k8s.io/kubernetes", b.in.KubernetesVersion)
-	if err != nil {
+	var dir string
+	var err error
+	if b.in.Source != nil {
+		dir = b.in.Source.Dir
+	} else if dir, err = moduleDir(ctx, "k8s.io/kubernetes", b.in.KubernetesVersion); err != nil {
 		return err
 	}
 	src := filepath.Join(dir, "build", "pause", "linux", "pause.c")

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/kind/pkg/exec"
 
@@ -42,6 +43,10 @@ type inputs struct {
 	// Containerd is the containerd version built from its Go module for the node; empty
 	// (and so absent from the hash) where Debian's package serves.
 	Containerd string `json:",omitempty"`
+	// Source is the content hash of a source tree built instead of a release, and
+	// SourceRelease the release it is based on; both empty for a release.
+	Source        string `json:",omitempty"`
+	SourceRelease string `json:",omitempty"`
 
 	KindFilesDir string `json:"-"`
 }
@@ -55,6 +60,14 @@ func (b *builder) inputs(ctx context.Context) (inputs, error) {
 		CNIConfig:         cniConfig,
 		Workaround:        b.in.SysResourceWorkaround,
 		Containerd:        containerdFor(b.in.KubernetesVersion),
+	}
+	if src := b.in.Source; src != nil {
+		th, err := hashSource(src.Dir)
+		if err != nil {
+			return in, fmt.Errorf("hash %s: %w", src.Dir, err)
+		}
+		b.log.Printf("source tree %s: %d files, %.0f MB hashed in %s: %s", src.Dir, th.Files, float64(th.Bytes)/1e6, th.Elapsed.Round(10*time.Millisecond), th.Hash)
+		in.Source, in.SourceRelease = th.Hash, src.Release
 	}
 	var err error
 	in.KindVersion, in.KindFilesDir, err = kindFiles(ctx)
@@ -79,6 +92,10 @@ func (in inputs) hash() string {
 
 // baseHash keys the base image: everything but the Kubernetes binaries and images.
 func (in inputs) baseHash() string {
+	if in.Source != "" {
+		// The base holds no Kubernetes binary: a source build shares its release's.
+		in.KubernetesVersion, in.Source, in.SourceRelease = in.SourceRelease, "", ""
+	}
 	in.KubernetesVersion = in.KubernetesVersion + "/base" // the pause image in containerd's config depends on it
 	return in.hash()
 }
@@ -88,8 +105,12 @@ func (in inputs) summary() string {
 	if in.Containerd != "" {
 		containerd = "containerd " + in.Containerd + " built from source"
 	}
+	kubernetes := in.KubernetesVersion
+	if in.Source != "" {
+		kubernetes += " from source tree " + in.Source
+	}
 	return fmt.Sprintf("kubernetes %s, kind %s node files, debian %s, %s, CAP_SYS_RESOURCE workaround %v",
-		in.KubernetesVersion, in.KindVersion, in.DebianSuite, containerd, in.Workaround)
+		kubernetes, in.KindVersion, in.DebianSuite, containerd, in.Workaround)
 }
 
 // kindFiles locates images/base/files of the sigs.k8s.io/kind version this binary links

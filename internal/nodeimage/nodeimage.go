@@ -22,6 +22,9 @@ import (
 type Input struct {
 	KubernetesVersion string // e.g. v1.34.4
 	CacheDir          string // binaries and rootfs live here across clones
+	// Source, when set, is the tree to build Kubernetes from; its Version replaces
+	// KubernetesVersion.
+	Source *Source
 	// SysResourceWorkaround routes privileged pods through the runc wrapper and restricts
 	// oom_score_adj: needed where the host lacks CAP_SYS_RESOURCE, never applied otherwise.
 	SysResourceWorkaround bool
@@ -50,9 +53,14 @@ func ValidateVersion(v string) error {
 	return err
 }
 
-// Build makes ImageName(in.KubernetesVersion) unless an image with the same inputs exists.
+// Build makes ImageName(in.KubernetesVersion) (or of in.Source.Version) unless an image
+// with the same inputs exists.
 func Build(ctx context.Context, in Input) (string, error) {
-	if err := ValidateVersion(in.KubernetesVersion); err != nil {
+	release := in.KubernetesVersion
+	if in.Source != nil {
+		in.KubernetesVersion, release = in.Source.Version, in.Source.Release
+	}
+	if err := ValidateVersion(release); err != nil {
 		return "", err
 	}
 	b := &builder{in: in, log: in.Log, now: time.Now()}
@@ -73,14 +81,22 @@ func Build(ctx context.Context, in Input) (string, error) {
 	}
 	defer os.RemoveAll(b.workDir)
 
-	binDir := filepath.Join(in.CacheDir, "kubernetes", in.KubernetesVersion, "bin")
+	kubeDir := filepath.Join(in.CacheDir, "kubernetes")
+	binName := in.KubernetesVersion
+	what := in.KubernetesVersion
+	if in.Source != nil {
+		// Keyed by the tree's content: the same version names every edit of a dirty tree.
+		binName = sourceBinPrefix + inputs.Source + "-" + in.KubernetesVersion
+		what += " from " + in.Source.Dir
+	}
+	binDir := filepath.Join(kubeDir, binName, "bin")
 	var images kubeadmImages
 	type step struct {
 		name string
 		fn   func() error
 	}
 	steps := []step{
-		{"kubernetes binaries " + in.KubernetesVersion, func() error { return b.kubernetesBinaries(ctx, binDir) }},
+		{"kubernetes binaries " + what, func() error { return b.kubernetesBinaries(ctx, binDir) }},
 		{"kubeadm image list", func() (err error) {
 			images, err = listKubeadmImages(ctx, binDir, in.KubernetesVersion)
 			b.pauseImage = string(images.Pause)
@@ -107,5 +123,8 @@ func Build(ctx context.Context, in Input) (string, error) {
 		}
 	}
 	docker.PruneDangling(ctx)
+	if in.Source != nil {
+		pruneSourceBinaries(kubeDir, binName)
+	}
 	return image, nil
 }

@@ -27,7 +27,7 @@ replace (
 `
 
 func TestBuildModuleRepointsStaging(t *testing.T) {
-	out, err := buildModule([]byte(upstreamGoMod), "v1.34.4")
+	out, err := buildModule([]byte(upstreamGoMod), "v1.34.4", nil)
 	require.NoError(t, err)
 	f, err := modfile.Parse("go.mod", out, nil)
 	require.NoError(t, err)
@@ -43,7 +43,7 @@ func TestBuildModuleRepointsStaging(t *testing.T) {
 		"k8s.io/client-go": "k8s.io/client-go@v0.34.4",
 	}, got, "only ./staging replaces are re-pointed")
 
-	_, err = buildModule([]byte("module k8s.io/kubernetes\n"), "v1.34.4")
+	_, err = buildModule([]byte("module k8s.io/kubernetes\n"), "v1.34.4", nil)
 	require.ErrorContains(t, err, "no ./staging replaces")
 }
 
@@ -211,7 +211,7 @@ func upstreamGoMod136(n int) string {
 }
 
 func TestBuildModuleDerivesReplacesFromGoMod(t *testing.T) {
-	out, err := buildModule([]byte(upstreamGoMod136(32)), "v1.37.2")
+	out, err := buildModule([]byte(upstreamGoMod136(32)), "v1.37.2", nil)
 	require.NoError(t, err)
 	f, err := modfile.Parse("go.mod", out, nil)
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package nodeimage
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -113,4 +114,20 @@ func SupportedVersionsHelp() string {
 		vs = append(vs, v.Version)
 	}
 	return strings.Join(vs, ", ")
+}
+
+// VerifiedVersions are the versions verified on this host's cgroup mode, oldest first
+// (the order a matrix runs and reports them in).
+func VerifiedVersions() ([]string, error) {
+	v2, err := HostCgroupV2()
+	if err != nil {
+		return nil, fmt.Errorf("cannot tell which versions run here: %w", err)
+	}
+	var out []string
+	for _, v := range slices.Backward(verified) {
+		if (v2 && v.CgroupV2) || (!v2 && v.CgroupV1) {
+			out = append(out, v.Version)
+		}
+	}
+	return out, nil
 }
