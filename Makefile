@@ -28,6 +28,22 @@ e2e:
 e2e-long:
 	SATOKEN_E2E_CLUSTER=satoken-long $(GO) test -tags e2e -v -count=1 -timeout 100m ./e2e -run TestLong
 
+## e2e-versions: the fast reproduction (scenario=fast, every assertion) on each Kubernetes
+## version verified on this host (`satoken image versions`), one after another, each on a
+## cluster of its own; ~17 min per version plus cold node image builds; not in CI
+.PHONY: e2e-versions
+e2e-versions: satoken
+	set -e; for v in $$(./bin/satoken image versions); do \
+	  SATOKEN_K8S=$$v SATOKEN_E2E_CLUSTER=satoken-e2e-$${v//./-} ARTIFACTS=$(CURDIR)/_artifacts/k8s-$$v \
+	  $(GO) test -tags e2e -v -count=1 -timeout 75m ./e2e -args --labels=scenario=fast; \
+	done
+
+## k8s-matrix: the probe matrix on every verified version, one report ($(OUT)/k8s-matrix);
+## `make verdict-table OUT=$(OUT)/k8s-matrix` then adds it to the table
+.PHONY: k8s-matrix
+k8s-matrix: satoken
+	./bin/satoken run --k8s all --out $(OUT)/k8s-matrix
+
 satoken:
 	$(GO) build -o bin/satoken ./cmd/satoken
 

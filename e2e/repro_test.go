@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/artifacts"
+	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
 	"github.com/satoken-e2e/satoken-e2e/internal/scan"
@@ -80,6 +81,9 @@ func assertJSProbes(t *testing.T, rep *report.Report) {
 func assertScanPredictions(ctx context.Context, t *testing.T, rep *report.Report) {
 	table, err := scan.LoadTable(filepath.Join(provider.opts.FixturesDir, "verdict-table.json"))
 	require.NoError(t, err)
+	// CI's version must be measured for every probe; others may be new to the table.
+	ciMinor, err := scan.K8sMinor(nodeimage.DefaultKubernetesVersion)
+	require.NoError(t, err)
 	for _, p := range rep.Results {
 		minor, err := scan.K8sMinor(p.K8sVersion)
 		require.NoError(t, err)
@@ -94,6 +98,12 @@ func assertScanPredictions(ctx context.Context, t *testing.T, rep *report.Report
 		} else {
 			require.Equal(t, p.Probe.ClientGoModule, f.ClientGoVersion(), "%s: scan reads the pinned client-go", p.Image)
 			pred = scan.Predict(onMinor, f.ClientGoVersion())
+		}
+		if pred.Predicted && minor != ciMinor {
+			// A version the table has not measured this client on yet (make e2e-versions
+			// on a new Kubernetes): nothing to compare with until the run is merged.
+			t.Logf("%s not yet measured on %s: add this run with make verdict-table", p.Name(), minor)
+			continue
 		}
 		assert.False(t, pred.Predicted, "%s was measured, so scan looks it up", p.Name())
 		assert.Contains(t, pred.Observed, p.Verdict, "%s: the table (%s) never measured %s; add this run with make verdict-table",

@@ -53,7 +53,7 @@ func measuredClusters(r *report.Report) []report.Cluster {
 // merges anything.
 func checkClusters(name string, r *report.Report) error {
 	for _, c := range measuredClusters(r) {
-		if _, err := K8sMinor(c.K8sVersion); err != nil {
+		if err := checkRelease(c.K8sVersion); err != nil {
 			return fmt.Errorf("%s: cluster %q: k8sVersion %w", name, c.Name, err)
 		}
 	}

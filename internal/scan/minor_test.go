@@ -232,3 +232,14 @@ func TestPredictFromSymbolsByMinor(t *testing.T) {
 		require.True(t, strings.HasPrefix(l.Reason, "no client-go version (replaced by a local directory?); from symbols"), l.Reason)
 	}
 }
+
+// TestTableRefusesSourceBuilds: a kubelet changed on a branch must not pass for its
+// release in the table scan predicts from.
+func TestTableRefusesSourceBuilds(t *testing.T) {
+	for _, v := range []string{"v1.34.4-src", "v1.35.0-alpha.1.123-gabcdef0-dirty", "v1.35.0-alpha.1-123-gabcdef0", "v1.36.0-rc.0"} {
+		require.ErrorContains(t, checkRelease(v), "built from source or a pre-release", v)
+	}
+	for _, v := range []string{"v1.34.4", "v1.34.4-eks-1", "v1.30.2-gke.1200"} {
+		require.NoError(t, checkRelease(v), v)
+	}
+}

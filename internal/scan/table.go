@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -102,6 +103,24 @@ func (t Table) OnMinor(minor string) Table {
 	return t
 }
 
+// sourceBuild matches versions of a Kubernetes built from a tree rather than released:
+// satoken's -src, git describe's -N-gHASH and -dirty, and pre-releases. Vendor suffixes
+// of releases (v1.34.4-eks-1) do not match.
+var sourceBuild = regexp.MustCompile(`-src$|-dirty$|-[0-9]+-g[0-9a-f]{7,}|-(alpha|beta|rc)\.`)
+
+// checkRelease refuses a version the table must not hold: the table predicts for
+// releases, and a branch under review is not one (compare it with its release in one
+// report instead: run --k8s REL --k8s-source DIR).
+func checkRelease(version string) error {
+	if _, err := K8sMinor(version); err != nil {
+		return err
+	}
+	if sourceBuild.MatchString(version) {
+		return fmt.Errorf("%s is a Kubernetes built from source or a pre-release: the table holds releases only (merge a matrix's release part, k8s-<version>/report.json)", version)
+	}
+	return nil
+}
+
 // TableFromReports merges matrix runs into a new table, an entry per client module and
 // Kubernetes minor.
 func TableFromReports(reports ...*report.Report) (Table, error) {
@@ -147,7 +166,7 @@ func (t *Table) Add(reports ...*report.Report) error {
 				return fmt.Errorf("%s: %s has no k8sVersion (the Kubernetes version it was measured on): the report is from an older satoken, re-run with this one",
 					name, res.Name())
 			}
-			if _, err := K8sMinor(res.K8sVersion); err != nil {
+			if err := checkRelease(res.K8sVersion); err != nil {
 				return fmt.Errorf("%s: %s: k8sVersion %w", name, res.Name(), err)
 			}
 		}
