@@ -5,13 +5,13 @@
 package measure
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/satoken-e2e/satoken-e2e/apps/probe/tokeninfo"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -59,29 +59,27 @@ type Expiry struct {
 
 // DecodeClaims reads a JWT's payload (not its signature: the apiserver just issued it).
 func DecodeClaims(jwt string) (*Claims, error) {
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("not a JWT: %d parts", len(parts))
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	times, err := tokeninfo.Decode(jwt)
 	if err != nil {
-		return nil, fmt.Errorf("JWT payload: %w", err)
+		return nil, err
+	}
+	payload, err := tokeninfo.Payload(jwt)
+	if err != nil {
+		return nil, err
 	}
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &raw); err != nil {
-		return nil, fmt.Errorf("JWT payload: %w", err)
-	}
 	var std struct {
 		Iss string          `json:"iss"`
 		Aud json.RawMessage `json:"aud"`
-		Iat int64           `json:"iat"`
-		Exp int64           `json:"exp"`
 		K8s map[string]any  `json:"kubernetes.io"`
+	}
+	if err := json.Unmarshal(payload, &raw); err != nil {
+		return nil, fmt.Errorf("JWT payload: %w", err)
 	}
 	if err := json.Unmarshal(payload, &std); err != nil {
 		return nil, fmt.Errorf("JWT claims: %w", err)
 	}
-	c := &Claims{Issuer: std.Iss, LifetimeSeconds: std.Exp - std.Iat, Names: []string{}, KubernetesIO: []string{}}
+	c := &Claims{Issuer: std.Iss, LifetimeSeconds: times.Exp - times.Iat, Names: []string{}, KubernetesIO: []string{}}
 	for name := range raw {
 		c.Names = append(c.Names, name)
 	}

@@ -27,14 +27,9 @@ type Claims struct {
 // Decode returns the payload claims of a compact JWT. The signature is not verified:
 // the probe only needs to know which token it holds and when it expires.
 func Decode(token string) (Claims, error) {
-	parts := strings.Split(strings.TrimSpace(token), ".")
-	if len(parts) != 3 {
-		return Claims{}, fmt.Errorf("not a compact JWT: %d dot-separated parts, want 3", len(parts))
-	}
-	// Base64url without padding per RFC 7515; tolerate padding from sloppy issuers.
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	payload, err := Payload(token)
 	if err != nil {
-		return Claims{}, fmt.Errorf("JWT payload is not base64url: %w", err)
+		return Claims{}, err
 	}
 	var raw struct {
 		Iat, Exp, Nbf json.Number
@@ -61,6 +56,20 @@ func Decode(token string) (Claims, error) {
 		*f.dst = v
 	}
 	return c, nil
+}
+
+// Payload returns the JSON payload of a compact JWT, unverified.
+func Payload(token string) ([]byte, error) {
+	parts := strings.Split(strings.TrimSpace(token), ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("not a compact JWT: %d dot-separated parts, want 3", len(parts))
+	}
+	// Base64url without padding per RFC 7515; tolerate padding from sloppy issuers.
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, fmt.Errorf("JWT payload is not base64url: %w", err)
+	}
+	return payload, nil
 }
 
 // numericDate accepts the integer form Kubernetes issues and the fractional form
