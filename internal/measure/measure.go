@@ -173,8 +173,8 @@ func (m *Measured) Summary() string {
 			strings.Join(c.Names, ","), strings.Join(c.KubernetesIO, ","), yesNo(c.JTI), yesNo(c.NodeBound), c.LifetimeSeconds, c.RequestedSeconds))
 	}
 	if r := m.Rotation; r != nil {
-		parts = append(parts, fmt.Sprintf("kubelet rotated at iat+%s (%s of the lifetime, %d rotations)",
-			span(r.MinSeconds, r.MaxSeconds, "%.0fs"), span(100*r.MinFraction, 100*r.MaxFraction, "%.0f%%"), r.Samples))
+		parts = append(parts, fmt.Sprintf("kubelet rotated at iat+%s (%s of the lifetime, %s)",
+			span(r.MinSeconds, r.MaxSeconds, "%.0fs"), span(100*r.MinFraction, 100*r.MaxFraction, "%.0f%%"), count(r.Samples, "rotation")))
 	}
 	if x := m.Expiry; x != nil {
 		accepted, refused := "accepted no start-up token after its exp", "refused none"
@@ -184,7 +184,7 @@ func (m *Measured) Summary() string {
 		if x.FirstRefusedSeconds != nil {
 			refused = fmt.Sprintf("refused it from exp+%.0fs", *x.FirstRefusedSeconds)
 		}
-		parts = append(parts, fmt.Sprintf("apiserver %s and %s (%d clients)", accepted, refused, x.Clients))
+		parts = append(parts, fmt.Sprintf("apiserver %s and %s (%s)", accepted, refused, count(x.Clients, "client")))
 	}
 	parts = append(parts, m.Notes...)
 	return strings.Join(parts, "; ")
@@ -203,4 +203,11 @@ func span(lo, hi float64, format string) string {
 		return a
 	}
 	return a + "–" + b
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

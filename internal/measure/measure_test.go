@@ -83,5 +83,5 @@ func TestExpiryOf(t *testing.T) {
 	require.Equal(t, 55.0, *x.LastAcceptedSeconds)
 	require.Equal(t, 61.0, *x.FirstRefusedSeconds)
 	require.Nil(t, ExpiryOf(ev[1:]), "nothing sent the start-up token past exp")
-	require.Contains(t, (&Measured{Expiry: x}).Summary(), "accepted a start-up token until exp+55s and refused it from exp+61s (1 clients)")
+	require.Contains(t, (&Measured{Expiry: x}).Summary(), "accepted a start-up token until exp+55s and refused it from exp+61s (1 client)")
 }
