@@ -174,7 +174,7 @@ func (m *Measured) Summary() string {
 	}
 	if r := m.Rotation; r != nil {
 		parts = append(parts, fmt.Sprintf("kubelet rotated at iat+%s (%s of the lifetime, %s)",
-			span(r.MinSeconds, r.MaxSeconds, "%.0fs"), span(100*r.MinFraction, 100*r.MaxFraction, "%.0f%%"), count(r.Samples, "rotation")))
+			span(r.MinSeconds, r.MaxSeconds, "%.0fs"), span(100*r.MinFraction, 100*r.MaxFraction, "%.0f%%"), Count(r.Samples, "rotation")))
 	}
 	if x := m.Expiry; x != nil {
 		accepted, refused := "accepted no start-up token after its exp", "refused none"
@@ -184,7 +184,7 @@ func (m *Measured) Summary() string {
 		if x.FirstRefusedSeconds != nil {
 			refused = fmt.Sprintf("refused it from exp+%.0fs", *x.FirstRefusedSeconds)
 		}
-		parts = append(parts, fmt.Sprintf("apiserver %s and %s (%s)", accepted, refused, count(x.Clients, "client")))
+		parts = append(parts, fmt.Sprintf("apiserver %s and %s (%s)", accepted, refused, Count(x.Clients, "client")))
 	}
 	parts = append(parts, m.Notes...)
 	return strings.Join(parts, "; ")
@@ -205,7 +205,8 @@ func span(lo, hi float64, format string) string {
 	return a + "–" + b
 }
 
-func count(n int, noun string) string {
+// Count says how many of noun, in the singular for one.
+func Count(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}

@@ -52,10 +52,16 @@ func NeedsCgroupV1Override(k8s string) bool {
 // crictlCandidates are the cri-tools releases to try for a Kubernetes minor, best first:
 // the matching v1.MINOR.0, then older minors (crictl only talks CRI v1, stable since
 // 1.26; the module proxy does not serve every cri-tools release, e.g. no v1.35.x).
+// Below 1.34 (the proxy serves no v1.31.0-v1.33.0) v1.34.0: crictl talks to containerd,
+// and v1.34.0 talks to the same Debian containerd 1.6 in the 1.34 and 1.35 images.
 func crictlCandidates(k8s string) []string {
 	var out []string
-	for m := minorOf(k8s); m >= 34 && len(out) < 4; m-- {
+	minor := minorOf(k8s)
+	for m := minor; m >= 34 && len(out) < 4; m-- {
 		out = append(out, fmt.Sprintf("v1.%d.0", m))
+	}
+	if minor >= 0 && minor < 34 {
+		out = append(out, fmt.Sprintf("v1.%d.0", minor), "v1.34.0")
 	}
 	return out
 }
@@ -72,11 +78,16 @@ type verifiedVersion struct {
 // verified lists, newest first, what was measured (README, "Supported Kubernetes versions").
 // v1.35.8, v1.36.5, v1.37.2: full runs passed 2026-11-28 on a cgroup v1 (hybrid) host
 // with failCgroupV1: false (containerd 2.3.4 from 1.36); not yet run on a cgroup v2 host.
+// v1.32.9, v1.33.13: full runs passed 2026-11-28 on the same cgroup v1 host (Debian
+// containerd 1.6, crictl v1.34.0); v1.33.7 and v1.32.13 do not build here (staging
+// v0.MINOR.PATCH modules the proxy does not serve).
 var verified = []verifiedVersion{
 	{Version: "v1.37.2", CgroupV1: true},
 	{Version: "v1.36.5", CgroupV1: true},
 	{Version: "v1.35.8", CgroupV1: true},
 	{Version: DefaultKubernetesVersion, CgroupV1: true, CgroupV2: true},
+	{Version: "v1.33.13", CgroupV1: true},
+	{Version: "v1.32.9", CgroupV1: true},
 }
 
 // defaultFor is the newest verified version for a host's cgroup mode, and why.

@@ -154,7 +154,7 @@ func (k KubernetesEntry) rotationCell() string {
 	if r == nil {
 		return unmeasuredCell
 	}
-	return fmt.Sprintf("iat + %s s, %s %% (%d rotations)", fromTo(r.MinSeconds, r.MaxSeconds, 1), fromTo(r.MinFraction, r.MaxFraction, 100), r.Samples)
+	return fmt.Sprintf("iat + %s s, %s %% (%s)", fromTo(r.MinSeconds, r.MaxSeconds, 1), fromTo(r.MinFraction, r.MaxFraction, 100), measure.Count(r.Samples, "rotation"))
 }
 
 func (k KubernetesEntry) expiryCell() string {
@@ -168,7 +168,7 @@ func (k KubernetesEntry) expiryCell() string {
 		}
 		return fmt.Sprintf("exp + %.0f s", *s)
 	}
-	return fmt.Sprintf("%s / %s (%d clients)", after(x.LastAcceptedSeconds, "none accepted"), after(x.FirstRefusedSeconds, "none refused"), x.Clients)
+	return fmt.Sprintf("%s / %s (%s)", after(x.LastAcceptedSeconds, "none accepted"), after(x.FirstRefusedSeconds, "none refused"), measure.Count(x.Clients, "client"))
 }
 
 // withMissing notes how many of the runs a span rests on when some lacked the part.
