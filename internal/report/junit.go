@@ -35,9 +35,10 @@ type junitFailure struct {
 // failed case of its own.
 func (r *Report) JUnit() []byte {
 	s := junitSuite{Name: "satoken " + r.Command + " " + strings.Join(r.Versions(), ","), Time: r.FinishedAt.Sub(r.StartedAt).Seconds()}
+	matrix := r.matrix()
 	for _, res := range r.Results {
 		name := res.Name()
-		if r.matrix() {
+		if matrix {
 			name += " on " + res.K8sVersion
 		}
 		c := junitCase{Name: fmt.Sprintf("%s %s", name, res.Verdict), Classname: "satoken." + r.Command, SystemOut: res.Reason}

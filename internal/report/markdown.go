@@ -29,8 +29,9 @@ func (r *Report) Markdown() string {
 	if h := r.headline(); h != "" {
 		fmt.Fprintf(&b, "**%s**\n\n", h)
 	}
+	matrix := r.matrix()
 	switch {
-	case r.matrix():
+	case matrix:
 		r.matrixTable(&b)
 		for _, v := range r.Versions() {
 			fmt.Fprintf(&b, "\n### Kubernetes %s\n\n", v)
@@ -42,7 +43,7 @@ func (r *Report) Markdown() string {
 	b.WriteString("\n<details><summary>Why each verdict</summary>\n\n")
 	for _, res := range r.Results {
 		on := ""
-		if r.matrix() {
+		if matrix {
 			on = " on " + res.K8sVersion
 		}
 		fmt.Fprintf(&b, "- **%s**%s %s: %s\n", res.Name(), on, res.Verdict, res.Reason)

@@ -63,6 +63,12 @@ func TestCombineDoesNotHide(t *testing.T) {
 	b.Expectations = []Expectation{{ClientGo: "v8.0.0", K8sVersion: "v1.37.2", Want: verdict.FailsAfterExpiry, Got: verdict.Reloads}}
 	require.Equal(t, Broken, Combine([]*Report{a, b}).Outcome)
 
+	// A version whose cluster measured nothing, without an error, must not ride on the
+	// others' verdicts.
+	empty := on("v1.37.2")
+	empty.Results = nil
+	require.Equal(t, NotJudged, Combine([]*Report{sample(), empty}).Outcome)
+
 	down := PartFailed("run", Cluster{K8sVersion: "v1.36.5", Name: "satoken-run-v1-36-5"}, t0, errors.New("kind create: node not ready"))
 	m := Combine([]*Report{sample(), down})
 	require.Equal(t, Failed, m.Outcome, "a version with no verdicts is not a pass")

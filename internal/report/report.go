@@ -209,6 +209,11 @@ func (r *Report) Decide() Outcome {
 		missed = missed || (r.Command == "check" && res.Broken())
 		unjudged = unjudged || res.Verdict == verdict.NotJudged
 	}
+	// A pass needs verdicts from every cluster: one of a matrix that measured nothing
+	// (and reported no error) is not judged, whatever the others showed.
+	for _, c := range r.Clusters {
+		unjudged = unjudged || len(r.resultsOn(c.K8sVersion)) == 0
+	}
 	switch {
 	case r.Error != "":
 		r.Outcome = Failed
