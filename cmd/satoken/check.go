@@ -22,6 +22,7 @@ type checkFlags struct {
 	images    []string
 	mutate    string
 	waitCall  time.Duration
+	system    bool
 }
 
 func newCheckCommand() *cobra.Command {
@@ -35,13 +36,21 @@ past exp + 60s leeway and --settle more, and judges each pod from the apiserver'
 log (its calls, by the pod bound into the token; 401s, by the pod's IP), container
 restarts and log lines mentioning "Unauthorized" — not from the workload's own log format.
 
+The workload is what the manifests create, wherever it runs (kube-system included): the
+pods owned, through owner references, by the objects created, pods created during the
+check under the workload's ServiceAccounts (those the manifests create or their pod
+templates name), and every pod of a namespace the check created. Other pods of the same
+namespaces (kube-proxy, CoreDNS) are neither judged nor waited for.
+
 Tokens are shortened server-side by a MutatingAdmissionPolicy where the cluster serves
-one (Kubernetes 1.32+; satoken's clusters turn the feature gate on), which also covers pods
-an operator creates later; otherwise the manifests' pod templates are rewritten (--mutate).
-On an existing cluster (--kubeconfig) the manifests are rewritten unless --mutate policy,
-which then binds the policy to the check's own namespaces only; the audit log comes from
---audit-log, and without it no pod can pass (its calls are not visible).
-Pods whose tokens still outlive the check stop it with an error rather than pass.
+one (Kubernetes 1.32+; satoken's clusters turn the feature gate on), matched to the
+workload's ServiceAccounts, which also covers pods an operator creates later under them;
+otherwise the manifests' pod templates are rewritten (--mutate). On an existing cluster
+(--kubeconfig) the manifests are rewritten unless --mutate policy; installing into
+kube-system there needs --allow-system-namespaces, and the check deletes exactly the
+objects it created; the audit log comes from --audit-log, and without it no pod can pass
+(its calls are not visible). Every workload pod's token TTL is read back before the wait:
+a pod whose tokens would outlive the check stops it with an error rather than pass.
 
 Images the manifests reference that exist locally are loaded automatically; --image
 names more. Writes the same report formats as satoken run.
@@ -61,6 +70,7 @@ workload broke (401s after expiry, restarts, Unauthorized in its logs), 4 not ju
 	c.Flags().StringVar(&f.manifests, "manifests", "", "YAML/JSON manifests: a file, a kustomization directory, or a directory of *.yaml, *.yml, *.json")
 	c.Flags().StringSliceVar(&f.images, "image", nil, "local docker image to load into the cluster (repeatable)")
 	c.Flags().DurationVar(&f.waitCall, "wait-for-call", check.DefaultWaitForCall, "after a pod's token stopped being accepted, wait this long for its next API call (covers client-go's 5-10 min watch timeout)")
+	c.Flags().BoolVar(&f.system, "allow-system-namespaces", false, "on an existing cluster (--kubeconfig), let the manifests install into kube-system, kube-public or kube-node-lease (satoken's own clusters always do)")
 	c.Flags().StringVar(&f.mutate, "mutate", check.MutateAuto, "how pods get --ttl tokens: "+strings.Join(check.MutateModes, "|")+" (auto: admission policy if served by satoken's own cluster, else manifests)")
 	return c
 }
@@ -101,7 +111,7 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 		return fmt.Errorf("--image: on an existing cluster the images must be pullable there, or loaded with --load kind:NAME")
 	}
 	rep, err := f.withTarget(cmd, env, cmd.OutOrStdout(), func(t target.Target) (*report.Report, error) {
-		return check.Run(ctx, check.Input{Target: t, Manifests: objs, Load: load, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
+		return check.Run(ctx, check.Input{Target: t, Manifests: objs, Load: load, AllowSystemNamespaces: f.system, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
 	})
 	if err != nil {
 		return err

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +29,8 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
-// DefaultNamespace receives manifests that name none.
+// DefaultNamespace receives the manifests' namespaced objects that name none, unless
+// Input.Namespace names another.
 const DefaultNamespace = "satoken-check"
 
 // timingTolerance is how far before exp + leeway a first 401 may fall and still be the
@@ -45,7 +46,16 @@ const DefaultWaitForCall = 11 * time.Minute
 type Input struct {
 	Target    target.Target
 	Manifests []*unstructured.Unstructured
-	// Load are local docker images to ship to the cluster's nodes first (Target.Images).
+	// Namespace receives the namespaced objects that name none (DefaultNamespace when
+	// empty), as `kubectl apply -n` and `helm install -n` place them.
+	Namespace string
+	// AllowSystemNamespaces lets a check on an existing cluster install into kube-system and
+	// the other SystemNamespaces, as many add-ons' manifests do; satoken's own clusters
+	// always allow it.
+	AllowSystemNamespaces bool
+	// Load are local docker images to ship to the cluster's nodes first (Target.Mirror where
+	// the target has one, so that they run under their own names whatever the pods'
+	// imagePullPolicy; else Target.Images).
 	Load   []string
 	Mutate string // MutateAuto, MutatePolicy or MutateManifests ("" = auto)
 	TTL    time.Duration
@@ -75,13 +85,16 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 	if in.WaitForCall == 0 {
 		in.WaitForCall = DefaultWaitForCall
 	}
-	return session.Run(ctx, "check", in.Target, in.Log, &job{in: in, namespaces: targetNamespaces(in.Manifests)})
+	if in.Namespace == "" {
+		in.Namespace = DefaultNamespace
+	}
+	return session.Run(ctx, "check", in.Target, in.Log, &job{in: in, work: newWorkload(serviceAccountsOf(in.Manifests, in.Namespace))})
 }
 
 // job is a check on the session engine.
 type job struct {
 	in         Input
-	namespaces []string
+	work       *workload
 	pods       []*podRun
 	policyGV   string        // set when the token policy was installed
 	tokenTTLBy string        // how the pods got short tokens
@@ -89,7 +102,13 @@ type job struct {
 }
 
 func (j *job) Needs(_ context.Context, s *session.Session) ([]target.Access, []string, error) {
-	need, err := needs(s.Kube, j.in, j.namespaces)
+	used, defined := objectNamespaces(s.Kube, j.in.Manifests, j.in.Namespace)
+	if !j.in.AllowSystemNamespaces {
+		if err := refuseSystemNamespaces(used, defined); err != nil {
+			return nil, nil, err
+		}
+	}
+	need, err := needs(s.Kube, j.in)
 	return need, nil, err
 }
 
@@ -102,23 +121,24 @@ func (j *job) Steps(s *session.Session) []session.Step {
 	kc, in := s.Kube, j.in
 	var steps []session.Step
 	if len(in.Load) > 0 {
-		steps = append(steps, session.Step{Name: fmt.Sprintf("load images %s into %s", strings.Join(in.Load, ", "), in.Target.Images), Run: func(ctx context.Context) error {
+		sink := in.Target.Images
+		if in.Target.Mirror != nil {
+			sink = in.Target.Mirror
+		}
+		steps = append(steps, session.Step{Name: fmt.Sprintf("load images %s into %s", strings.Join(in.Load, ", "), sink), Run: func(ctx context.Context) error {
 			images, cleanup, err := docker.Images(ctx, in.Load...)
 			if err != nil {
 				return err
 			}
 			defer cleanup()
-			_, err = in.Target.Images.Ship(ctx, images)
+			_, err = sink.Ship(ctx, images)
 			return err
 		}})
 	}
 	return append(steps, []session.Step{
-		{Name: "deploy workload", Run: func(ctx context.Context) (err error) {
-			j.policyGV, j.tokenTTLBy, j.created, err = deploy(ctx, kc, in, j.namespaces)
-			return err
-		}},
+		{Name: "deploy workload", Run: func(ctx context.Context) error { return j.deploy(ctx, kc) }},
 		{Name: "wait for workload pods", Run: func(ctx context.Context) (err error) {
-			j.pods, err = waitPods(ctx, kc, j.namespaces)
+			j.pods, err = waitPods(ctx, kc, j.work)
 			return err
 		}},
 		{Name: "check the pods' token TTL", Run: func(context.Context) error { return checkTokenTTLs(j.pods, in.TTL) }},
@@ -171,37 +191,13 @@ func pods(rep *report.Report, match func(report.Result) bool) []string {
 	return out
 }
 
-func targetNamespaces(objs []*unstructured.Unstructured) []string {
-	seen := map[string]bool{}
-	for _, o := range objs {
-		if _, ok := podSpecPaths[o.GetKind()]; !ok {
-			continue
-		}
-		ns := o.GetNamespace()
-		if ns == "" {
-			ns = DefaultNamespace
-		}
-		seen[ns] = true
-	}
-	out := make([]string, 0, len(seen))
-	for ns := range seen {
-		out = append(out, ns)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // needs is what the check does on an existing cluster: create the manifests' objects (and
-// delete them again), watch and read the pods.
-func needs(kc *kube.Client, in Input, namespaces []string) ([]target.Access, error) {
-	need := []target.Access{{Verb: "create", Resource: "namespaces"}, {Verb: "delete", Resource: "namespaces"}}
-	for _, ns := range namespaces {
-		need = append(need,
-			target.Access{Verb: "list", Resource: "pods", Namespace: ns},
-			target.Access{Verb: "get", Resource: "pods", Subresource: "log", Namespace: ns})
-	}
+// delete them again), and find, watch and read the workload's pods wherever they run.
+func needs(kc *kube.Client, in Input) ([]target.Access, error) {
+	need := []target.Access{{Verb: "create", Resource: "namespaces"}, {Verb: "delete", Resource: "namespaces"},
+		{Verb: "list", Resource: "pods"}, {Verb: "get", Resource: "pods", Subresource: "log"}}
 	for _, o := range in.Manifests {
-		a, err := kc.CreateAccess(o, DefaultNamespace)
+		a, err := kc.CreateAccess(o, in.Namespace)
 		if meta.IsNoMatchError(err) {
 			continue // a kind whose CRD the manifests create: the apply will tell
 		}
@@ -214,52 +210,75 @@ func needs(kc *kube.Client, in Input, namespaces []string) ([]target.Access, err
 	return need, nil
 }
 
-// deploy creates the namespaces, gives the pods short tokens (server-side where possible)
-// and creates the manifests' objects; created lists what did not exist before.
-func deploy(ctx context.Context, kc *kube.Client, in Input, namespaces []string) (policyGV, tokenTTLBy string, created []kube.Object, err error) {
-	for _, ns := range namespaces {
+// deploy creates the namespaces the manifests use but do not define, then what the
+// workload's pods need (ServiceAccounts, RBAC, CRDs, …), gives the workload's pods short
+// tokens (server-side where possible), and creates the workloads and what routes to them.
+// j.created lists what did not exist before.
+func (j *job) deploy(ctx context.Context, kc *kube.Client) error {
+	in, w := j.in, j.work
+	used, defined := objectNamespaces(kc, in.Manifests, in.Namespace)
+	for _, ns := range used {
+		if slices.Contains(defined, ns) {
+			continue // the manifests' own Namespace object, labels and all, comes first below
+		}
 		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{kube.PartOfKey: kube.PartOfValue}}}
-		_, err := kc.Typed.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{})
+		got, err := kc.Typed.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{})
 		switch {
 		case err == nil:
-			created = append(created, kube.Object{Resource: corev1.SchemeGroupVersion.WithResource("namespaces"), Name: ns})
+			j.record(kube.Object{Resource: corev1.SchemeGroupVersion.WithResource("namespaces"), Name: ns, UID: got.UID, Created: got.CreationTimestamp.Time})
 		case !apierrors.IsAlreadyExists(err):
-			return "", "", created, err
+			return err
 		}
+	}
+	before, workloads, after := installOrder(kc, in.Manifests)
+	if err := j.create(ctx, kc, before); err != nil {
+		return err
 	}
 	ttl := int64(in.TTL.Seconds())
 	var gv string
-	// Someone else's cluster gets the admission policy only when asked for, and only for
-	// the check's own namespaces.
+	// Someone else's cluster gets the admission policy only when asked for.
 	if in.Mutate == MutatePolicy || (in.Mutate != MutateManifests && !in.Target.Existing) {
+		var err error
 		if gv, err = PolicyAPI(kc); err != nil {
-			return "", "", created, err
+			return err
 		}
 		if gv == "" && in.Mutate == MutatePolicy {
-			return "", "", created, field.Invalid(field.NewPath("Mutate"), MutatePolicy, "the cluster does not serve MutatingAdmissionPolicy (Kubernetes 1.32+ with the feature gate)")
+			return field.Invalid(field.NewPath("Mutate"), MutatePolicy, "the cluster does not serve MutatingAdmissionPolicy (Kubernetes 1.32+ with the feature gate)")
 		}
 	}
-	by := describeMutation(gv)
+	j.tokenTTLBy = describeMutation(gv)
 	if gv != "" {
-		var only []string
-		if in.Target.Existing {
-			only = namespaces
+		j.policyGV = gv
+		if err := installPolicy(ctx, kc, gv, ttl, w); err != nil {
+			return err
 		}
-		if err := installPolicy(ctx, kc, gv, ttl, namespaces[0], only); err != nil {
-			return gv, by, created, err
-		}
-		in.Log.Printf("token TTL: every new pod outside the system namespaces gets %ds tokens from %s", ttl, by)
+		in.Log.Printf("token TTL: new pods under ServiceAccounts %s get %ds tokens from %s", strings.Join(w.serviceAccounts, ", "), ttl, j.tokenTTLBy)
 	} else {
-		changes, err := ShortenTokens(in.Manifests, ttl)
+		changes, err := ShortenTokens(workloads, ttl)
 		if err != nil {
-			return "", "", created, err
+			return err
 		}
 		for _, c := range changes {
 			in.Log.Printf("token TTL (manifest rewrite): %s", c)
 		}
 	}
-	objs, err := kc.Create(ctx, in.Manifests, DefaultNamespace)
-	return gv, by, append(created, objs...), err
+	if err := j.create(ctx, kc, workloads); err != nil {
+		return err
+	}
+	return j.create(ctx, kc, after)
+}
+
+// create creates objs (namespaced ones without a namespace in the input's) and records
+// what it created.
+func (j *job) create(ctx context.Context, kc *kube.Client, objs []*unstructured.Unstructured) error {
+	created, err := kc.Create(ctx, objs, j.in.Namespace)
+	j.record(created...)
+	return err
+}
+
+func (j *job) record(objs ...kube.Object) {
+	j.created = append(j.created, objs...)
+	j.work.add(objs...)
 }
 
 // cleanup deletes what the check created, namespaces last, and waits for the namespaces.
@@ -276,8 +295,9 @@ func cleanup(ctx context.Context, kc *kube.Client, created []kube.Object) error 
 	return errors.Join(kc.Delete(ctx, objs), target.DeleteNamespaces(ctx, kc, namespaces))
 }
 
-// checkTokenTTLs refuses to judge pods whose tokens would outlive the check, such as pods
-// a controller created from a template the manifest rewrite could not see.
+// checkTokenTTLs refuses to judge the workload's pods whose tokens would outlive the
+// check, such as pods a controller created from a template the manifest rewrite could not
+// see.
 func checkTokenTTLs(pods []*podRun, ttl time.Duration) error {
 	var bad []string
 	for _, p := range pods {
@@ -287,34 +307,33 @@ func checkTokenTTLs(pods []*podRun, ttl time.Duration) error {
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("token TTL %s not applied to %s (their token expirationSeconds): their tokens would not expire during the check "+
-			"(pods left from before the check, or created by a controller from a template the manifest rewrite cannot reach: use a cluster that serves MutatingAdmissionPolicy)",
+			"(created by a controller from a template the manifest rewrite cannot reach, or under a ServiceAccount the manifests do not name: use a cluster that serves MutatingAdmissionPolicy, and name the ServiceAccount in the manifests)",
 			ttl, strings.Join(bad, ", "))
 	}
 	return nil
 }
 
-// waitPods waits until the workload has pods and all of them run.
-func waitPods(ctx context.Context, kc *kube.Client, namespaces []string) ([]*podRun, error) {
+// waitPods waits until the workload has pods and all of them run. The workload's pods are
+// found in every namespace (see workload); the others are not waited for.
+func waitPods(ctx context.Context, kc *kube.Client, w *workload) ([]*podRun, error) {
 	var runs []*podRun
 	pending := ""
 	// The lists use ctx, not the poll's context: a list in flight when the wait times out
 	// completes, and the timeout is reported with what it saw.
 	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, 3*time.Minute, true, func(context.Context) (bool, error) {
 		runs, pending = nil, ""
-		for _, ns := range namespaces {
-			list, err := kc.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, err
+		list, err := kc.Typed.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, p := range w.members(ctx, kc, list.Items) {
+			if p.Status.Phase == corev1.PodSucceeded {
+				continue // finished jobs have nothing more to say
 			}
-			for _, p := range list.Items {
-				if p.Status.Phase == corev1.PodSucceeded {
-					continue // finished jobs have nothing more to say
-				}
-				if p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
-					pending = fmt.Sprintf("%s/%s: %s", ns, p.Name, kube.PodProblem(&p))
-				}
-				runs = append(runs, &podRun{pod: p})
+			if p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
+				pending = fmt.Sprintf("%s/%s: %s", p.Namespace, p.Name, kube.PodProblem(&p))
 			}
+			runs = append(runs, &podRun{pod: p})
 		}
 		return len(runs) > 0 && pending == "", nil
 	})
@@ -325,7 +344,7 @@ func waitPods(ctx context.Context, kc *kube.Client, namespaces []string) ([]*pod
 		return nil, ctx.Err()
 	case wait.Interrupted(err):
 		if pending == "" {
-			pending = "no pods were created"
+			pending = "no pod of the workload was created (owned by the manifests' objects, or under their ServiceAccounts " + strings.Join(w.serviceAccounts, ", ") + ")"
 		}
 		return nil, fmt.Errorf("workload not running after 3m: %s", pending)
 	}

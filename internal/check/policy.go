@@ -3,6 +3,9 @@ package check
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,9 +38,6 @@ const (
 	tokenSourcesPerVolume = 4
 )
 
-// systemNamespaces are never mutated: the cluster's own pods keep their tokens.
-var systemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease", "local-path-storage"}
-
 // PolicyAPI returns the group/version under which the cluster serves
 // MutatingAdmissionPolicy, newest first, or "" when it serves none.
 func PolicyAPI(kc *kube.Client) (string, error) {
@@ -59,12 +59,13 @@ func PolicyAPI(kc *kube.Client) (string, error) {
 	return "", nil
 }
 
-// tokenPolicy sets expirationSeconds of every serviceAccountToken projection of new pods
-// outside the system namespaces (only in the namespaces only, when given: someone else's
-// cluster): the automounted kube-api-access volume (added by the ServiceAccount admission
-// plugin, which runs before policies) and explicit ones alike, including pods an operator
-// creates later.
-func tokenPolicy(groupVersion string, ttlSeconds int64, only []string) []*unstructured.Unstructured {
+// tokenPolicy sets expirationSeconds of every serviceAccountToken projection of the
+// workload's new pods: those running under one of its ServiceAccounts (namespace/name) or
+// in a namespace the check created. It covers the automounted kube-api-access volume
+// (added by the ServiceAccount admission plugin, which runs before policies) and explicit
+// projections alike, and pods an operator creates later; every other pod of the cluster,
+// kube-system's included, keeps its tokens.
+func tokenPolicy(groupVersion string, ttlSeconds int64, w *workload) []*unstructured.Unstructured {
 	long := fmt.Sprintf("has(s.serviceAccountToken) && (!has(s.serviceAccountToken.expirationSeconds) || s.serviceAccountToken.expirationSeconds != %d)", ttlSeconds)
 	hasLong := "has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(s, " + long + ")"
 	// One JSON patch per volume, for its first long token projection; JSON patch "add"
@@ -76,6 +77,10 @@ func tokenPolicy(groupVersion string, ttlSeconds int64, only []string) []*unstru
 	for i := range mutations {
 		mutations[i] = map[string]any{"patchType": "JSONPatch", "jsonPatch": map[string]any{"expression": patch}}
 	}
+	// The ServiceAccount admission plugin has set serviceAccountName by now; the fallback
+	// keeps the expression total.
+	member := fmt.Sprintf(`(request.namespace + "/" + (has(object.spec.serviceAccountName) && object.spec.serviceAccountName != "" ? object.spec.serviceAccountName : "default")) in %s || request.namespace in %s`,
+		celList(w.serviceAccounts), celList(w.namespaces))
 	policy := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": groupVersion, "kind": "MutatingAdmissionPolicy",
 		"metadata": map[string]any{"name": policyName},
@@ -85,19 +90,15 @@ func tokenPolicy(groupVersion string, ttlSeconds int64, only []string) []*unstru
 			"matchConstraints": map[string]any{"resourceRules": []any{map[string]any{
 				"apiGroups": []any{""}, "apiVersions": []any{"v1"}, "operations": []any{"CREATE"}, "resources": []any{"pods"},
 			}}},
-			"matchConditions": []any{map[string]any{
-				"name":       "has-long-token",
-				"expression": "has(object.spec.volumes) && object.spec.volumes.exists(v, " + hasLong + ")",
-			}},
+			"matchConditions": []any{
+				map[string]any{"name": "workload-pod", "expression": member},
+				map[string]any{"name": "has-long-token", "expression": "has(object.spec.volumes) && object.spec.volumes.exists(v, " + hasLong + ")"},
+			},
 			"mutations": mutations,
 		},
 	}}
-	op, names := "NotIn", systemNamespaces
-	if only != nil {
-		op, names = "In", only
-	}
 	var values []any
-	for _, ns := range names {
+	for _, ns := range w.policyNamespaces() {
 		values = append(values, ns)
 	}
 	binding := &unstructured.Unstructured{Object: map[string]any{
@@ -106,26 +107,49 @@ func tokenPolicy(groupVersion string, ttlSeconds int64, only []string) []*unstru
 		"spec": map[string]any{
 			"policyName": policyName,
 			"matchResources": map[string]any{"namespaceSelector": map[string]any{"matchExpressions": []any{map[string]any{
-				"key": "kubernetes.io/metadata.name", "operator": op, "values": values,
+				"key": "kubernetes.io/metadata.name", "operator": "In", "values": values,
 			}}}},
 		},
 	}}
 	return []*unstructured.Unstructured{policy, binding}
 }
 
+// policyNamespaces are the namespaces the workload's pods can be created in.
+func (w *workload) policyNamespaces() []string {
+	out := slices.Clone(w.namespaces)
+	for _, sa := range w.serviceAccounts {
+		if ns, _, _ := strings.Cut(sa, "/"); !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// celList renders strings as a CEL list literal.
+func celList(items []string) string {
+	quoted := make([]string, len(items))
+	for i, s := range items {
+		quoted[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
 // installPolicy creates the token policy and waits until the apiserver applies it, which
-// it does asynchronously: a server-side dry-run pod in namespace must come back shortened.
-func installPolicy(ctx context.Context, kc *kube.Client, groupVersion string, ttlSeconds int64, namespace string, only []string) error {
+// it does asynchronously: a server-side dry-run pod under the workload's first
+// ServiceAccount (which exists by now) must come back shortened.
+func installPolicy(ctx context.Context, kc *kube.Client, groupVersion string, ttlSeconds int64, w *workload) error {
 	// A reused cluster may hold the policy of an interrupted check with another TTL.
 	if err := removePolicy(ctx, kc, groupVersion); err != nil {
 		return err
 	}
-	if _, err := kc.Create(ctx, tokenPolicy(groupVersion, ttlSeconds, only), ""); err != nil {
+	if _, err := kc.Create(ctx, tokenPolicy(groupVersion, ttlSeconds, w), ""); err != nil {
 		return err
 	}
+	namespace, sa, _ := strings.Cut(w.serviceAccounts[0], "/")
 	probe := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "satoken-policy-probe-", Namespace: namespace},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "satoken.invalid/dry-run"}}},
+		Spec:       corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{{Name: "c", Image: "satoken.invalid/dry-run"}}},
 	}
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {

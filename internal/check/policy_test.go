@@ -10,10 +10,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 )
 
 func TestTokenPolicy(t *testing.T) {
-	objs := tokenPolicy("admissionregistration.k8s.io/v1beta1", 600, nil)
+	w := newWorkload([]string{"kube-system/metrics-server"})
+	w.add(kube.Object{Resource: corev1.SchemeGroupVersion.WithResource("namespaces"), Name: "addon"})
+	objs := tokenPolicy("admissionregistration.k8s.io/v1beta1", 600, w)
 	require.Len(t, objs, 2)
 	policy, binding := objs[0], objs[1]
 	require.Equal(t, "MutatingAdmissionPolicy", policy.GetKind())
@@ -28,20 +32,22 @@ func TestTokenPolicy(t *testing.T) {
 	require.Contains(t, expr, "value: 600}")
 	require.Equal(t, strings.Count(expr, "("), strings.Count(expr, ")"), expr)
 
-	// The cluster's own pods keep their tokens.
-	sel, _, _ := unstructured.NestedSlice(binding.Object, "spec", "matchResources", "namespaceSelector", "matchExpressions")
-	require.Len(t, sel, 1)
-	require.Equal(t, "NotIn", sel[0].(map[string]any)["operator"])
-	require.Contains(t, sel[0].(map[string]any)["values"], "kube-system")
-}
-
-// On someone else's cluster the policy touches the check's own namespaces and no other.
-func TestTokenPolicyOnlyInNamespaces(t *testing.T) {
-	binding := tokenPolicy("admissionregistration.k8s.io/v1beta1", 600, []string{"addon"})[1]
+	// The workload's pods, in kube-system too, and no other pod: kube-proxy and CoreDNS
+	// keep their tokens.
+	conds, _, _ := unstructured.NestedSlice(policy.Object, "spec", "matchConditions")
+	require.Len(t, conds, 2)
+	member := conds[0].(map[string]any)["expression"].(string)
+	require.Contains(t, member, `in ["kube-system/metrics-server"] || request.namespace in ["addon"]`)
+	require.Equal(t, strings.Count(member, "("), strings.Count(member, ")"), member)
 	sel, _, _ := unstructured.NestedSlice(binding.Object, "spec", "matchResources", "namespaceSelector", "matchExpressions")
 	require.Len(t, sel, 1)
 	require.Equal(t, "In", sel[0].(map[string]any)["operator"])
-	require.Equal(t, []any{"addon"}, sel[0].(map[string]any)["values"])
+	require.Equal(t, []any{"addon", "kube-system"}, sel[0].(map[string]any)["values"])
+}
+
+func TestCELList(t *testing.T) {
+	require.Equal(t, `[]`, celList(nil))
+	require.Equal(t, `["a/b", "q\"x"]`, celList([]string{"a/b", `q"x`}))
 }
 
 func podWithTokens(name string, ttls ...*int64) *podRun {

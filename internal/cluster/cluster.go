@@ -24,6 +24,7 @@ type Cluster struct {
 	Options
 	provider *kindcluster.Provider
 	lock     *lock // held from Up to Down (or the process's end)
+	mirror   *mirror
 }
 
 func newProvider() *kindcluster.Provider {
@@ -36,7 +37,7 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Cluster{Options: o, provider: newProvider()}
+	c := &Cluster{Options: o, provider: newProvider(), mirror: &mirror{name: o.Name}}
 	var err error
 	if c.lock, err = o.acquire(); err != nil {
 		return nil, err
@@ -182,6 +183,7 @@ func Down(o Options) error {
 // Down deletes the cluster and releases it; see the package-level Down.
 func (c *Cluster) Down() error {
 	defer c.lock.release()
+	c.mirror.close()
 	if err := c.delete(); err != nil {
 		return err
 	}

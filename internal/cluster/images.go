@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -11,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
+	"github.com/satoken-e2e/satoken-e2e/internal/registry"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
 )
 
@@ -78,6 +81,68 @@ func (c *Cluster) Images() Nodes { return Nodes{Name: c.Name} }
 
 // Target is the cluster as `run` and `check` deploy into it.
 func (c *Cluster) Target() target.Target {
-	return target.Target{Name: c.Name, Kubeconfig: c.Kubeconfig(), NodeImage: c.NodeImage,
+	t := target.Target{Name: c.Name, Kubeconfig: c.Kubeconfig(), NodeImage: c.NodeImage,
 		MaxTokenExpiration: c.MaxTokenExpiration, AuditLog: c.AuditLog(), Images: c.Images()}
+	if c.mirror != nil {
+		t.Mirror = c.mirror
+	}
+	return t
+}
+
+// mirror serves local images to the cluster's nodes under their own names, through a
+// registry mirror per upstream host on the kind network's gateway (registry.Mirror),
+// for as long as the cluster is up in this process.
+type mirror struct {
+	name string
+	mu   sync.Mutex // checks running side by side ship at once
+	m    *registry.Mirror
+}
+
+// Ship serves the images and points every node's containerd at them.
+func (s *mirror) Ship(ctx context.Context, images map[string]v1.Image) (map[string]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		gw, err := docker.NetworkGateway(ctx, "kind")
+		if err != nil {
+			return nil, err
+		}
+		s.m = registry.NewMirror(gw)
+	}
+	files, err := s.m.Push(ctx, images)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := newProvider().ListNodes(s.name)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		for _, f := range files {
+			if err := nodeutils.WriteFile(n, f.Path, f.Content); err != nil {
+				return nil, fmt.Errorf("point %s at the image mirror: %w", n.String(), err)
+			}
+		}
+	}
+	refs := map[string]string{}
+	for local := range images {
+		refs[local] = local
+	}
+	return refs, nil
+}
+
+// PullPolicy: pods pull through the mirror whatever their policy says.
+func (*mirror) PullPolicy() corev1.PullPolicy { return corev1.PullIfNotPresent }
+
+func (s *mirror) String() string { return "an image mirror for kind cluster " + s.name + "'s nodes" }
+
+func (s *mirror) close() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m != nil {
+		s.m.Close()
+	}
 }

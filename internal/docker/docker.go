@@ -5,6 +5,8 @@ package docker
 import (
 	"context"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/kind/pkg/exec"
@@ -68,6 +70,21 @@ func RemoveNetworkIfUnused(ctx context.Context, network string) {
 	if n, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "network", "inspect", network, "--format", "{{len .Containers}}")); err == nil && n == "0" {
 		_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "network", "rm", network))
 	}
+}
+
+// NetworkGateway is the IPv4 gateway of a docker network: the host's address on it, which
+// the network's containers reach.
+func NetworkGateway(ctx context.Context, network string) (string, error) {
+	out, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "network", "inspect", network, "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}"))
+	if err != nil {
+		return "", err
+	}
+	for _, gw := range strings.Fields(out) {
+		if ip := net.ParseIP(gw); ip != nil && ip.To4() != nil {
+			return gw, nil
+		}
+	}
+	return "", fmt.Errorf("docker network %s has no IPv4 gateway (%q)", network, out)
 }
 
 // Save writes images to an archive (docker save format).

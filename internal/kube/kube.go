@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -74,6 +75,16 @@ func New(kubeconfig, context string) (*Client, error) {
 	return &Client{Config: cfg, Typed: typed, Dynamic: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))}, nil
 }
 
+// FromClients builds a Client from given clients (fakes in tests) and a REST mapper.
+func FromClients(typed kubernetes.Interface, dyn dynamic.Interface, mapper meta.RESTMapper) *Client {
+	return &Client{Config: &rest.Config{}, Typed: typed, Dynamic: dyn, mapper: resettable{mapper}}
+}
+
+// resettable lets a fixed mapper stand where a discovery-backed one is reset.
+type resettable struct{ meta.RESTMapper }
+
+func (resettable) Reset() {}
+
 // CurrentContext is the context New uses: override, else the kubeconfig's current one.
 func CurrentContext(kubeconfig, override string) (string, error) {
 	if override != "" {
@@ -120,11 +131,14 @@ func Decode(data []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-// Object names an object the harness created, so that it can delete it again.
+// Object names an object the harness created, so that it can delete it again (and tell
+// its dependents by their owner references' UID).
 type Object struct {
 	Resource  schema.GroupVersionResource
 	Namespace string
 	Name      string
+	UID       types.UID
+	Created   time.Time // the apiserver's creationTimestamp
 }
 
 func (o Object) String() string {
@@ -149,10 +163,10 @@ func (c *Client) Create(ctx context.Context, objs []*unstructured.Unstructured, 
 			}
 			ri = c.Dynamic.Resource(m.Resource).Namespace(o.GetNamespace())
 		}
-		_, err = ri.Create(ctx, o, metav1.CreateOptions{})
+		got, err := ri.Create(ctx, o, metav1.CreateOptions{})
 		switch {
 		case err == nil:
-			created = append(created, Object{Resource: m.Resource, Namespace: o.GetNamespace(), Name: o.GetName()})
+			created = append(created, Object{Resource: m.Resource, Namespace: o.GetNamespace(), Name: o.GetName(), UID: got.GetUID(), Created: got.GetCreationTimestamp().Time})
 		case !apierrors.IsAlreadyExists(err):
 			return created, fmt.Errorf("create %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
 		}
@@ -177,16 +191,51 @@ func (c *Client) CreateAccess(o *unstructured.Unstructured, defaultNS string) (O
 }
 
 func (c *Client) mapping(o *unstructured.Unstructured) (*meta.RESTMapping, error) {
-	gvk := o.GroupVersionKind()
+	m, err := c.mappingFor(o.GroupVersionKind())
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
+	}
+	return m, nil
+}
+
+func (c *Client) mappingFor(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if meta.IsNoMatchError(err) {
 		c.mapper.Reset() // a CRD created earlier in this apply
 		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	}
+	return m, err
+}
+
+// Known reports whether the cluster serves o's kind (a custom resource's, once its CRD is
+// established).
+func (c *Client) Known(o *unstructured.Unstructured) bool {
+	_, err := c.mappingFor(o.GroupVersionKind())
+	return err == nil
+}
+
+// Namespaced reports whether o lives in a namespace: by its kind's scope where the cluster
+// serves the kind, else by whether it names a namespace.
+func (c *Client) Namespaced(o *unstructured.Unstructured) bool {
+	m, err := c.mappingFor(o.GroupVersionKind())
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", gvk.Kind, o.GetName(), err)
+		return o.GetNamespace() != ""
 	}
-	return m, nil
+	return m.Scope.Name() == meta.RESTScopeNameNamespace
+}
+
+// Owner reads the object an owner reference of an object in namespace ns points to
+// (owners live in their dependent's namespace, or are cluster-scoped).
+func (c *Client) Owner(ctx context.Context, ns string, ref metav1.OwnerReference) (*unstructured.Unstructured, error) {
+	m, err := c.mappingFor(schema.FromAPIVersionAndKind(ref.APIVersion, ref.Kind))
+	if err != nil {
+		return nil, err
+	}
+	var ri dynamic.ResourceInterface = c.Dynamic.Resource(m.Resource)
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		ri = c.Dynamic.Resource(m.Resource).Namespace(ns)
+	}
+	return ri.Get(ctx, ref.Name, metav1.GetOptions{})
 }
 
 // Delete deletes objs in reverse order (dependents first), ignoring those already gone.

@@ -49,3 +49,40 @@ func TestShipPushesPinnedByDigest(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, digest, gotDigest)
 }
+
+// TestMirrorServesUnderTheirOwnNames: each upstream host gets a registry of its own that
+// serves the image under its repository and tag, and a hosts.toml that tries it first.
+func TestMirrorServesUnderTheirOwnNames(t *testing.T) {
+	m := NewMirror("127.0.0.1")
+	defer m.Close()
+	a, err := random.Image(512, 1)
+	require.NoError(t, err)
+	b, err := random.Image(512, 1)
+	require.NoError(t, err)
+	files, err := m.Push(context.Background(), map[string]v1.Image{
+		"k8s.gcr.io/metrics-server-amd64:v0.3.4": a,
+		"my-addon:dev":                           b, // Docker Hub, as containerd names it
+	})
+	require.NoError(t, err)
+	require.Len(t, files, 2)
+	require.Equal(t, HostsDir+"/docker.io/hosts.toml", files[0].Path)
+	require.Contains(t, files[0].Content, `server = "https://registry-1.docker.io"`)
+	require.Equal(t, HostsDir+"/k8s.gcr.io/hosts.toml", files[1].Path)
+	require.Contains(t, files[1].Content, `server = "https://k8s.gcr.io"`)
+
+	for _, c := range []struct {
+		host, repo string
+		img        v1.Image
+	}{{"k8s.gcr.io", "metrics-server-amd64:v0.3.4", a}, {"docker.io", "library/my-addon:dev", b}} {
+		addr := m.addrs[c.host]
+		require.Contains(t, files[0].Content+files[1].Content, `[host."http://`+addr+`"]`)
+		ref, err := name.ParseReference(addr + "/" + c.repo)
+		require.NoError(t, err)
+		got, err := remote.Image(ref)
+		require.NoError(t, err)
+		want, _ := c.img.Digest()
+		have, _ := got.Digest()
+		require.Equal(t, want, have, c.repo)
+	}
+	require.NotEqual(t, m.addrs["k8s.gcr.io"], m.addrs["docker.io"], "one registry per upstream host")
+}

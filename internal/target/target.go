@@ -28,6 +28,10 @@ type Target struct {
 	// AuditLog is the apiserver's audit log (a file or a directory of them), "" when none.
 	AuditLog string
 	Images   Sink
+	// Mirror, where set, serves local images to the nodes under their own names whatever
+	// the pods' imagePullPolicy (satoken's own clusters): `check` ships a workload's images
+	// with it, since the workload's manifests name them as they are.
+	Mirror Sink
 	// PullSecrets are secrets (namespace/name) copied into the session's namespaces and
 	// named as the pods' imagePullSecrets.
 	PullSecrets []string
