@@ -47,7 +47,7 @@ killed. Clusters satoken created are deleted with satoken cluster down.`,
 			if err := target.DeleteNamespaces(cmd.Context(), kc, left); err != nil {
 				return err
 			}
-			if err := check.RemovePolicy(cmd.Context(), kc); err != nil {
+			if err := check.RemovePolicies(cmd.Context(), kc); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "%s: %d satoken namespace(s) removed; no satoken admission policy left\n", t.Describe(), len(left))

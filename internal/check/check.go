@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -96,7 +97,8 @@ type job struct {
 	in         Input
 	work       *workload
 	pods       []*podRun
-	policyGV   string        // set when the token policy was installed
+	policyGV   string // set when the token policy was installed
+	policyName string
 	tokenTTLBy string        // how the pods got short tokens
 	created    []kube.Object // what to delete again from an existing cluster
 }
@@ -155,7 +157,7 @@ func (j *job) Collect(ctx context.Context, s *session.Session, rep *report.Repor
 // everyone's tokens) and, from someone else's cluster, everything the check created.
 func (j *job) Cleanup(ctx context.Context, s *session.Session) error {
 	if j.policyGV != "" {
-		if err := removePolicy(ctx, s.Kube, j.policyGV); err != nil {
+		if err := removePolicy(ctx, s.Kube, j.policyGV, j.policyName); err != nil {
 			s.Log.Printf("warning: %v", err)
 		}
 	}
@@ -248,8 +250,8 @@ func (j *job) deploy(ctx context.Context, kc *kube.Client) error {
 	}
 	j.tokenTTLBy = describeMutation(gv)
 	if gv != "" {
-		j.policyGV = gv
-		if err := installPolicy(ctx, kc, gv, ttl, w); err != nil {
+		j.policyGV, j.policyName = gv, policyPrefix+rand.String(6)
+		if err := installPolicy(ctx, kc, gv, j.policyName, ttl, w); err != nil {
 			return err
 		}
 		in.Log.Printf("token TTL: new pods under ServiceAccounts %s get %ds tokens from %s", strings.Join(w.serviceAccounts, ", "), ttl, j.tokenTTLBy)

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -30,7 +31,9 @@ const (
 var MutateModes = []string{MutateAuto, MutatePolicy, MutateManifests}
 
 const (
-	policyName     = "satoken-token-ttl"
+	// policyPrefix begins the name of each check's token policy and binding: several
+	// checks may run on one cluster at once, each with its own.
+	policyPrefix   = "satoken-token-ttl-"
 	admissionGroup = "admissionregistration.k8s.io"
 	// tokenSourcesPerVolume bounds the token projections shortened in one volume: each
 	// mutation shortens the first long one of every volume, because Kubernetes' CEL (1.33
@@ -65,7 +68,7 @@ func PolicyAPI(kc *kube.Client) (string, error) {
 // (added by the ServiceAccount admission plugin, which runs before policies) and explicit
 // projections alike, and pods an operator creates later; every other pod of the cluster,
 // kube-system's included, keeps its tokens.
-func tokenPolicy(groupVersion string, ttlSeconds int64, w *workload) []*unstructured.Unstructured {
+func tokenPolicy(groupVersion, name string, ttlSeconds int64, w *workload) []*unstructured.Unstructured {
 	long := fmt.Sprintf("has(s.serviceAccountToken) && (!has(s.serviceAccountToken.expirationSeconds) || s.serviceAccountToken.expirationSeconds != %d)", ttlSeconds)
 	hasLong := "has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(s, " + long + ")"
 	// One JSON patch per volume, for its first long token projection; JSON patch "add"
@@ -83,7 +86,7 @@ func tokenPolicy(groupVersion string, ttlSeconds int64, w *workload) []*unstruct
 		celList(w.serviceAccounts), celList(w.namespaces))
 	policy := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": groupVersion, "kind": "MutatingAdmissionPolicy",
-		"metadata": map[string]any{"name": policyName},
+		"metadata": policyMeta(name),
 		"spec": map[string]any{
 			"failurePolicy":      "Fail",
 			"reinvocationPolicy": "Never",
@@ -103,15 +106,20 @@ func tokenPolicy(groupVersion string, ttlSeconds int64, w *workload) []*unstruct
 	}
 	binding := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": groupVersion, "kind": "MutatingAdmissionPolicyBinding",
-		"metadata": map[string]any{"name": policyName},
+		"metadata": policyMeta(name),
 		"spec": map[string]any{
-			"policyName": policyName,
+			"policyName": name,
 			"matchResources": map[string]any{"namespaceSelector": map[string]any{"matchExpressions": []any{map[string]any{
 				"key": "kubernetes.io/metadata.name", "operator": "In", "values": values,
 			}}}},
 		},
 	}}
 	return []*unstructured.Unstructured{policy, binding}
+}
+
+// policyMeta names a policy object and labels it as satoken's, for satoken clean.
+func policyMeta(name string) map[string]any {
+	return map[string]any{"name": name, "labels": map[string]any{kube.PartOfKey: kube.PartOfValue}}
 }
 
 // policyNamespaces are the namespaces the workload's pods can be created in.
@@ -138,12 +146,8 @@ func celList(items []string) string {
 // installPolicy creates the token policy and waits until the apiserver applies it, which
 // it does asynchronously: a server-side dry-run pod under the workload's first
 // ServiceAccount (which exists by now) must come back shortened.
-func installPolicy(ctx context.Context, kc *kube.Client, groupVersion string, ttlSeconds int64, w *workload) error {
-	// A reused cluster may hold the policy of an interrupted check with another TTL.
-	if err := removePolicy(ctx, kc, groupVersion); err != nil {
-		return err
-	}
-	if _, err := kc.Create(ctx, tokenPolicy(groupVersion, ttlSeconds, w), ""); err != nil {
+func installPolicy(ctx context.Context, kc *kube.Client, groupVersion, name string, ttlSeconds int64, w *workload) error {
+	if _, err := kc.Create(ctx, tokenPolicy(groupVersion, name, ttlSeconds, w), ""); err != nil {
 		return err
 	}
 	namespace, sa, _ := strings.Cut(w.serviceAccounts[0], "/")
@@ -163,31 +167,49 @@ func installPolicy(ctx context.Context, kc *kube.Client, groupVersion string, tt
 		return len(ttls) > 0 && allEqual(ttls, ttlSeconds), nil
 	})
 	if err != nil {
-		return fmt.Errorf("MutatingAdmissionPolicy %s not in effect after 1m (%s): %w", policyName, last, err)
+		return fmt.Errorf("MutatingAdmissionPolicy %s not in effect after 1m (%s): %w", name, last, err)
 	}
 	return nil
 }
 
-// RemovePolicy deletes the token policy and its binding where the cluster serves the API
-// (a leftover of an interrupted check: satoken clean).
-func RemovePolicy(ctx context.Context, kc *kube.Client) error {
-	gv, err := PolicyAPI(kc)
-	if err != nil || gv == "" {
+// RemovePolicies deletes every token policy and binding of satoken's where the cluster
+// serves the API (leftovers of interrupted checks: satoken clean).
+func RemovePolicies(ctx context.Context, kc *kube.Client) error {
+	groupVersion, err := PolicyAPI(kc)
+	if err != nil || groupVersion == "" {
 		return err
 	}
-	return removePolicy(ctx, kc, gv)
+	gv, err := schema.ParseGroupVersion(groupVersion)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, resource := range []string{"mutatingadmissionpolicybindings", "mutatingadmissionpolicies"} {
+		ri := kc.Dynamic.Resource(gv.WithResource(resource))
+		list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: kube.PartOfSelector})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listing %s: %w", resource, err))
+			continue
+		}
+		for _, o := range list.Items {
+			if err := ri.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("removing %s %s: %w", resource, o.GetName(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
-// removePolicy deletes the token policy and its binding, if present.
-func removePolicy(ctx context.Context, kc *kube.Client, groupVersion string) error {
+// removePolicy deletes a check's token policy and its binding, if present.
+func removePolicy(ctx context.Context, kc *kube.Client, groupVersion, name string) error {
 	gv, err := schema.ParseGroupVersion(groupVersion)
 	if err != nil {
 		return err
 	}
 	for _, resource := range []string{"mutatingadmissionpolicybindings", "mutatingadmissionpolicies"} {
-		err := kc.Dynamic.Resource(gv.WithResource(resource)).Delete(ctx, policyName, metav1.DeleteOptions{})
+		err := kc.Dynamic.Resource(gv.WithResource(resource)).Delete(ctx, name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("removing %s %s: %w", resource, policyName, err)
+			return fmt.Errorf("removing %s %s: %w", resource, name, err)
 		}
 	}
 	return nil

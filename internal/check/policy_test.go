@@ -17,13 +17,15 @@ import (
 func TestTokenPolicy(t *testing.T) {
 	w := newWorkload([]string{"kube-system/metrics-server"})
 	w.add(kube.Object{Resource: corev1.SchemeGroupVersion.WithResource("namespaces"), Name: "addon"})
-	objs := tokenPolicy("admissionregistration.k8s.io/v1beta1", 600, w)
+	objs := tokenPolicy("admissionregistration.k8s.io/v1beta1", "satoken-token-ttl-abc", 600, w)
 	require.Len(t, objs, 2)
 	policy, binding := objs[0], objs[1]
 	require.Equal(t, "MutatingAdmissionPolicy", policy.GetKind())
 	require.Equal(t, "admissionregistration.k8s.io/v1beta1", binding.GetAPIVersion())
 	name, _, _ := unstructured.NestedString(binding.Object, "spec", "policyName")
 	require.Equal(t, policy.GetName(), name)
+	require.Equal(t, "satoken-token-ttl-abc", binding.GetName())
+	require.Equal(t, kube.PartOfValue, binding.GetLabels()[kube.PartOfKey], "satoken clean finds leftovers by label")
 
 	mutations, _, _ := unstructured.NestedSlice(policy.Object, "spec", "mutations")
 	require.Len(t, mutations, tokenSourcesPerVolume)
