@@ -4,10 +4,13 @@ package audit
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -75,37 +78,97 @@ func (e Event) extra(key string) string {
 	return ""
 }
 
-// ReadFile parses an audit log file, or every file of a log directory (the log and its
-// rotated backups); unparsable lines (a partially written last line) are skipped.
+// ReadFile parses an audit log as it is on disk: a log file together with its rotated
+// backups beside it (the apiserver names them <name>-<timestamp><ext>, gzip-compressed
+// with --audit-log-compress), or every file of a log directory. Unparsable lines (a
+// partially written last line) are skipped; events come in file order, the backups
+// (oldest first) before the live log.
 func ReadFile(path string) ([]Event, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	if !st.IsDir() {
-		f, err := os.Open(path)
+	var files []string
+	if st.IsDir() {
+		entries, err := os.ReadDir(path)
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
-		return Read(f)
+		for _, e := range entries {
+			if e.Type().IsRegular() {
+				files = append(files, filepath.Join(path, e.Name()))
+			}
+		}
+	} else {
+		files = append(Backups(path), path)
 	}
-	// A directory: the log and its rotated backups, each read whole.
-	entries, err := os.ReadDir(path)
+	var all []Event
+	for _, f := range files {
+		events, err := readOne(f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, events...)
+	}
+	return all, nil
+}
+
+// Backups lists the rotated backups of a log file, oldest first: <base>-<timestamp><ext>
+// and the same with .gz, in the log's directory (lumberjack's naming, which the
+// apiserver's log rotation uses).
+func Backups(path string) []string {
+	dir, name := filepath.Split(path)
+	ext := filepath.Ext(name)
+	prefix := strings.TrimSuffix(name, ext) + "-"
+	entries, err := os.ReadDir(filepath.Clean(dir))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		n := strings.TrimSuffix(e.Name(), ".gz")
+		if e.Type().IsRegular() && e.Name() != name && strings.HasPrefix(n, prefix) && strings.HasSuffix(n, ext) {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(out) // the timestamp sorts as text
+	return out
+}
+
+// readOne reads one log file, gunzipping it when it is compressed.
+func readOne(path string) ([]Event, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	var all []Event
-	for _, e := range entries {
-		if e.Type().IsRegular() {
-			events, err := ReadFile(filepath.Join(path, e.Name()))
-			if err != nil {
-				return nil, err
-			}
-			all = append(all, events...)
+	defer f.Close()
+	br := bufio.NewReader(f)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		defer zr.Close()
+		return Read(zr)
+	}
+	return Read(br)
+}
+
+// Oldest and Newest are the earliest and latest request times in the log (zero when it
+// is empty): what the log can speak for.
+func Oldest(events []Event) time.Time { return bound(events, time.Time.Before) }
+
+// Newest: see Oldest.
+func Newest(events []Event) time.Time { return bound(events, time.Time.After) }
+
+func bound(events []Event, better func(time.Time, time.Time) bool) time.Time {
+	var out time.Time
+	for _, e := range events {
+		if !e.Received.IsZero() && (out.IsZero() || better(e.Received, out)) {
+			out = e.Received
 		}
 	}
-	return all, nil
+	return out
 }
 
 // Read parses audit events from r.

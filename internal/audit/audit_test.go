@@ -1,6 +1,10 @@
 package audit
 
 import (
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -51,4 +55,48 @@ func TestTokenIssues(t *testing.T) {
 	require.Equal(t, "u1", issues[0].PodUID)
 	require.EqualValues(t, 600, issues[0].ExpirationSeconds)
 	require.Equal(t, time.Date(2026, 11, 26, 20, 0, 1, 500_000_000, time.UTC), issues[0].At)
+}
+
+// TestReadFileRotatedAndGzipBackups: a log file given by path is read with its rotated
+// backups beside it (plain and gzip-compressed, as the apiserver rotates them), oldest
+// first; files of other logs in the directory are not.
+func TestReadFileRotatedAndGzipBackups(t *testing.T) {
+	dir := t.TempDir()
+	line := func(id string, at time.Time) string {
+		return fmt.Sprintf(`{"auditID":%q,"stage":"ResponseComplete","requestReceivedTimestamp":%q,"responseStatus":{"code":200}}`+"\n", id, at.Format(time.RFC3339Nano))
+	}
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	write := func(name, content string, compress bool) {
+		f, err := os.Create(filepath.Join(dir, name))
+		require.NoError(t, err)
+		if compress {
+			zw := gzip.NewWriter(f)
+			_, err = zw.Write([]byte(content))
+			require.NoError(t, err)
+			require.NoError(t, zw.Close())
+		} else {
+			_, err = f.Write([]byte(content))
+			require.NoError(t, err)
+		}
+		require.NoError(t, f.Close())
+	}
+	write("audit-2026-12-04T12-00-10.000.log.gz", line("a", t0), true)
+	write("audit-2026-12-04T12-00-20.000.log", line("b", t0.Add(10*time.Second)), false)
+	write("audit.log", line("c", t0.Add(20*time.Second)), false)
+	write("other.log", line("x", t0.Add(-time.Hour)), false)
+
+	evs, err := ReadFile(filepath.Join(dir, "audit.log"))
+	require.NoError(t, err)
+	var ids []string
+	for _, e := range evs {
+		ids = append(ids, e.AuditID)
+	}
+	require.Equal(t, []string{"a", "b", "c"}, ids)
+	require.Equal(t, t0, Oldest(evs))
+	require.Equal(t, t0.Add(20*time.Second), Newest(evs))
+	require.True(t, Oldest(nil).IsZero())
+
+	all, err := ReadFile(dir)
+	require.NoError(t, err)
+	require.Len(t, all, 4, "a directory is read whole, compressed files included")
 }

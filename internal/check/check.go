@@ -2,26 +2,14 @@ package check
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/audit"
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
-	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
@@ -68,16 +56,6 @@ type Input struct {
 	Log         *phase.Recorder
 }
 
-type podRun struct {
-	pod          corev1.Pod
-	restarts     int32 // at the end of the wait
-	unauthorized []string
-	obs          verdict.Observation
-	iat, exp     time.Time // of the first token (see anchorToken)
-	estimated    bool      // iat/exp estimated, not from the kubelet's TokenRequest
-	gone         bool      // deleted before the evidence was collected: its end is unknown
-}
-
 // Run deploys the manifests, waits past expiry and judges every pod they created.
 func Run(ctx context.Context, in Input) (*report.Report, error) {
 	if err := Validate(in.Manifests); err != nil {
@@ -96,7 +74,9 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 type job struct {
 	in         Input
 	work       *workload
+	podLog     *podLog // every pod seen from before the deploy on
 	pods       []*podRun
+	byUID      map[types.UID]*podRun
 	policyGV   string // set when the token policy was installed
 	policyName string
 	tokenTTLBy string        // how the pods got short tokens
@@ -138,24 +118,26 @@ func (j *job) Steps(s *session.Session) []session.Step {
 		}})
 	}
 	return append(steps, []session.Step{
-		{Name: "deploy workload", Run: func(ctx context.Context) error { return j.deploy(ctx, kc) }},
-		{Name: "wait for workload pods", Run: func(ctx context.Context) (err error) {
-			j.pods, err = waitPods(ctx, kc, j.work)
+		{Name: "watch the cluster's pods", Run: func(ctx context.Context) (err error) {
+			j.podLog, err = watchPods(ctx, kc)
 			return err
 		}},
+		{Name: "deploy workload", Run: func(ctx context.Context) error { return j.deploy(ctx, kc) }},
+		{Name: "wait for workload pods", Run: func(ctx context.Context) error { return j.waitPods(ctx, kc) }},
 		{Name: "check the pods' token TTL", Run: func(context.Context) error { return checkTokenTTLs(j.pods, in.TTL) }},
-		{Name: "wait for token expiry", Run: func(ctx context.Context) error { return watch(ctx, in, j.pods) }},
+		{Name: "wait for token expiry", Run: func(ctx context.Context) error { return j.watch(ctx, kc) }},
 	}...)
 }
 
 func (j *job) Collect(ctx context.Context, s *session.Session, rep *report.Report) error {
 	rep.TokenTTLBy = j.tokenTTLBy
-	return collect(ctx, s.Kube, j.in, j.pods, rep)
+	return j.collect(ctx, s.Kube, rep)
 }
 
 // Cleanup removes the token policy (a kept or reused cluster must not go on shortening
 // everyone's tokens) and, from someone else's cluster, everything the check created.
 func (j *job) Cleanup(ctx context.Context, s *session.Session) error {
+	j.podLog.close()
 	if j.policyGV != "" {
 		if err := removePolicy(ctx, s.Kube, j.policyGV, j.policyName); err != nil {
 			s.Log.Printf("warning: %v", err)
@@ -191,387 +173,4 @@ func pods(rep *report.Report, match func(report.Result) bool) []string {
 		}
 	}
 	return out
-}
-
-// needs is what the check does on an existing cluster: create the manifests' objects (and
-// delete them again), and find, watch and read the workload's pods wherever they run.
-func needs(kc *kube.Client, in Input) ([]target.Access, error) {
-	need := []target.Access{{Verb: "create", Resource: "namespaces"}, {Verb: "delete", Resource: "namespaces"},
-		{Verb: "list", Resource: "pods"}, {Verb: "get", Resource: "pods", Subresource: "log"}}
-	for _, o := range in.Manifests {
-		a, err := kc.CreateAccess(o, in.Namespace)
-		if meta.IsNoMatchError(err) {
-			continue // a kind whose CRD the manifests create: the apply will tell
-		}
-		if err != nil {
-			return nil, err
-		}
-		need = append(need, target.Access{Verb: "create", Group: a.Resource.Group, Resource: a.Resource.Resource, Namespace: a.Namespace},
-			target.Access{Verb: "delete", Group: a.Resource.Group, Resource: a.Resource.Resource, Namespace: a.Namespace})
-	}
-	return need, nil
-}
-
-// deploy creates the namespaces the manifests use but do not define, then what the
-// workload's pods need (ServiceAccounts, RBAC, CRDs, …), gives the workload's pods short
-// tokens (server-side where possible), and creates the workloads and what routes to them.
-// j.created lists what did not exist before.
-func (j *job) deploy(ctx context.Context, kc *kube.Client) error {
-	in, w := j.in, j.work
-	used, defined := objectNamespaces(kc, in.Manifests, in.Namespace)
-	for _, ns := range used {
-		if slices.Contains(defined, ns) {
-			continue // the manifests' own Namespace object, labels and all, comes first below
-		}
-		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{kube.PartOfKey: kube.PartOfValue}}}
-		got, err := kc.Typed.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{})
-		switch {
-		case err == nil:
-			j.record(kube.Object{Resource: corev1.SchemeGroupVersion.WithResource("namespaces"), Name: ns, UID: got.UID, Created: got.CreationTimestamp.Time})
-		case !apierrors.IsAlreadyExists(err):
-			return err
-		}
-	}
-	before, workloads, after := installOrder(kc, in.Manifests)
-	if err := j.create(ctx, kc, before); err != nil {
-		return err
-	}
-	ttl := int64(in.TTL.Seconds())
-	var gv string
-	// Someone else's cluster gets the admission policy only when asked for.
-	if in.Mutate == MutatePolicy || (in.Mutate != MutateManifests && !in.Target.Existing) {
-		var err error
-		if gv, err = PolicyAPI(kc); err != nil {
-			return err
-		}
-		if gv == "" && in.Mutate == MutatePolicy {
-			return field.Invalid(field.NewPath("Mutate"), MutatePolicy, "the cluster does not serve MutatingAdmissionPolicy (Kubernetes 1.32+ with the feature gate)")
-		}
-	}
-	j.tokenTTLBy = describeMutation(gv)
-	if gv != "" {
-		j.policyGV, j.policyName = gv, policyPrefix+rand.String(6)
-		if err := installPolicy(ctx, kc, gv, j.policyName, ttl, w); err != nil {
-			return err
-		}
-		in.Log.Printf("token TTL: new pods under ServiceAccounts %s get %ds tokens from %s", strings.Join(w.serviceAccounts, ", "), ttl, j.tokenTTLBy)
-	} else {
-		changes, err := ShortenTokens(workloads, ttl)
-		if err != nil {
-			return err
-		}
-		for _, c := range changes {
-			in.Log.Printf("token TTL (manifest rewrite): %s", c)
-		}
-	}
-	if err := j.create(ctx, kc, workloads); err != nil {
-		return err
-	}
-	return j.create(ctx, kc, after)
-}
-
-// create creates objs (namespaced ones without a namespace in the input's) and records
-// what it created.
-func (j *job) create(ctx context.Context, kc *kube.Client, objs []*unstructured.Unstructured) error {
-	created, err := kc.Create(ctx, objs, j.in.Namespace)
-	j.record(created...)
-	return err
-}
-
-func (j *job) record(objs ...kube.Object) {
-	j.created = append(j.created, objs...)
-	j.work.add(objs...)
-}
-
-// cleanup deletes what the check created, namespaces last, and waits for the namespaces.
-func cleanup(ctx context.Context, kc *kube.Client, created []kube.Object) error {
-	var namespaces []string
-	var objs []kube.Object
-	for _, o := range created {
-		if o.Resource.Resource == "namespaces" && o.Resource.Group == "" {
-			namespaces = append(namespaces, o.Name)
-			continue
-		}
-		objs = append(objs, o)
-	}
-	return errors.Join(kc.Delete(ctx, objs), target.DeleteNamespaces(ctx, kc, namespaces))
-}
-
-// checkTokenTTLs refuses to judge the workload's pods whose tokens would outlive the
-// check, such as pods a controller created from a template the manifest rewrite could not
-// see.
-func checkTokenTTLs(pods []*podRun, ttl time.Duration) error {
-	var bad []string
-	for _, p := range pods {
-		if ttls := TokenTTLs(p.pod.Spec); !allEqual(ttls, int64(ttl.Seconds())) {
-			bad = append(bad, fmt.Sprintf("%s/%s %v", p.pod.Namespace, p.pod.Name, ttls))
-		}
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("token TTL %s not applied to %s (their token expirationSeconds): their tokens would not expire during the check "+
-			"(created by a controller from a template the manifest rewrite cannot reach, or under a ServiceAccount the manifests do not name: use a cluster that serves MutatingAdmissionPolicy, and name the ServiceAccount in the manifests)",
-			ttl, strings.Join(bad, ", "))
-	}
-	return nil
-}
-
-// waitPods waits until the workload has pods and all of them run. The workload's pods are
-// found in every namespace (see workload); the others are not waited for.
-func waitPods(ctx context.Context, kc *kube.Client, w *workload) ([]*podRun, error) {
-	var runs []*podRun
-	pending := ""
-	// The lists use ctx, not the poll's context: a list in flight when the wait times out
-	// completes, and the timeout is reported with what it saw.
-	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, 3*time.Minute, true, func(context.Context) (bool, error) {
-		runs, pending = nil, ""
-		list, err := kc.Typed.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err
-		}
-		for _, p := range w.members(ctx, kc, list.Items) {
-			if p.Status.Phase == corev1.PodSucceeded {
-				continue // finished jobs have nothing more to say
-			}
-			if p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
-				pending = fmt.Sprintf("%s/%s: %s", p.Namespace, p.Name, kube.PodProblem(&p))
-			}
-			runs = append(runs, &podRun{pod: p})
-		}
-		return len(runs) > 0 && pending == "", nil
-	})
-	switch {
-	case err == nil:
-		return runs, nil
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	case wait.Interrupted(err):
-		if pending == "" {
-			pending = "no pod of the workload was created (owned by the manifests' objects, or under their ServiceAccounts " + strings.Join(w.serviceAccounts, ", ") + ")"
-		}
-		return nil, fmt.Errorf("workload not running after 3m: %s", pending)
-	}
-	return nil, err
-}
-
-// anchorToken sets the first token's iat/exp from the kubelet's first TokenRequest for
-// the pod in the audit log (iat to the second, as in the JWT; the lifetime it asked for,
-// capped by the apiserver's maximum), or — while that is not in the log — estimates them
-// from the pod's start and the TTL.
-func (p *podRun) anchorToken(issues []audit.TokenIssue, ttl, maxTTL time.Duration) {
-	for _, is := range issues {
-		if is.PodUID != string(p.pod.UID) {
-			continue
-		}
-		life := time.Duration(is.ExpirationSeconds) * time.Second
-		if maxTTL > 0 && life > maxTTL {
-			life = maxTTL
-		}
-		p.iat = is.At.Truncate(time.Second).UTC()
-		p.exp, p.estimated = p.iat.Add(life), false
-		return
-	}
-	start := p.pod.CreationTimestamp.Time
-	if p.pod.Status.StartTime != nil {
-		start = p.pod.Status.StartTime.Time
-	}
-	p.iat = start.UTC()
-	p.exp, p.estimated = p.iat.Add(ttl), true
-}
-
-func (p *podRun) observe(events []audit.Event) verdict.Observation {
-	life := lifetime(p.pod)
-	if p.gone {
-		life = audit.Lifetime{} // its IP may since belong to another pod
-	}
-	return observe(events, p.pod.UID, life, p.iat, p.exp)
-}
-
-// params are the verdict settings for workloads, whose call cadence is their own.
-func (in Input) params() verdict.Params {
-	return verdict.Params{Interval: timingTolerance, Leeway: verdict.ValidatorLeeway, Late: in.WaitForCall, MinSettle: verdict.MinSettle}
-}
-
-// until is when the pod has been watched long enough: --settle past the refusal of its
-// start-up token, and past its first call after that refusal (waiting at most
-// WaitForCall for one), and --settle past its first 401.
-func (p *podRun) until(o verdict.Observation, in Input) time.Time {
-	refused := p.refused()
-	done := p.exp.Add(verdict.ValidatorLeeway + in.Settle)
-	if o.LastCallAt.Before(refused) {
-		done = later(done, refused.Add(in.WaitForCall))
-	}
-	if at := o.FirstUnauthorizedAt; at != nil {
-		done = later(done, at.Add(max(in.Settle, verdict.MinSettle)))
-	}
-	return done
-}
-
-// refused is when the start-up token stops working: exp + leeway + the auth cache.
-func (p *podRun) refused() time.Time {
-	return p.exp.Add(verdict.ValidatorLeeway + verdict.AuthCacheTTL)
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
-func watch(ctx context.Context, in Input, pods []*podRun) error {
-	for {
-		events, _ := in.events()
-		issues := audit.TokenIssues(events)
-		now := time.Now()
-		var until time.Time
-		var b strings.Builder
-		for _, p := range pods {
-			p.anchorToken(issues, in.TTL, in.Target.MaxTokenExpiration)
-			o := p.observe(events)
-			u := p.until(o, in)
-			until = later(until, u)
-			state := "waiting for its token to expire"
-			switch refused := p.refused(); {
-			case now.Before(refused):
-			case o.LastCallAt.Before(refused):
-				state = fmt.Sprintf("token refused since %s; waiting for its next API call (up to %s)", refused.Local().Format("15:04:05"), refused.Add(in.WaitForCall).Local().Format("15:04:05"))
-			case !now.Before(u):
-				state = "done"
-			default:
-				state = "called after its token expired; settling"
-			}
-			fmt.Fprintf(&b, "\n           %-40s %4d ok %4d 401  %s", p.pod.Namespace+"/"+p.pod.Name, o.OKCount, o.UnauthorizedCount, state)
-		}
-		if !now.Before(until) {
-			return nil
-		}
-		in.Log.Printf("waiting for the workload's tokens to expire, its next calls and %s more: %s left at most (until %s)%s",
-			in.Settle, until.Sub(now).Round(time.Second), until.Local().Format("15:04:05"), b.String())
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(min(time.Minute, until.Sub(now))):
-		}
-	}
-}
-
-func collect(ctx context.Context, kc *kube.Client, in Input, pods []*podRun, rep *report.Report) error {
-	events, err := in.events()
-	if err != nil {
-		return err
-	}
-	issues := audit.TokenIssues(events)
-	logDir := filepath.Join(in.OutDir, "pods")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		return err
-	}
-	var errs []string
-	for _, p := range pods {
-		cur, err := kc.Typed.CoreV1().Pods(p.pod.Namespace).Get(ctx, p.pod.Name, metav1.GetOptions{})
-		switch {
-		case err == nil:
-			p.pod = *cur
-		case apierrors.IsNotFound(err):
-			p.gone = true
-		}
-		for _, cs := range p.pod.Status.ContainerStatuses {
-			p.restarts += cs.RestartCount
-			// The previous container's log too: a client that died of its 401s said so there.
-			raw, _, err := kc.ProcessLogs(ctx, p.pod.Namespace, p.pod.Name, cs.Name, cs.RestartCount)
-			if err != nil {
-				errs = append(errs, err.Error())
-				continue
-			}
-			name := fmt.Sprintf("%s_%s_%s.log", p.pod.Namespace, p.pod.Name, cs.Name)
-			if err := os.WriteFile(filepath.Join(logDir, name), raw, 0o644); err != nil {
-				errs = append(errs, err.Error())
-			}
-			for _, line := range strings.Split(string(raw), "\n") {
-				if strings.Contains(line, "Unauthorized") {
-					p.unauthorized = append(p.unauthorized, line)
-				}
-			}
-		}
-		p.anchorToken(issues, in.TTL, in.Target.MaxTokenExpiration)
-		p.obs = p.observe(events)
-		rep.Results = append(rep.Results, judge(p, owner(ctx, kc, p.pod), in.params(), in.Target.AuditLog != ""))
-	}
-	if in.Target.AuditLog != "" && !in.Target.Existing {
-		if err := fileutil.Copy(in.Target.AuditLog, filepath.Join(in.OutDir, "audit.log"), 0o644); err != nil {
-			errs = append(errs, err.Error())
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("collecting evidence: %s", strings.Join(errs, "; "))
-	}
-	return nil
-}
-
-// judge draws the pod's verdict from the audit observation and adds the secondary
-// signals (restarts and log lines make a pod broken; see report.Result.Broken).
-func judge(p *podRun, workload string, params verdict.Params, audited bool) report.Result {
-	out := report.Result{Namespace: p.pod.Namespace, Pod: p.pod.Name, Image: images(p.pod), Restarts: int(p.restarts),
-		Evidence: []string{report.EvidenceAudit, report.EvidenceRestarts, report.EvidenceLogLines},
-		Workload: &report.WorkloadResult{Owner: workload, LogUnauthorizedLines: len(p.unauthorized), TokenEstimated: p.estimated},
-	}
-	r := verdict.Judge(p.obs, params)
-	switch {
-	case !audited:
-		out.Evidence = []string{report.EvidenceNoAuditOn, report.EvidenceRestarts, report.EvidenceLogLines}
-		r = verdict.Result{Verdict: verdict.NotJudged,
-			Reason: "no audit log was given: the pod's API calls and their tokens cannot be seen, only its restarts and logs",
-			Hint:   "give the apiserver's audit log (Metadata level or above) with --audit-log FILE|DIR"}
-	case p.obs.Calls == 0:
-		r.Reason = "no API call of the pod is in the audit log"
-	}
-	out.FromObservation(p.obs, r)
-	var notes []string
-	switch {
-	case p.pod.Spec.HostNetwork:
-		notes = append(notes, "hostNetwork pod: 401s cannot be attributed to it by IP (the node's), only calls authenticated as the pod count")
-	case p.gone:
-		notes = append(notes, "the pod was deleted before the end: its IP may have passed to another pod, so no 401 was attributed by IP")
-	}
-	if p.restarts > 0 {
-		notes = append(notes, fmt.Sprintf("%d container restart(s)", p.restarts))
-	}
-	if len(p.unauthorized) > 0 {
-		notes = append(notes, fmt.Sprintf("%d log line(s) mention Unauthorized", len(p.unauthorized)))
-	}
-	if len(notes) > 0 {
-		out.Reason += "; also " + strings.Join(notes, ", ")
-	}
-	return out
-}
-
-// events reads the audit log, when there is one.
-func (in Input) events() ([]audit.Event, error) {
-	if in.Target.AuditLog == "" {
-		return nil, nil
-	}
-	return audit.ReadFile(in.Target.AuditLog)
-}
-
-// owner names the workload a pod belongs to, following a ReplicaSet up to its Deployment.
-func owner(ctx context.Context, kc *kube.Client, p corev1.Pod) string {
-	ref := metav1.GetControllerOf(&p)
-	if ref == nil {
-		return "Pod/" + p.Name
-	}
-	if ref.Kind == "ReplicaSet" {
-		if rs, err := kc.Typed.AppsV1().ReplicaSets(p.Namespace).Get(ctx, ref.Name, metav1.GetOptions{}); err == nil {
-			if up := metav1.GetControllerOf(rs); up != nil {
-				return up.Kind + "/" + up.Name
-			}
-		}
-	}
-	return ref.Kind + "/" + ref.Name
-}
-
-func images(p corev1.Pod) string {
-	var out []string
-	for _, c := range p.Spec.Containers {
-		out = append(out, c.Image)
-	}
-	return strings.Join(out, ",")
 }

@@ -110,8 +110,8 @@ func events(t0 time.Time, reload bool) []audit.Event {
 var checkParams = Input{WaitForCall: DefaultWaitForCall}.params()
 
 func podAt(t0 time.Time) corev1.Pod {
-	return corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: "uid-1"},
-		Status: corev1.PodStatus{PodIP: "10.244.0.9", StartTime: &metav1.Time{Time: t0}}}
+	return corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: "uid-1", Namespace: "ns", Name: "p"},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.244.0.9", StartTime: &metav1.Time{Time: t0}}}
 }
 
 func judgeEvents(t *testing.T, evs []audit.Event, pod corev1.Pod, t0 time.Time) (verdict.Observation, verdict.Result) {
@@ -230,7 +230,8 @@ func TestNoAuditLogIsNotAPass(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
 	quiet := &podRun{pod: podAt(t0), iat: t0, exp: t0.Add(10 * time.Minute)}
 	quiet.obs = quiet.observe(nil)
-	p := judge(quiet, "Deployment/addon", checkParams, false)
+	noAudit := Input{WaitForCall: DefaultWaitForCall}
+	p := judge(quiet, "Deployment/addon", noAudit, time.Time{})
 	require.Equal(t, verdict.NotJudged, p.Verdict)
 	require.Contains(t, p.Hint, "--audit-log")
 	require.Contains(t, p.Evidence, report.EvidenceNoAuditOn)
@@ -239,7 +240,7 @@ func TestNoAuditLogIsNotAPass(t *testing.T) {
 
 	restarted := &podRun{pod: podAt(t0), iat: t0, exp: t0.Add(10 * time.Minute), restarts: 2, unauthorized: []string{"401 Unauthorized"}}
 	restarted.obs = restarted.observe(nil)
-	p = judge(restarted, "Deployment/addon", checkParams, false)
+	p = judge(restarted, "Deployment/addon", noAudit, time.Time{})
 	require.Equal(t, &report.WorkloadResult{Owner: "Deployment/addon", LogUnauthorizedLines: 1}, p.Workload)
 	rep = &report.Report{Command: "check", Results: []report.Result{p}}
 	require.Equal(t, report.Broken, rep.Decide())

@@ -52,6 +52,12 @@ func (r *Report) Markdown() string {
 		}
 	}
 	b.WriteString("\n</details>\n")
+	if len(r.Notes) > 0 {
+		b.WriteString("\nSeen, not judged:\n\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+	}
 	if len(r.Expectations) > 0 {
 		b.WriteString("\n### Expectations\n\n| client | Kubernetes | expected | measured | |\n|---|---|---|---|---|\n")
 		for _, e := range r.Expectations {

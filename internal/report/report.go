@@ -36,6 +36,9 @@ type Report struct {
 	Phases                 []phase.Timing `json:"phases"`
 	Results                []Result       `json:"results"`
 	Expectations           []Expectation  `json:"expectations,omitempty"`
+	// Notes are what the run saw but did not judge, and why (e.g. a Job's pod that finished
+	// before its token expired).
+	Notes []string `json:"notes,omitempty"`
 	// Outcome is the run's result (see Decide); it sets the command's exit code.
 	Outcome Outcome `json:"outcome"`
 	// Error is the harness error that ended the run early: the verdicts are incomplete.

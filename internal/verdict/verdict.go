@@ -260,11 +260,11 @@ func Judge(o Observation, p Params) Result {
 	}
 	at := *o.FirstUnauthorizedAt
 	if at.Before(refused.Add(-p.Interval)) {
-		return notJudged(fmt.Sprintf("first 401 at exp%s, before the first token stopped being accepted (exp+%s): not a token-expiry failure", offset(at, first.Exp), p.Leeway),
+		return notJudged(fmt.Sprintf("first 401 at exp%s, before the first token stopped being accepted (exp+%s): not a token-expiry failure", Offset(at, first.Exp), p.Leeway),
 			"look for another cause of the 401 (revoked token, deleted ServiceAccount, audience)")
 	}
 	if o.OKAfterFirst401 > 0 {
-		reason := fmt.Sprintf("%d 401s in %d window(s) from exp%s on, then %d successful calls", o.UnauthorizedCount, len(o.UnauthorizedWindows), offset(at, first.Exp), o.OKAfterFirst401)
+		reason := fmt.Sprintf("%d 401s in %d window(s) from exp%s on, then %d successful calls", o.UnauthorizedCount, len(o.UnauthorizedWindows), Offset(at, first.Exp), o.OKAfterFirst401)
 		if o.OneProcess {
 			reason += " in the same process"
 		}
@@ -281,11 +281,11 @@ func judgeFails(o Observation, first Token, refused time.Time, p Params) Result 
 	settled := o.UnauthorizedWindows[len(o.UnauthorizedWindows)-1].End.Sub(at)
 	switch {
 	case at.After(latest):
-		return notJudged(fmt.Sprintf("first 401 at exp%s, later than the first token's refusal allows (exp+%s)", offset(at, first.Exp), latest.Sub(first.Exp)),
+		return notJudged(fmt.Sprintf("first 401 at exp%s, later than the first token's refusal allows (exp+%s)", Offset(at, first.Exp), latest.Sub(first.Exp)),
 			"a 401 this late has another cause than the token's expiry; read the client's log")
 	case o.LastOKAt != nil && o.LastOKAt.After(refused.Add(AuthCacheTTL)):
 		return notJudged(fmt.Sprintf("a call succeeded at exp%s, after the first token stopped being accepted, before the 401s from exp%s",
-			offset(*o.LastOKAt, first.Exp), offset(at, first.Exp)), "read the client's log: it sent a valid token and then an invalid one")
+			Offset(*o.LastOKAt, first.Exp), Offset(at, first.Exp)), "read the client's log: it sent a valid token and then an invalid one")
 	case o.UnauthorizedWithOtherToken > 0:
 		return notJudged(fmt.Sprintf("%d of %d 401s carried a rotated token: the client re-read the file and was still refused", o.UnauthorizedWithOtherToken, o.UnauthorizedCount),
 			"this is not a client that reads its token once; check the token's audience and the ServiceAccount")
@@ -293,10 +293,10 @@ func judgeFails(o Observation, first Token, refused time.Time, p Params) Result 
 		return notJudged(fmt.Sprintf("after the first 401, %d calls got an HTTP answer other than 401", o.OtherAfterFirst401),
 			"read the client's log: the 401s are not the only failure")
 	case settled < p.MinSettle:
-		return notJudged(fmt.Sprintf("401 from exp%s on, but the last 401 came %s later, short of %s of refusals", offset(at, first.Exp), settled.Round(time.Second), p.MinSettle),
+		return notJudged(fmt.Sprintf("401 from exp%s on, but the last 401 came %s later, short of %s of refusals", Offset(at, first.Exp), settled.Round(time.Second), p.MinSettle),
 			"watch longer after the first 401 (--settle)")
 	}
-	reason := fmt.Sprintf("ok until the first token expired; 401 from exp%s on, on every call (%d) for %s", offset(at, first.Exp), o.UnauthorizedCount, settled.Round(time.Second))
+	reason := fmt.Sprintf("ok until the first token expired; 401 from exp%s on, on every call (%d) for %s", Offset(at, first.Exp), o.UnauthorizedCount, settled.Round(time.Second))
 	switch {
 	case o.UnauthorizedWithFirstToken == o.UnauthorizedCount:
 		reason += ", every one carrying the start-up token"
@@ -317,18 +317,18 @@ func judgeNo401(o Observation, first Token, refused time.Time, p Params) Result 
 	after := refused.Add(AuthCacheTTL) // the first token cannot work past this
 	switch {
 	case o.LastCallAt.Before(after):
-		return notJudged(fmt.Sprintf("no API call after the first token stopped being accepted at exp+%s; the last call, at exp%s, carried %s", after.Sub(first.Exp), offset(o.LastCallAt, first.Exp), o.LastCallToken()),
+		return notJudged(fmt.Sprintf("no API call after the first token stopped being accepted at exp+%s; the last call, at exp%s, carried %s", after.Sub(first.Exp), Offset(o.LastCallAt, first.Exp), o.LastCallToken()),
 			"watch longer after the token expires (run: --settle; check: --wait-for-call), or exercise the client so that it calls the API then")
 	case o.RotationsSeen == 0 && o.HeaderNote == "":
 		return notJudged("no 401 and a single token: was the token's expiry extended?", "check the apiserver's --service-account-extend-token-expiration and the token's exp")
 	case o.LastRotatedOKAt != nil && o.LastRotatedOKAt.After(after):
 		return Result{Verdict: Reloads, Reason: fmt.Sprintf("token rotated %d time(s); calls succeeded with a rotated token after the first one stopped being accepted (last at exp%s); no 401 in %d calls",
-			o.RotationsSeen, offset(*o.LastRotatedOKAt, first.Exp), o.Calls)}
+			o.RotationsSeen, Offset(*o.LastRotatedOKAt, first.Exp), o.Calls)}
 	case o.CallsWithHeader == 0 && o.HeaderNote != "" && o.RotationsSeen > 0 && o.LastOKAt != nil && o.LastOKAt.After(after):
 		// Without any observable header, a success after the first token cannot have
 		// worked any more shows a newer one was sent.
 		return Result{Verdict: Reloads, Reason: fmt.Sprintf("token file rotated %d time(s); calls kept succeeding after the first token stopped being accepted (last at exp%s); no 401 (header not observable: %s)",
-			o.RotationsSeen, offset(*o.LastOKAt, first.Exp), o.HeaderNote)}
+			o.RotationsSeen, Offset(*o.LastOKAt, first.Exp), o.HeaderNote)}
 	}
 	return notJudged("no 401, but no successful call after the first token stopped being accepted carried a rotated token",
 		"watch longer after the token expires (run: --settle; check: --settle and --wait-for-call); if the header is never observable, read the client's log")
@@ -338,8 +338,8 @@ func notJudged(reason, hint string) Result {
 	return Result{Verdict: NotJudged, Reason: reason, Hint: hint}
 }
 
-// offset renders t relative to ref as "+61s" / "-3s".
-func offset(t, ref time.Time) string {
+// Offset renders t relative to ref as "+61s" / "-3s".
+func Offset(t, ref time.Time) string {
 	d := t.Sub(ref).Round(time.Second)
 	if d >= 0 {
 		return "+" + d.String()

@@ -1,0 +1,130 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/audit"
+	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/target"
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+// writeAudit writes events as an audit log (JSON lines) and returns its path.
+func writeAudit(t *testing.T, evs []audit.Event) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.log")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	enc := json.NewEncoder(f)
+	for _, e := range evs {
+		require.NoError(t, enc.Encode(e))
+	}
+	require.NoError(t, f.Close())
+	return path
+}
+
+// shortPod is a workload pod whose token projection is ttl seconds long.
+func shortPod(name string, uid string, t0 time.Time, ttl int64) corev1.Pod {
+	p := podAt(t0)
+	p.Name, p.UID = name, types.UID(uid)
+	p.Spec.ServiceAccountName = "operator"
+	p.CreationTimestamp = metav1.Time{Time: t0}
+	p.Spec.Volumes = []corev1.Volume{{Name: "kube-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+		Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To(ttl)}}}}}}}
+	return p
+}
+
+// TestCheckOperatorCreatesPodsLater: the operator's pod is tracked first; the operand pod
+// it creates minutes later (under the workload's ServiceAccount) joins the check, and an
+// operand whose token would outlive the check stops it instead of passing unjudged.
+func TestCheckOperatorCreatesPodsLater(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	kc := fakeCluster()
+	j := &job{in: Input{TTL: 10 * time.Minute}, work: newWorkload([]string{"ns/operator"}), podLog: &podLog{pods: map[types.UID]*seenPod{}}}
+	j.work.add(kube.Object{Resource: corev1.SchemeGroupVersion.WithResource("serviceaccounts"), Namespace: "ns", Name: "operator", UID: "sa", Created: t0})
+
+	operator := shortPod("operator", "op", t0.Add(time.Second), 600)
+	j.podLog.saw(&operator, false)
+	require.Len(t, j.track(context.Background(), kc), 1)
+	require.NoError(t, checkTokenTTLs(j.pods, j.in.TTL))
+
+	operand := shortPod("operand", "od", t0.Add(5*time.Minute), 3607)
+	j.podLog.saw(&operand, false)
+	fresh := j.track(context.Background(), kc)
+	require.Len(t, fresh, 1, "the pod created later is tracked")
+	require.Equal(t, "operand", fresh[0].pod.Name)
+	require.ErrorContains(t, checkTokenTTLs(fresh, j.in.TTL), "ns/operand [3607]")
+	require.Len(t, j.pods, 2)
+	require.Empty(t, j.track(context.Background(), kc), "nothing new")
+}
+
+// TestCheckPodsThatCannotBeJudged: a pod that never ran, one deleted before its token
+// expired, and one that started before the audit log begins are not judged — the outcome
+// is not a pass — while a Job's pod that finished before its token expired is noted.
+func TestCheckPodsThatCannotBeJudged(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	reloading := events(t0, true) // uid-1 reloads through the whole watch
+	path := writeAudit(t, reloading)
+	in := Input{Target: target.Target{AuditLog: path}, TTL: 10 * time.Minute, WaitForCall: DefaultWaitForCall, Settle: 3 * time.Minute, OutDir: t.TempDir()}
+
+	good := &podRun{pod: podAt(t0)}
+	pending := &podRun{pod: corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pending", UID: "uid-2"},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{Name: "c",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}}}}}}}
+	deleted := &podRun{pod: podAt(t0), deleted: t0.Add(5 * time.Minute)}
+	deleted.pod.Name, deleted.pod.UID = "deleted", "uid-3"
+	done := &podRun{pod: podAt(t0)}
+	done.pod.Name, done.pod.UID, done.pod.Status.Phase = "job", "uid-4", corev1.PodSucceeded
+	done.pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{FinishedAt: metav1.Time{Time: t0.Add(time.Minute)}}}}}
+
+	j := &job{in: in, pods: []*podRun{good, pending, deleted, done}}
+	rep := &report.Report{Command: "check"}
+	require.NoError(t, j.collect(context.Background(), fakeCluster(), rep))
+	require.Len(t, rep.Results, 3)
+	require.Equal(t, verdict.Reloads, rep.Results[0].Verdict, rep.Results[0].Reason)
+	require.Equal(t, verdict.NotJudged, rep.Results[1].Verdict)
+	require.Contains(t, rep.Results[1].Reason, "never ran")
+	require.Contains(t, rep.Results[1].Reason, "ImagePullBackOff")
+	require.Equal(t, verdict.NotJudged, rep.Results[2].Verdict)
+	require.Contains(t, rep.Results[2].Reason, "ended (deleted) at exp-5m0s")
+	require.Len(t, rep.Notes, 1)
+	require.Contains(t, rep.Notes[0], "ns/job finished (Succeeded)")
+	require.Equal(t, report.NotJudged, rep.Decide())
+
+	// The same reloading pod, with an audit log that begins after it started.
+	late := writeAudit(t, reloading[20:len(reloading)-1]) // the last event is another pod's, at t0
+	in.Target.AuditLog = late
+	j = &job{in: in, pods: []*podRun{{pod: podAt(t0)}}}
+	rep = &report.Report{Command: "check"}
+	require.NoError(t, j.collect(context.Background(), fakeCluster(), rep))
+	require.Equal(t, verdict.NotJudged, rep.Results[0].Verdict)
+	require.Contains(t, rep.Results[0].Reason, "the audit log begins at")
+}
+
+// TestCheckEveryContainerCounts: restarts of init containers and native sidecars (init
+// containers with restartPolicy Always) make a pod broken like a container's.
+func TestCheckEveryContainerCounts(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	p := &podRun{pod: podAt(t0)}
+	p.pod.Spec.InitContainers = []corev1.Container{{Name: "sidecar", Image: "proxy:1", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)}}
+	p.pod.Spec.Containers = []corev1.Container{{Name: "main", Image: "addon:1"}}
+	p.pod.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "sidecar", RestartCount: 2, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	p.pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	require.Empty(t, p.readLogs(context.Background(), fakeCluster(), t.TempDir()))
+	require.Equal(t, int32(2), p.restarts, "the sidecar's restarts count")
+	require.Equal(t, "proxy:1,addon:1", images(p.pod))
+	res := judge(p, "Pod/p", Input{Target: target.Target{AuditLog: "x"}, WaitForCall: DefaultWaitForCall}, time.Time{})
+	require.True(t, res.Broken())
+}
