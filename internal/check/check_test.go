@@ -77,7 +77,8 @@ func TestShortenTokensExplicitProjectionAndOptOut(t *testing.T) {
 }
 
 // events synthesizes audit events of one pod: calls every 10 s for 20 min, a 600 s token
-// from t0, rotated at 480 s when reload is true; without reload, 401 (by IP) after exp+60s.
+// from t0, rotated every 480 s when reload is true (the calls follow: a second switch at
+// 960 s); without reload, 401 (by IP) after exp+60s.
 func events(t0 time.Time, reload bool) []audit.Event {
 	var out []audit.Event
 	for i, at := 0, time.Duration(0); at < 20*time.Minute; i, at = i+1, at+10*time.Second {
@@ -86,6 +87,9 @@ func events(t0 time.Time, reload bool) []audit.Event {
 		jti := "JTI=first"
 		if reload && at >= 480*time.Second {
 			jti = "JTI=second"
+		}
+		if reload && at >= 960*time.Second {
+			jti = "JTI=third"
 		}
 		if !reload && at >= 660*time.Second {
 			code = 401
@@ -116,7 +120,7 @@ func podAt(t0 time.Time) corev1.Pod {
 
 func judgeEvents(t *testing.T, evs []audit.Event, pod corev1.Pod, t0 time.Time) (verdict.Observation, verdict.Result) {
 	t.Helper()
-	o := observe(evs, pod.UID, lifetime(pod), t0, t0.Add(600*time.Second))
+	o := observe(evs, nil, pod.UID, lifetime(pod), t0, t0.Add(600*time.Second), time.Hour)
 	return o, verdict.Judge(o, checkParams)
 }
 
@@ -126,7 +130,7 @@ func TestObserveFromAudit(t *testing.T) {
 
 	o, r := judgeEvents(t, events(t0, true), pod, t0)
 	require.Equal(t, 120, o.Calls, "each request once")
-	require.Equal(t, 1, o.RotationsSeen)
+	require.Equal(t, 2, o.RotationsSeen)
 	require.Equal(t, verdict.Reloads, r.Verdict, r.Reason)
 
 	o, r = judgeEvents(t, events(t0, false), pod, t0)
@@ -229,7 +233,7 @@ func TestAnchorToken(t *testing.T) {
 func TestNoAuditLogIsNotAPass(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
 	quiet := &podRun{pod: podAt(t0), iat: t0, exp: t0.Add(10 * time.Minute)}
-	quiet.obs = quiet.observe(nil)
+	quiet.obs = quiet.observe(nil, nil, time.Hour)
 	noAudit := Input{WaitForCall: DefaultWaitForCall}
 	p := judge(quiet, "Deployment/addon", noAudit, time.Time{})
 	require.Equal(t, verdict.NotJudged, p.Verdict)
@@ -239,7 +243,7 @@ func TestNoAuditLogIsNotAPass(t *testing.T) {
 	require.Equal(t, report.NotJudged, rep.Decide())
 
 	restarted := &podRun{pod: podAt(t0), iat: t0, exp: t0.Add(10 * time.Minute), restarts: 2, unauthorized: []string{"401 Unauthorized"}}
-	restarted.obs = restarted.observe(nil)
+	restarted.obs = restarted.observe(nil, nil, time.Hour)
 	p = judge(restarted, "Deployment/addon", noAudit, time.Time{})
 	require.Equal(t, &report.WorkloadResult{Owner: "Deployment/addon", LogUnauthorizedLines: 1}, p.Workload)
 	rep = &report.Report{Command: "check", Results: []report.Result{p}}

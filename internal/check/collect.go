@@ -44,7 +44,7 @@ func (j *job) collect(ctx context.Context, kc *kube.Client, rep *report.Report) 
 		if p.deleted.IsZero() {
 			errs = append(errs, p.readLogs(ctx, kc, logDir)...)
 		}
-		p.obs = p.observe(events)
+		p.obs = p.observe(events, issues, in.Target.MaxTokenExpiration)
 		rep.Results = append(rep.Results, judge(p, owner(ctx, kc, p.pod), in, audit.Oldest(events)))
 	}
 	if in.Target.AuditLog != "" && !in.Target.Existing {

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -45,8 +46,10 @@ func lifetime(pod corev1.Pod) audit.Lifetime {
 // observe reads the pod's evidence from the apiserver's audit events alone: one call per
 // request of the pod (authenticated requests by the pod UID bound into their token, 401s
 // by the pod's source IP within its lifetime) and one token version per credential ID
-// (the token's JTI). The first token's iat/exp come from anchorToken.
-func observe(events []audit.Event, uid types.UID, life audit.Lifetime, iat, exp time.Time) verdict.Observation {
+// (the token's JTI). The first token's iat/exp come from anchorToken; a later token's exp
+// from the kubelet's latest TokenRequest for the pod before the token was first used
+// (the latest it can be), else its first use plus the first token's lifetime.
+func observe(events []audit.Event, issues []audit.TokenIssue, uid types.UID, life audit.Lifetime, iat, exp time.Time, maxTTL time.Duration) verdict.Observation {
 	seen := map[string]bool{}
 	var mine []audit.Event
 	for _, e := range events {
@@ -82,10 +85,32 @@ func observe(events []audit.Event, uid types.UID, life audit.Lifetime, iat, exp 
 			c.Token = startUpToken
 			if id != first {
 				c.Token = id
-				ev.Tokens = append(ev.Tokens, verdict.Token{Hash: id, ReadAt: e.Received})
+				if !slices.ContainsFunc(ev.Tokens, func(t verdict.Token) bool { return t.Hash == id }) {
+					ev.Tokens = append(ev.Tokens, verdict.Token{Hash: id, ReadAt: e.Received, Exp: issuedExp(issues, uid, e.Received, exp.Sub(iat), maxTTL)})
+				}
 			}
 		}
 		ev.Calls = append(ev.Calls, c)
 	}
 	return verdict.Observe(ev)
+}
+
+// issuedExp is the exp of a token of pod uid first used at: issued by the kubelet's
+// latest TokenRequest for the pod before then (capped by the apiserver's maximum), else at
+// the latest at that first use.
+func issuedExp(issues []audit.TokenIssue, uid types.UID, at time.Time, life, maxTTL time.Duration) time.Time {
+	var latest *audit.TokenIssue
+	for i, is := range issues {
+		if is.PodUID == string(uid) && !is.At.After(at) {
+			latest = &issues[i]
+		}
+	}
+	if latest == nil {
+		return at.Truncate(time.Second).Add(life)
+	}
+	l := time.Duration(latest.ExpirationSeconds) * time.Second
+	if maxTTL > 0 && l > maxTTL {
+		l = maxTTL
+	}
+	return latest.At.Truncate(time.Second).Add(l)
 }

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -127,4 +128,54 @@ func TestCheckEveryContainerCounts(t *testing.T) {
 	require.Equal(t, "proxy:1,addon:1", images(p.pod))
 	res := judge(p, "Pod/p", Input{Target: target.Target{AuditLog: "x"}, WaitForCall: DefaultWaitForCall}, time.Time{})
 	require.True(t, res.Broken())
+}
+
+// TestCheckReloadIsOfTheStartUpProcess: an init container calls with the start-up token,
+// then the main container starts after the kubelet's first rotation and reads the new
+// token once. One switch is not a reload: the check watches until the token it switched to
+// (tied to the kubelet's TokenRequest that issued it) is refused too, and then sees the
+// failure.
+func TestCheckReloadIsOfTheStartUpProcess(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	pod := podAt(t0)
+	issues := []audit.TokenIssue{{PodUID: "uid-1", At: t0, ExpirationSeconds: 600}, {PodUID: "uid-1", At: t0.Add(480 * time.Second), ExpirationSeconds: 600}}
+	var evs []audit.Event
+	for i, at := 0, 10*time.Second; at <= 1400*time.Second; i, at = i+1, at+10*time.Second {
+		e := audit.Event{AuditID: fmt.Sprint(i), Received: t0.Add(at), SourceIPs: []string{"10.244.0.9"}, ResponseStatus: &struct {
+			Code int `json:"code"`
+		}{200}}
+		jti := "JTI=a" // the init container, with the start-up token
+		if at >= 500*time.Second {
+			jti = "JTI=b" // the main container read the rotated token once
+		}
+		if at >= 1140*time.Second { // R1's exp + leeway
+			e.ResponseStatus.Code = 401
+		} else {
+			e.User.Extra = map[string][]string{"authentication.kubernetes.io/pod-uid": {"uid-1"}, "authentication.kubernetes.io/credential-id": {jti}}
+		}
+		evs = append(evs, e)
+	}
+	upTo := func(d time.Duration) []audit.Event {
+		var out []audit.Event
+		for _, e := range evs {
+			if !e.Received.After(t0.Add(d)) {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	p := &podRun{pod: pod}
+	p.anchorToken(issues, 10*time.Minute, time.Hour)
+	in := Input{TTL: 10 * time.Minute, WaitForCall: DefaultWaitForCall, Settle: 3 * time.Minute}
+
+	o := p.observe(upTo(900*time.Second), issues, time.Hour)
+	require.Equal(t, t0.Add(1080*time.Second), o.Credentials[1].Exp, "the second token's exp, from the TokenRequest before its first use")
+	r := verdict.Judge(o, in.params())
+	require.Equal(t, verdict.NotJudged, r.Verdict, "one switch, before that token expired: %s", r.Reason)
+	require.False(t, p.until(o, in).Before(t0.Add(1150*time.Second)), "the watch goes on past the second token's refusal")
+
+	o = p.observe(evs, issues, time.Hour)
+	r = verdict.Judge(o, in.params())
+	require.Equal(t, verdict.FailsAfterExpiry, r.Verdict, r.Reason)
+	require.Contains(t, r.Reason, "the token it used from exp-1m40s on")
 }

@@ -150,12 +150,12 @@ func (p *podRun) anchorToken(issues []audit.TokenIssue, ttl, maxTTL time.Duratio
 	p.exp, p.estimated = p.iat.Add(ttl), true
 }
 
-func (p *podRun) observe(events []audit.Event) verdict.Observation {
+func (p *podRun) observe(events []audit.Event, issues []audit.TokenIssue, maxTTL time.Duration) verdict.Observation {
 	life := lifetime(p.pod)
 	if !p.deleted.IsZero() {
 		life.End = p.deleted
 	}
-	return observe(events, p.pod.UID, life, p.iat, p.exp)
+	return observe(events, issues, p.pod.UID, life, p.iat, p.exp, maxTTL)
 }
 
 // params are the verdict settings for workloads, whose call cadence is their own.
@@ -178,6 +178,14 @@ func (p *podRun) until(o verdict.Observation, in Input) time.Time {
 	}
 	if at := o.FirstUnauthorizedAt; at != nil {
 		done = later(done, at.Add(max(in.Settle, verdict.MinSettle)))
+	}
+	// One switch to a newer token is not yet a reload: watch until the token it switched
+	// to has been refused too, or a second switch is seen.
+	if more, ok := verdict.ReloadProofUntil(o, in.params()); ok {
+		if o.LastCallAt.After(more.Add(-in.WaitForCall)) {
+			more = more.Add(-in.WaitForCall) // called after that refusal: no need to wait for a call
+		}
+		done = later(done, more)
 	}
 	return done
 }
@@ -235,7 +243,7 @@ func (j *job) watch(ctx context.Context, kc *kube.Client) error {
 		var b strings.Builder
 		for _, p := range j.pods {
 			p.anchorToken(issues, in.TTL, in.Target.MaxTokenExpiration)
-			o := p.observe(events)
+			o := p.observe(events, issues, in.Target.MaxTokenExpiration)
 			u := p.until(o, in)
 			until = later(until, u)
 			fmt.Fprintf(&b, "\n           %-40s %4d ok %4d 401  %s", p.pod.Namespace+"/"+p.pod.Name, o.OKCount, o.UnauthorizedCount, p.state(o, now, u, in))

@@ -274,7 +274,8 @@ func (r *runner) refresh(ctx context.Context) error {
 
 // doneAt is when this probe has been watched long enough: past the latest moment its
 // first 401 may come (exp + leeway + auth cache + Late), and — if it failed — Settle past
-// its first 401, so a slow re-reader is told apart from one that never re-reads.
+// its first 401, so a slow re-reader is told apart from one that never re-reads; if it
+// switched tokens once, until it switches again or that token is refused too.
 func (r *runner) doneAt(pr *probeRun) (time.Time, bool) {
 	first, ok := pr.obs.FirstToken()
 	if !ok {
@@ -283,6 +284,11 @@ func (r *runner) doneAt(pr *probeRun) (time.Time, bool) {
 	done := first.Exp.Add(r.params.Leeway + verdict.AuthCacheTTL + r.params.Late)
 	if at := pr.obs.FirstUnauthorizedAt; at != nil && at.Add(r.in.Settle).After(done) {
 		done = at.Add(r.in.Settle)
+	}
+	// One switch to a newer token is not yet a reload: until the token it switched to is
+	// refused too, or a second switch is seen.
+	if more, ok := verdict.ReloadProofUntil(pr.obs, r.params); ok && more.After(done) {
+		done = more
 	}
 	return done, true
 }
@@ -299,8 +305,9 @@ func (r *runner) ttl() time.Duration {
 
 func (r *runner) watch(ctx context.Context) error {
 	ttl := r.ttl()
-	// A probe that never logs a token must not make us wait forever.
-	hardDeadline := time.Now().Add(ttl + r.params.Leeway + r.in.Settle + 5*time.Minute)
+	// A probe that never logs a token must not make us wait forever; a reloading one is
+	// watched into its second token's lifetime (see doneAt).
+	hardDeadline := time.Now().Add(2*ttl + r.params.Leeway + r.in.Settle + 5*time.Minute)
 	lastPrint := time.Time{}
 	for {
 		if err := r.refresh(ctx); err != nil {

@@ -6,6 +6,7 @@ package verdict
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -93,6 +94,11 @@ type Observation struct {
 	UnauthorizedWithOtherToken int      `json:"unauthorizedWithOtherToken,omitempty"`
 	UnauthorizedWindows        []Window `json:"unauthorizedWindows,omitempty"`
 	Errors                     []string `json:"sampleErrors,omitempty"`
+	// Credentials are the token versions the calls carried, in the order first used (the
+	// start-up token first when it was used); a reload shows as a switch to the next one.
+	Credentials []Credential `json:"credentials,omitempty"`
+	// unauthorizedBy counts 401s per credential carried ("" when not observable).
+	unauthorizedBy map[string]int
 	// LastCallRotated: the last call carried a token other than the start-up one;
 	// LastCallHeaderKnown: its token was observable at all.
 	LastCallRotated     bool `json:"lastCallRotated,omitempty"`
@@ -103,6 +109,16 @@ type Observation struct {
 	// RestartedAt is when a second process of the client started (its log's second start
 	// line); what it did afterwards is not part of this observation.
 	RestartedAt *time.Time `json:"restartedAt,omitempty"`
+}
+
+// Credential is one token version as the client's calls carried it.
+type Credential struct {
+	Hash        string     `json:"hash"`
+	FirstUsedAt time.Time  `json:"firstUsedAt"`
+	LastOKAt    *time.Time `json:"lastOkAt,omitempty"`
+	// Exp is the version's exp, when its JWT (probe log) or the TokenRequest that issued it
+	// (audit log) is known; zero otherwise.
+	Exp time.Time `json:"exp,omitzero"`
 }
 
 // FirstToken is the token the client started with, if one was observed.
@@ -141,7 +157,37 @@ func Observe(e Evidence) Observation {
 		o.observeCall(c, &open)
 	}
 	o.RotationsSeen = max(len(o.Tokens)-1, 0)
+	for i := range o.Credentials {
+		for _, t := range o.Tokens {
+			if t.Hash == o.Credentials[i].Hash {
+				o.Credentials[i].Exp = t.Exp
+			}
+		}
+	}
 	return o
+}
+
+// credential returns the entry of the credential hash, adding it at first use.
+func (o *Observation) credential(hash string, at time.Time) *Credential {
+	for i := range o.Credentials {
+		if o.Credentials[i].Hash == hash {
+			return &o.Credentials[i]
+		}
+	}
+	o.Credentials = append(o.Credentials, Credential{Hash: hash, FirstUsedAt: at})
+	return &o.Credentials[len(o.Credentials)-1]
+}
+
+// switches counts the client's moves to a newer credential in successful calls: the
+// credentials that worked, but the first.
+func (o Observation) switches() int {
+	n := 0
+	for _, c := range o.Credentials {
+		if c.LastOKAt != nil {
+			n++
+		}
+	}
+	return max(n-1, 0)
 }
 
 func (o *Observation) observeCall(c Call, open **Window) {
@@ -162,12 +208,19 @@ func (o *Observation) observeCall(c Call, open **Window) {
 	}
 	o.LastCallRotated, o.LastCallHeaderKnown = rotated, c.Token != ""
 	t := c.At
+	var cred *Credential
+	if c.Token != "" {
+		cred = o.credential(c.Token, t)
+	}
 	switch c.Outcome {
 	case OutcomeOK:
 		o.OKCount++
 		o.LastOKAt = &t
 		if rotated {
 			o.LastRotatedOKAt = &t
+		}
+		if cred != nil {
+			cred.LastOKAt = &t
 		}
 		if o.FirstUnauthorizedAt != nil {
 			o.OKAfterFirst401++
@@ -178,6 +231,10 @@ func (o *Observation) observeCall(c Call, open **Window) {
 		if o.FirstUnauthorizedAt == nil {
 			o.FirstUnauthorizedAt = &t
 		}
+		if o.unauthorizedBy == nil {
+			o.unauthorizedBy = map[string]int{}
+		}
+		o.unauthorizedBy[c.Token]++
 		switch {
 		case haveFirst && c.Token == first.Hash:
 			o.UnauthorizedWithFirstToken++
@@ -254,54 +311,131 @@ func Judge(o Observation, p Params) Result {
 		return notJudged(fmt.Sprintf("%d of %d calls failed without an HTTP answer or with a status other than 401 (e.g. %v)", o.ErrorCount, o.Calls, o.Errors),
 			"fix the network or permissions; the token's effect is hidden behind these failures")
 	}
-	refused := first.Exp.Add(p.Leeway) // the apiserver rejects the first token from here on
 	if o.FirstUnauthorizedAt == nil {
-		return judgeNo401(o, first, refused, p)
+		return judgeNo401(o, first, p)
 	}
 	at := *o.FirstUnauthorizedAt
-	if at.Before(refused.Add(-p.Interval)) {
-		return notJudged(fmt.Sprintf("first 401 at exp%s, before the first token stopped being accepted (exp+%s): not a token-expiry failure", Offset(at, first.Exp), p.Leeway),
+	ref, ok := o.expiring(at, p)
+	if !ok {
+		return notJudged(fmt.Sprintf("first 401 at exp%s, outside every token's refusal window (%s): not a token-expiry failure", Offset(at, first.Exp), o.windows(p)),
 			"look for another cause of the 401 (revoked token, deleted ServiceAccount, audience)")
 	}
 	if o.OKAfterFirst401 > 0 {
-		reason := fmt.Sprintf("%d 401s in %d window(s) from exp%s on, then %d successful calls", o.UnauthorizedCount, len(o.UnauthorizedWindows), Offset(at, first.Exp), o.OKAfterFirst401)
+		reason := fmt.Sprintf("%d 401s in %d window(s) from %s on, then %d successful calls", o.UnauthorizedCount, len(o.UnauthorizedWindows), ref.at(at, o), o.OKAfterFirst401)
 		if o.OneProcess {
 			reason += " in the same process"
 		}
 		return Result{Verdict: Intermittent, Reason: reason}
 	}
-	return judgeFails(o, first, refused, p)
+	return judgeFails(o, ref, p)
 }
 
-// judgeFails checks a client that got 401 and never succeeded again.
-func judgeFails(o Observation, first Token, refused time.Time, p Params) Result {
+// expiry is a token version whose refusal a first 401 is taken for: the start-up token,
+// or a later one the client used (firstUsed says when it began to).
+type expiry struct {
+	startUp   bool
+	hash      string
+	exp       time.Time
+	firstUsed time.Time
+}
+
+// name says which token it is, for reasons.
+func (e expiry) name(o Observation) string {
+	if e.startUp {
+		return "the first token"
+	}
+	first, _ := o.FirstToken()
+	return fmt.Sprintf("the token it used from exp%s on", Offset(e.firstUsed, first.Exp))
+}
+
+// at renders t relative to this token's exp (the start-up token's: "exp+1m5s").
+func (e expiry) at(t time.Time, o Observation) string {
+	if e.startUp {
+		return "exp" + Offset(t, e.exp)
+	}
+	return fmt.Sprintf("its exp%s (%s)", Offset(t, e.exp), e.name(o))
+}
+
+// expiries are the token versions whose refusal can explain a 401: the start-up token,
+// and every later credential the client used whose exp is known.
+func (o Observation) expiries() []expiry {
+	first, _ := o.FirstToken()
+	out := []expiry{{startUp: true, hash: first.Hash, exp: first.Exp}}
+	for _, c := range o.Credentials {
+		if c.Hash != first.Hash && !c.Exp.IsZero() {
+			out = append(out, expiry{hash: c.Hash, exp: c.Exp, firstUsed: c.FirstUsedAt})
+		}
+	}
+	return out
+}
+
+// window is when a token's refusal shows: from one interval before exp + leeway (a
+// client's timing tolerance) to exp + leeway + the auth cache + Late.
+func (e expiry) window(p Params) (from, to time.Time) {
+	refused := e.exp.Add(p.Leeway)
+	return refused.Add(-p.Interval), refused.Add(AuthCacheTTL + p.Late)
+}
+
+// expiring finds the token whose refusal window holds t: of several (a workload's
+// windows are long), the newest one the client had used by then.
+func (o Observation) expiring(t time.Time, p Params) (expiry, bool) {
+	all := o.expiries()
+	for i := len(all) - 1; i >= 0; i-- {
+		e := all[i]
+		if from, to := e.window(p); !t.Before(from) && !t.After(to) && !e.firstUsed.After(t) {
+			return e, true
+		}
+	}
+	return expiry{}, false
+}
+
+// windows lists the refusal windows relative to the start-up token's exp, for reasons.
+func (o Observation) windows(p Params) string {
+	first, _ := o.FirstToken()
+	var parts []string
+	for _, e := range o.expiries() {
+		from, to := e.window(p)
+		parts = append(parts, fmt.Sprintf("%s: exp%s to exp%s", e.name(o), Offset(from, first.Exp), Offset(to, first.Exp)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// judgeFails checks a client that got 401 and never succeeded again: ok until token ref
+// stopped being accepted, then refused on every call, for long enough.
+func judgeFails(o Observation, ref expiry, p Params) Result {
 	at := *o.FirstUnauthorizedAt
-	latest := refused.Add(AuthCacheTTL + p.Late)
+	refused := ref.exp.Add(p.Leeway)
 	// The 401s form one window (no success followed); its end bounds what was observed.
 	settled := o.UnauthorizedWindows[len(o.UnauthorizedWindows)-1].End.Sub(at)
+	other := 0
+	for hash, n := range o.unauthorizedBy {
+		if hash != "" && hash != ref.hash {
+			other += n
+		}
+	}
 	switch {
-	case at.After(latest):
-		return notJudged(fmt.Sprintf("first 401 at exp%s, later than the first token's refusal allows (exp+%s)", Offset(at, first.Exp), latest.Sub(first.Exp)),
-			"a 401 this late has another cause than the token's expiry; read the client's log")
+	case o.OKCount == 0:
+		return notJudged(fmt.Sprintf("401 from %s on, and no call ever succeeded: the client was not seen working before its token expired", ref.at(at, o)),
+			"check the client's RBAC and configuration; a token-expiry failure needs calls that worked first")
 	case o.LastOKAt != nil && o.LastOKAt.After(refused.Add(AuthCacheTTL)):
-		return notJudged(fmt.Sprintf("a call succeeded at exp%s, after the first token stopped being accepted, before the 401s from exp%s",
-			Offset(*o.LastOKAt, first.Exp), Offset(at, first.Exp)), "read the client's log: it sent a valid token and then an invalid one")
-	case o.UnauthorizedWithOtherToken > 0:
-		return notJudged(fmt.Sprintf("%d of %d 401s carried a rotated token: the client re-read the file and was still refused", o.UnauthorizedWithOtherToken, o.UnauthorizedCount),
+		return notJudged(fmt.Sprintf("a call succeeded at %s, after %s stopped being accepted, before the 401s from %s",
+			ref.at(*o.LastOKAt, o), ref.name(o), ref.at(at, o)), "read the client's log: it sent a valid token and then an invalid one")
+	case other > 0:
+		return notJudged(fmt.Sprintf("%d of %d 401s carried a newer token than %s: the client re-read the file and was still refused", other, o.UnauthorizedCount, ref.name(o)),
 			"this is not a client that reads its token once; check the token's audience and the ServiceAccount")
 	case o.OtherAfterFirst401 > 0:
 		return notJudged(fmt.Sprintf("after the first 401, %d calls got an HTTP answer other than 401", o.OtherAfterFirst401),
 			"read the client's log: the 401s are not the only failure")
 	case settled < p.MinSettle:
-		return notJudged(fmt.Sprintf("401 from exp%s on, but the last 401 came %s later, short of %s of refusals", Offset(at, first.Exp), settled.Round(time.Second), p.MinSettle),
+		return notJudged(fmt.Sprintf("401 from %s on, but the last 401 came %s later, short of %s of refusals", ref.at(at, o), settled.Round(time.Second), p.MinSettle),
 			"watch longer after the first 401 (--settle)")
 	}
-	reason := fmt.Sprintf("ok until the first token expired; 401 from exp%s on, on every call (%d) for %s", Offset(at, first.Exp), o.UnauthorizedCount, settled.Round(time.Second))
-	switch {
-	case o.UnauthorizedWithFirstToken == o.UnauthorizedCount:
-		reason += ", every one carrying the start-up token"
-	case o.UnauthorizedWithFirstToken > 0:
-		reason += fmt.Sprintf(", %d carrying the start-up token (the others' token not observable)", o.UnauthorizedWithFirstToken)
+	reason := fmt.Sprintf("ok until %s expired; 401 from %s on, on every call (%d) for %s", ref.name(o), ref.at(at, o), o.UnauthorizedCount, settled.Round(time.Second))
+	switch with := o.unauthorizedBy[ref.hash]; {
+	case with == o.UnauthorizedCount:
+		reason += fmt.Sprintf(", every one carrying %s", map[bool]string{true: "the start-up token", false: "that token"}[ref.startUp])
+	case with > 0:
+		reason += fmt.Sprintf(", %d carrying that token (the others' token not observable)", with)
 	default:
 		reason += " (the token sent is not observable)"
 	}
@@ -311,10 +445,13 @@ func judgeFails(o Observation, first Token, refused time.Time, p Params) Result 
 	return Result{Verdict: FailsAfterExpiry, Reason: reason}
 }
 
-// judgeNo401 checks a client that was never refused: RELOADS needs a success, after the
-// first token stopped being accepted, with a token other than the start-up one.
-func judgeNo401(o Observation, first Token, refused time.Time, p Params) Result {
-	after := refused.Add(AuthCacheTTL) // the first token cannot work past this
+// judgeNo401 checks a client that was never refused. RELOADS needs a success, after the
+// first token stopped being accepted, with a token other than the start-up one — and the
+// reload shown to be a habit, not a single late read: a second switch to a newer token
+// (a client that read its token once, late, or re-reads on a timer slower than the
+// kubelet's rotation, switches at most once before the token it holds expires too).
+func judgeNo401(o Observation, first Token, p Params) Result {
+	after := first.Exp.Add(p.Leeway + AuthCacheTTL) // the first token cannot work past this
 	switch {
 	case o.LastCallAt.Before(after):
 		return notJudged(fmt.Sprintf("no API call after the first token stopped being accepted at exp+%s; the last call, at exp%s, carried %s", after.Sub(first.Exp), Offset(o.LastCallAt, first.Exp), o.LastCallToken()),
@@ -322,16 +459,64 @@ func judgeNo401(o Observation, first Token, refused time.Time, p Params) Result 
 	case o.RotationsSeen == 0 && o.HeaderNote == "":
 		return notJudged("no 401 and a single token: was the token's expiry extended?", "check the apiserver's --service-account-extend-token-expiration and the token's exp")
 	case o.LastRotatedOKAt != nil && o.LastRotatedOKAt.After(after):
-		return Result{Verdict: Reloads, Reason: fmt.Sprintf("token rotated %d time(s); calls succeeded with a rotated token after the first one stopped being accepted (last at exp%s); no 401 in %d calls",
-			o.RotationsSeen, Offset(*o.LastRotatedOKAt, first.Exp), o.Calls)}
+		if o.switches() < 2 {
+			return notJudged(fmt.Sprintf("switched to a rotated token once (last success with it at exp%s; no 401 in %d calls), but was not seen switching again: %s",
+				Offset(*o.LastRotatedOKAt, first.Exp), o.Calls, o.secondSwitchNeed(p)),
+				"watch until the token it switched to has expired too (run: --settle; check extends its watch by itself)")
+		}
+		return Result{Verdict: Reloads, Reason: fmt.Sprintf("switched to a newer token %d times, with calls succeeding after the first token stopped being accepted (last at exp%s); no 401 in %d calls",
+			o.switches(), Offset(*o.LastRotatedOKAt, first.Exp), o.Calls)}
 	case o.CallsWithHeader == 0 && o.HeaderNote != "" && o.RotationsSeen > 0 && o.LastOKAt != nil && o.LastOKAt.After(after):
 		// Without any observable header, a success after the first token cannot have
-		// worked any more shows a newer one was sent.
-		return Result{Verdict: Reloads, Reason: fmt.Sprintf("token file rotated %d time(s); calls kept succeeding after the first token stopped being accepted (last at exp%s); no 401 (header not observable: %s)",
+		// worked any more shows a newer one was sent — once; past the second version's
+		// refusal, again.
+		second := o.Tokens[1]
+		if second.Exp.IsZero() || o.RotationsSeen < 2 || !o.LastOKAt.After(second.Exp.Add(p.Leeway+AuthCacheTTL)) {
+			return notJudged(fmt.Sprintf("token file rotated %d time(s) and calls kept succeeding after the first token stopped being accepted (last at exp%s), but not past the second version's refusal (header not observable: %s)",
+				o.RotationsSeen, Offset(*o.LastOKAt, first.Exp), o.HeaderNote),
+				"watch until the second token version has expired too (run: --settle)")
+		}
+		return Result{Verdict: Reloads, Reason: fmt.Sprintf("token file rotated %d time(s); calls kept succeeding after the first and the second token version stopped being accepted (last at exp%s); no 401 (header not observable: %s)",
 			o.RotationsSeen, Offset(*o.LastOKAt, first.Exp), o.HeaderNote)}
 	}
 	return notJudged("no 401, but no successful call after the first token stopped being accepted carried a rotated token",
 		"watch longer after the token expires (run: --settle; check: --settle and --wait-for-call); if the header is never observable, read the client's log")
+}
+
+// secondSwitchNeed says until when the single switch must be watched.
+func (o Observation) secondSwitchNeed(p Params) string {
+	first, _ := o.FirstToken()
+	if c, ok := o.switchedTo(); ok && !c.Exp.IsZero() {
+		return fmt.Sprintf("the token it switched to expires at exp%s and stops being accepted at exp%s; the watch ended at exp%s",
+			Offset(c.Exp, first.Exp), Offset(c.Exp.Add(p.Leeway+AuthCacheTTL), first.Exp), Offset(o.LastCallAt, first.Exp))
+	}
+	return "the exp of the token it switched to is not known"
+}
+
+// switchedTo is the first credential after the start-up one that a call succeeded with.
+func (o Observation) switchedTo() (Credential, bool) {
+	first, _ := o.FirstToken()
+	for _, c := range o.Credentials {
+		if c.Hash != first.Hash && c.LastOKAt != nil {
+			return c, true
+		}
+	}
+	return Credential{}, false
+}
+
+// ReloadProofUntil is, for a client seen switching to a newer token once and never
+// refused, how long it must be watched for the second switch RELOADS needs: until the
+// token it switched to stops being accepted (exp + leeway + the auth cache) and Late
+// more for a call. ok is false when nothing more is needed (or nothing can be known).
+func ReloadProofUntil(o Observation, p Params) (time.Time, bool) {
+	if o.FirstUnauthorizedAt != nil || o.switches() >= 2 {
+		return time.Time{}, false
+	}
+	c, ok := o.switchedTo()
+	if !ok || c.Exp.IsZero() {
+		return time.Time{}, false
+	}
+	return c.Exp.Add(p.Leeway + AuthCacheTTL + p.Late), true
 }
 
 func notJudged(reason, hint string) Result {

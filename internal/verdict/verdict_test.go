@@ -19,32 +19,35 @@ const (
 	unauth = probelog.OutcomeUnauthorized
 )
 
-// scenario synthesizes a probe log: a 600 s token issued at t0, optionally rotated at
-// 480 s, and one call every 5 s for `until`, whose outcome/header come from call(t).
+// scenario synthesizes a probe log: 600 s tokens, the first issued at t0 and, when
+// rotating, a new one every 480 s ("first", "second", "third", ...), and one call every
+// 5 s for `until`, whose outcome/header come from call(t, the token file's current hash).
 type scenario struct {
 	rotate bool
 	until  time.Duration
-	call   func(at time.Duration, rotated bool) (outcome, authHash string)
+	call   func(at time.Duration, current string) (outcome, authHash string)
 	// restartAt, when set, starts a second process then (a container restart).
 	restartAt time.Duration
 }
+
+var versions = []string{"first", "second", "third", "fourth"}
 
 func (s scenario) lines() []probelog.Line {
 	lines := []probelog.Line{
 		{Time: t0, Kind: probelog.KindStart, ClientGo: "v0.0.0-test"},
 		{Time: t0, Kind: probelog.KindToken, TokenHash: "first", Iat: t0.Unix(), Exp: t0.Add(600 * time.Second).Unix()},
 	}
-	rotated := false
+	current := 0
 	for at := 5 * time.Second; at <= s.until; at += 5 * time.Second {
-		if s.rotate && !rotated && at >= 480*time.Second {
-			rotated = true
-			lines = append(lines, probelog.Line{Time: t0.Add(at), Kind: probelog.KindToken, TokenHash: "second",
-				Iat: t0.Add(480 * time.Second).Unix(), Exp: t0.Add(1080 * time.Second).Unix()})
+		if next := time.Duration(current+1) * 480 * time.Second; s.rotate && at >= next {
+			current++
+			lines = append(lines, probelog.Line{Time: t0.Add(at), Kind: probelog.KindToken, TokenHash: versions[current],
+				Iat: t0.Add(next).Unix(), Exp: t0.Add(next + 600*time.Second).Unix()})
 		}
 		if s.restartAt != 0 && at == s.restartAt {
 			lines = append(lines, probelog.Line{Time: t0.Add(at), Kind: probelog.KindStart, ClientGo: "v0.0.0-test"})
 		}
-		outcome, hash := s.call(at, rotated)
+		outcome, hash := s.call(at, versions[current])
 		l := probelog.Line{Time: t0.Add(at), Kind: probelog.KindCall, Outcome: outcome, AuthHash: hash}
 		if outcome != ok && outcome != unauth && outcome != probelog.OutcomeError {
 			l.Status = 403
@@ -60,16 +63,11 @@ func judge(s scenario) (Observation, Result) {
 }
 
 // follows sends the current token and is never refused.
-func follows(_ time.Duration, rotated bool) (string, string) {
-	if rotated {
-		return ok, "second"
-	}
-	return ok, "first"
-}
+func follows(_ time.Duration, current string) (string, string) { return ok, current }
 
 // readsOnce keeps sending the first token and is refused from exp+leeway+delay on.
-func readsOnce(delay time.Duration) func(time.Duration, bool) (string, string) {
-	return func(at time.Duration, _ bool) (string, string) {
+func readsOnce(delay time.Duration) func(time.Duration, string) (string, string) {
+	return func(at time.Duration, _ string) (string, string) {
 		if at >= 660*time.Second+delay {
 			return unauth, "first"
 		}
@@ -78,11 +76,49 @@ func readsOnce(delay time.Duration) func(time.Duration, bool) (string, string) {
 }
 
 func TestReloads(t *testing.T) {
-	o, r := judge(scenario{rotate: true, until: 900 * time.Second, call: follows})
+	o, r := judge(scenario{rotate: true, until: 1100 * time.Second, call: follows})
 	require.Equal(t, Reloads, r.Verdict, r.Reason)
-	require.Equal(t, 1, o.RotationsSeen)
+	require.Contains(t, r.Reason, "switched to a newer token 2 times")
+	require.Equal(t, 2, o.RotationsSeen)
 	require.True(t, o.HeaderRotated)
 	require.Zero(t, o.UnauthorizedCount)
+	require.Len(t, o.Credentials, 3)
+	require.Equal(t, t0.Add(1080*time.Second), o.Credentials[1].Exp, "each credential's exp, from its JWT")
+	_, more := ReloadProofUntil(o, params)
+	require.False(t, more, "two switches need no more watching")
+}
+
+// TestReloadNeedsASecondSwitch: one switch before the first token's refusal shows a read
+// after the kubelet's rotation, not yet a habit — a read-once process that started late, or
+// a timer slower than the rotation, does the same. The watch must go on until the token
+// it switched to has been refused too.
+func TestReloadNeedsASecondSwitch(t *testing.T) {
+	o, r := judge(scenario{rotate: true, until: 900 * time.Second, call: follows})
+	require.Equal(t, NotJudged, r.Verdict, r.Reason)
+	require.Contains(t, r.Reason, "switched to a rotated token once")
+	require.Contains(t, r.Reason, "stops being accepted at exp+9m10s")
+	until, more := ReloadProofUntil(o, params)
+	require.True(t, more)
+	require.Equal(t, t0.Add(1080*time.Second+ValidatorLeeway+AuthCacheTTL+params.Late), until)
+}
+
+// TestTimerReReader: a client that re-reads its token every 300 s (client-go 1.12/1.13
+// re-read on a timer of their own) switches once in time, then holds the second token
+// past its refusal until its timer fires again: INTERMITTENT, by that token's window.
+func TestTimerReReader(t *testing.T) {
+	held := "first"
+	o, r := judge(scenario{rotate: true, until: 1400 * time.Second, call: func(at time.Duration, current string) (string, string) {
+		if at%(300*time.Second) == 0 {
+			held = current
+		}
+		if at >= 1145*time.Second && held == "second" {
+			return unauth, held
+		}
+		return ok, held
+	}})
+	require.Equal(t, Intermittent, r.Verdict, r.Reason)
+	require.Contains(t, r.Reason, "from its exp+1m5s (the token it used from exp+0s on)")
+	require.Equal(t, t0.Add(1145*time.Second), *o.FirstUnauthorizedAt)
 }
 
 func TestFailsAfterExpiry(t *testing.T) {
@@ -92,13 +128,13 @@ func TestFailsAfterExpiry(t *testing.T) {
 	require.Equal(t, t0.Add(660*time.Second), *o.FirstUnauthorizedAt)
 	require.Equal(t, o.UnauthorizedCount, o.UnauthorizedWithFirstToken)
 	require.Len(t, o.UnauthorizedWindows, 1)
-	require.Equal(t, 1, o.RotationsSeen, "the kubelet rotated the file; the client ignored it")
+	require.Equal(t, 2, o.RotationsSeen, "the kubelet rotated the file twice; the client ignored it")
 	// Up to the apiserver's 10 s authentication cache late is still on time (seen: exp+72s).
 	_, r = judge(scenario{until: 960 * time.Second, call: readsOnce(15 * time.Second)})
 	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)
 	// The token sent is not observable: still a failure, and the reason says so.
-	_, r = judge(scenario{until: 960 * time.Second, call: func(at time.Duration, _ bool) (string, string) {
-		o, _ := readsOnce(0)(at, false)
+	_, r = judge(scenario{until: 960 * time.Second, call: func(at time.Duration, _ string) (string, string) {
+		o, _ := readsOnce(0)(at, "")
 		return o, ""
 	}})
 	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)
@@ -106,12 +142,12 @@ func TestFailsAfterExpiry(t *testing.T) {
 }
 
 func TestIntermittent(t *testing.T) {
-	o, r := judge(scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, rotated bool) (string, string) {
+	o, r := judge(scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, current string) (string, string) {
 		switch {
 		case at >= 660*time.Second && at < 780*time.Second:
 			return unauth, "first"
 		case at >= 780*time.Second:
-			return ok, "second"
+			return ok, current
 		}
 		return ok, "first"
 	}})
@@ -132,13 +168,13 @@ func TestAdversarialObservations(t *testing.T) {
 		want string // in the reason
 	}{{
 		name: "401s that carried the rotated token are not a read-once failure",
-		s: scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, rotated bool) (string, string) {
+		s: scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, current string) (string, string) {
 			if at >= 660*time.Second {
 				return unauth, "second"
 			}
-			return follows(at, rotated)
+			return follows(at, current)
 		}},
-		want: "carried a rotated token",
+		want: "carried a newer token than the first token",
 	}, {
 		name: "two trailing 401s do not show a client that never recovers",
 		s:    scenario{rotate: true, until: 665 * time.Second, call: readsOnce(0)},
@@ -146,23 +182,36 @@ func TestAdversarialObservations(t *testing.T) {
 	}, {
 		name: "a 401 before exp + leeway is not an expiry",
 		s:    scenario{rotate: true, until: 960 * time.Second, call: readsOnce(-40 * time.Second)},
-		want: "before the first token stopped being accepted",
+		want: "first 401 at exp+20s, outside every token's refusal window (the first token: exp+55s to exp+1m20s)",
 	}, {
 		name: "a single 401 long before any expiry is not INTERMITTENT",
-		s: scenario{rotate: true, until: 900 * time.Second, call: func(at time.Duration, rotated bool) (string, string) {
+		s: scenario{rotate: true, until: 900 * time.Second, call: func(at time.Duration, current string) (string, string) {
 			if at == 100*time.Second {
 				return unauth, "first"
 			}
-			return follows(at, rotated)
+			return follows(at, current)
 		}},
 		want: "not a token-expiry failure",
 	}, {
+		name: "401s long after every expiry window, then success: not INTERMITTENT either",
+		s: scenario{rotate: true, until: 1000 * time.Second, call: func(at time.Duration, current string) (string, string) {
+			if at >= 800*time.Second && at < 860*time.Second {
+				return unauth, current
+			}
+			return follows(at, current)
+		}},
+		want: "outside every token's refusal window",
+	}, {
+		name: "refused from the start: never seen working, so not an expiry failure",
+		s:    scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, _ string) (string, string) { return readsOnce(-660 * time.Second)(at+660*time.Second, "") }},
+		want: "outside every token's refusal window",
+	}, {
 		name: "a first 401 far past the expiry window",
 		s:    scenario{rotate: true, until: 1100 * time.Second, call: readsOnce(60 * time.Second)},
-		want: "later than the first token's refusal allows",
+		want: "first 401 at exp+2m0s, outside every token's refusal window",
 	}, {
 		name: "one stray call without a hash does not open the header-not-observable fallback",
-		s: scenario{rotate: true, until: 900 * time.Second, call: func(at time.Duration, _ bool) (string, string) {
+		s: scenario{rotate: true, until: 900 * time.Second, call: func(at time.Duration, _ string) (string, string) {
 			if at == 700*time.Second {
 				return ok, ""
 			}
@@ -175,50 +224,50 @@ func TestAdversarialObservations(t *testing.T) {
 		want: "no API call after the first token stopped being accepted at exp+1m10s; the last call, at exp+1m5s, carried a rotated token",
 	}, {
 		name: "rotated file, no 401, but the header never changed",
-		s:    scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return ok, "first" }},
+		s:    scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, string) (string, string) { return ok, "first" }},
 		want: "carried a rotated token",
 	}, {
 		name: "never rotated and never refused: an extended token, not a reloading client",
-		s:    scenario{until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return ok, "first" }},
+		s:    scenario{until: 900 * time.Second, call: func(time.Duration, string) (string, string) { return ok, "first" }},
 		want: "extended",
 	}, {
 		name: "a broken network is not a token verdict",
-		s:    scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return probelog.OutcomeError, "" }},
+		s:    scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, string) (string, string) { return probelog.OutcomeError, "" }},
 		want: "without an HTTP answer",
 	}, {
 		name: "a 403 after the first 401: the 401s are not the only failure",
-		s: scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, r bool) (string, string) {
+		s: scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, c string) (string, string) {
 			if at == 700*time.Second {
 				return "http-403", "first"
 			}
-			return readsOnce(0)(at, r)
+			return readsOnce(0)(at, c)
 		}},
 		want: "other than 401",
 	}, {
 		name: "success with a valid token after the refusal, then 401s: not a read-once client",
-		s: scenario{rotate: true, until: 1000 * time.Second, call: func(at time.Duration, r bool) (string, string) {
+		s: scenario{rotate: true, until: 1000 * time.Second, call: func(at time.Duration, c string) (string, string) {
 			if at < 700*time.Second {
-				return follows(at, r)
+				return follows(at, c)
 			}
 			return unauth, "first"
 		}},
-		want: "later than the first token's refusal allows",
+		want: "outside every token's refusal window",
 	}, {
 		name: "a success after the first token's refusal, then 401s in the window",
-		s: scenario{rotate: true, until: 1000 * time.Second, call: func(at time.Duration, r bool) (string, string) {
+		s: scenario{rotate: true, until: 1000 * time.Second, call: func(at time.Duration, c string) (string, string) {
 			if at < 680*time.Second {
-				return follows(at, r)
+				return follows(at, c)
 			}
 			return unauth, "first"
 		}},
 		want: "after the first token stopped being accepted, before the 401s",
 	}, {
 		name: "a container restart: what the second process does is not the first one's recovery",
-		s: scenario{rotate: true, until: 960 * time.Second, restartAt: 690 * time.Second, call: func(at time.Duration, r bool) (string, string) {
+		s: scenario{rotate: true, until: 960 * time.Second, restartAt: 690 * time.Second, call: func(at time.Duration, c string) (string, string) {
 			if at >= 690*time.Second {
 				return ok, "second" // the new process read the rotated file at start
 			}
-			return readsOnce(0)(at, r)
+			return readsOnce(0)(at, c)
 		}},
 		want: "short of 1m0s",
 	}} {
@@ -235,11 +284,11 @@ func TestAdversarialObservations(t *testing.T) {
 }
 
 func TestRestartEndsTheObservation(t *testing.T) {
-	o, r := judge(scenario{rotate: true, until: 960 * time.Second, restartAt: 800 * time.Second, call: func(at time.Duration, rt bool) (string, string) {
+	o, r := judge(scenario{rotate: true, until: 960 * time.Second, restartAt: 800 * time.Second, call: func(at time.Duration, c string) (string, string) {
 		if at >= 800*time.Second {
 			return ok, "second"
 		}
-		return readsOnce(0)(at, rt)
+		return readsOnce(0)(at, c)
 	}})
 	require.NotNil(t, o.RestartedAt)
 	require.Zero(t, o.OKAfterFirst401, "the restarted process's successes are not the first one's")
@@ -247,15 +296,21 @@ func TestRestartEndsTheObservation(t *testing.T) {
 }
 
 func TestReloadsWithoutHeaderHash(t *testing.T) {
-	lines := scenario{rotate: true, until: 900 * time.Second, call: func(time.Duration, bool) (string, string) { return ok, "" }}.lines()
-	for i := range lines {
-		if lines[i].Kind == probelog.KindCall {
-			lines[i].AuthHashNote = "transport not observable"
+	judgeHidden := func(until time.Duration) Result {
+		lines := scenario{rotate: true, until: until, call: func(time.Duration, string) (string, string) { return ok, "" }}.lines()
+		for i := range lines {
+			if lines[i].Kind == probelog.KindCall {
+				lines[i].AuthHashNote = "transport not observable"
+			}
 		}
+		return Judge(Observe(FromProbeLog(lines)), params)
 	}
-	r := Judge(Observe(FromProbeLog(lines)), params)
+	r := judgeHidden(1200 * time.Second)
 	require.Equal(t, Reloads, r.Verdict, r.Reason)
 	require.Contains(t, r.Reason, "header not observable")
+	r = judgeHidden(900 * time.Second)
+	require.Equal(t, NotJudged, r.Verdict, "past the first token's refusal only: %s", r.Reason)
+	require.Contains(t, r.Reason, "not past the second version's refusal")
 }
 
 // TestWorkloadCadence: a watch-only client makes its first call after expiry when its
