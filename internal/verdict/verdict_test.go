@@ -203,7 +203,9 @@ func TestAdversarialObservations(t *testing.T) {
 		want: "outside every token's refusal window",
 	}, {
 		name: "refused from the start: never seen working, so not an expiry failure",
-		s:    scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, _ string) (string, string) { return readsOnce(-660 * time.Second)(at+660*time.Second, "") }},
+		s: scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, _ string) (string, string) {
+			return readsOnce(-660*time.Second)(at+660*time.Second, "")
+		}},
 		want: "outside every token's refusal window",
 	}, {
 		name: "a first 401 far past the expiry window",
