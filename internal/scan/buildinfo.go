@@ -116,8 +116,8 @@ func readGoBinary(r io.ReaderAt) (Finding, error) {
 	if len(roots) > 1 || len(roots) == 1 && roots[0] != ClientGoPath {
 		fd.ClientGoAt = roots
 	}
-	if modules && fd.Fork == nil {
-		fd.Fork = copiedInto(bi, roots)
+	if fd.Fork == nil {
+		fd.Fork = forkOf(bi, roots)
 	}
 	switch {
 	case fd.ClientGo != nil:
@@ -154,19 +154,22 @@ func readBuildInfo(r io.ReaderAt) (Finding, *buildinfo.BuildInfo, error) {
 	return fd, bi, nil
 }
 
-// copiedInto is the fork of a module build whose function names show client-go's
-// packages under another module's path (the module holding the longest prefix of the
-// root): a fork imported by its own path, or a copy inside some module. GOPATH vendor
-// copies are client-go's own paths and not forks.
-func copiedInto(bi *buildinfo.BuildInfo, roots []string) *Fork {
+// forkOf is the fork among client-go's package roots: one whose path does not end in
+// k8s.io/client-go (a fork imported by its own path, like github.com/acme/client-go),
+// named by the module that holds it when the build info lists modules. Copies kept under
+// client-go's own import path below another directory (vendor/, Godeps/_workspace/src/,
+// third_party/) are client-go itself, placed by their function names.
+func forkOf(bi *buildinfo.BuildInfo, roots []string) *Fork {
 	for _, root := range roots {
-		if root == ClientGoPath || vendored(root) {
+		if root == ClientGoPath || strings.HasSuffix(root, "/"+ClientGoPath) {
 			continue
 		}
 		var owner *debug.Module
-		for _, m := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
-			if (root == m.Path || strings.HasPrefix(root, m.Path+"/")) && (owner == nil || len(m.Path) > len(owner.Path)) {
-				owner = m
+		if bi != nil {
+			for _, m := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
+				if m.Path != "" && (root == m.Path || strings.HasPrefix(root, m.Path+"/")) && (owner == nil || len(m.Path) > len(owner.Path)) {
+					owner = m
+				}
 			}
 		}
 		if owner == nil {

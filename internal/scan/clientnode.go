@@ -201,4 +201,3 @@ func (e Entry) IsClientNode() bool { return strings.HasPrefix(e.Module, ClientNo
 
 // npmVersion is a client-node entry's version in semver's v-prefixed form.
 func (e Entry) npmVersion() string { return "v" + strings.TrimPrefix(e.Module, ClientNodePackage+"@") }
-

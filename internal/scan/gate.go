@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/measure"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
@@ -140,11 +141,20 @@ func unjudgedDetail(p *Prediction) string {
 
 // looked says what a target without a client held, for the not-judged message.
 func looked(findings []Finding) string {
-	goBinaries := 0
+	plain, opaque := 0, 0
 	for _, f := range findings {
 		if f.Opaque == "" {
-			goBinaries++
+			plain++
+		} else {
+			opaque++
 		}
 	}
-	return fmt.Sprintf("%d Go binaries without client-go; no %s package.json under node_modules nor bundled .js file with its code", goBinaries, ClientNodePackage)
+	held := fmt.Sprintf("%d Go binaries without client-go", plain)
+	if plain == 1 {
+		held = "1 Go binary without client-go"
+	}
+	if opaque > 0 {
+		held += ", " + measure.Count(opaque, "executable") + " that cannot be read for one"
+	}
+	return held + "; no " + ClientNodePackage + " package.json under node_modules nor bundled .js file with its code"
 }

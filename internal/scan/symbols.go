@@ -97,9 +97,10 @@ const clientGoElem = "client-go/"
 
 // clientGoName recognizes a client-go function name by the end of its package root: the
 // root is k8s.io/client-go itself, a GOPATH vendor copy ("<importer>/vendor/k8s.io/client-go",
-// "vendor/k8s.io/client-go" for GOPATH/src/vendor), or any other path whose last element
-// is client-go (a fork imported by its own module path, a copy vendored under a renamed
-// path). It returns the name under client-go's import path and the root.
+// "vendor/k8s.io/client-go" for GOPATH/src/vendor), a copy under another directory
+// ("<importer>/third_party/k8s.io/client-go"), or any other path whose last element is
+// client-go (a fork imported by its own module path: see forkOf). It returns the name
+// under client-go's import path and the root.
 func clientGoName(name string) (norm, root string, ok bool) {
 	i := strings.Index(name, clientGoElem)
 	if i < 0 || (i > 0 && name[i-1] != '/') {
@@ -113,11 +114,6 @@ func clientGoName(name string) (norm, root string, ok bool) {
 		return "", "", false
 	}
 	return clientGoPrefix + name[i+len(clientGoElem):], root, true
-}
-
-// vendored reports whether a client-go root is a GOPATH vendor copy of k8s.io/client-go.
-func vendored(root string) bool {
-	return root == "vendor/"+ClientGoPath || strings.HasSuffix(root, "/vendor/"+ClientGoPath)
 }
 
 // funcKey maps a pclntab name to the declaration it was compiled from: "pkg.F" or

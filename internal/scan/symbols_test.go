@@ -12,10 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fakeClientGo is a stand-in k8s.io/client-go, vendored into a GOPATH project: the names
-// matter, not the code.
-var fakeClientGo = map[string]string{
-	"vendor/k8s.io/client-go/rest/config.go": `package rest
+// fakeClientGoAt is a stand-in client-go whose packages sit in dir and are imported as
+// importPath/rest and importPath/transport, with a main.go using both: the names matter,
+// not the code.
+func fakeClientGoAt(dir, importPath string) map[string]string {
+	return map[string]string{
+		dir + "/rest/config.go": `package rest
 
 type Config struct{ Host string }
 
@@ -25,18 +27,18 @@ func InClusterConfig() (*Config, error) { return &Config{Host: "https://10.96.0.
 //go:noinline
 func (c *Config) Describe() string { return "host " + c.Host }
 `,
-	"vendor/k8s.io/client-go/transport/transport.go": `package transport
+		dir + "/transport/transport.go": `package transport
 
 //go:noinline
 func New(host string) string { return host + "/" }
 `,
-	"main.go": `package main
+		"main.go": `package main
 
 import (
 	"fmt"
 
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/transport"
+	"` + importPath + `/rest"
+	"` + importPath + `/transport"
 )
 
 func main() {
@@ -44,7 +46,11 @@ func main() {
 	fmt.Println(c.Describe(), transport.New(c.Host))
 }
 `,
+	}
 }
+
+// fakeClientGo is a stand-in k8s.io/client-go, vendored into a GOPATH project.
+var fakeClientGo = fakeClientGoAt("vendor/k8s.io/client-go", ClientGoPath)
 
 // gopathBinary builds files as GOPATH/src/example.com/addon in GOPATH mode, stripped:
 // the build info then has no module list, as for binaries built before Go modules.
