@@ -72,6 +72,15 @@ func TestScanK8s(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Regexp(t, `v1\.37 \(context, not deciding\)\s+INTERMITTENT`, out)
 	require.Contains(t, out, "passed: "+scan.LibraryNote+"\n", "a pass says what it means")
+	out, err = run("--k8s", "v1.34", "--json")
+	require.NoError(t, err, out)
+	var passed struct {
+		Outcome string   `json:"outcome"`
+		Notes   []string `json:"notes"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &passed))
+	require.Equal(t, "passed", passed.Outcome)
+	require.Equal(t, []string{scan.LibraryNote}, passed.Notes)
 
 	out, err = run("--k8s", "v1.34,v1.37")
 	require.Equal(t, exitGate, exitCode(t, err), out)
