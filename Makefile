@@ -20,7 +20,7 @@ unit:
 	$(GO) test ./...
 
 e2e:
-	$(GO) test -tags e2e -count=1 -run TestGOPATHVendoredClientGo ./internal/scan
+	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestGOPATHVendoredClientGo|TestScanRealGarbledBinaryNotJudged' ./internal/scan
 	$(GO) test -tags e2e -v -count=1 -timeout 75m ./e2e -args $(E2E_ARGS)
 
 ## e2e-long: the hour-long scenarios (automounted token capped to 1h; grace period), ~70 min,

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
 )
 
 // Exit codes shared by every command that judges (run, check, scan, stale): 0 passed,
@@ -28,9 +30,23 @@ const (
 func outcomeExit(broken, unjudged []string) error {
 	switch {
 	case len(broken) > 0:
-		return &exitError{code: exitGate, err: fmt.Errorf("broken: %s", strings.Join(broken, "; "))}
+		return exitFor(report.Broken, broken)
 	case len(unjudged) > 0:
-		return &exitError{code: exitNotJudged, err: fmt.Errorf("not judged (not a pass): %s", strings.Join(unjudged, "; "))}
+		return exitFor(report.NotJudged, unjudged)
+	}
+	return exitFor(report.Passed, nil)
+}
+
+// exitFor is the exit of a decided outcome; why says what broke, could not be judged (and
+// what to do), or failed.
+func exitFor(o report.Outcome, why []string) error {
+	switch o {
+	case report.Broken:
+		return &exitError{code: exitGate, err: fmt.Errorf("broken: %s", strings.Join(why, "; "))}
+	case report.NotJudged:
+		return &exitError{code: exitNotJudged, err: fmt.Errorf("not judged (not a pass): %s", strings.Join(why, "; "))}
+	case report.Failed:
+		return errors.New(strings.Join(why, "; "))
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,90 +19,101 @@ import (
 )
 
 func newScanCommand() *cobra.Command {
-	var tablePath, fingerprintsPath, k8s string
-	var asJSON bool
+	var tablePath, fingerprintsPath string
+	var k8s []string
+	var asJSON, allowNone bool
 	c := &cobra.Command{
 		Use:   "scan PATH|IMAGE ...",
-		Short: "Find the client-go version in binaries or local images and predict their token-expiry verdict",
-		Long: `Reads the Go build info of each target — a binary, or every ELF executable in a local
-Docker image (never pulled: docker pull/build it first) — reports the k8s.io/client-go
-version compiled in (a replace directive's version wins) and looks it up in the verdict
-table measured by ` + "`satoken run`" + `: a measured version gets its measured verdict, any
-other ("unmeasured") version the worse verdict of its nearest measured neighbours on the
-Kubernetes release axis (date-only pseudo-versions by date). An argument naming an
-existing file is a binary; anything else is an image reference.
+		Short: "Find the Kubernetes client library in binaries, directories or local images and predict its token-expiry verdict",
+		Long: `Finds the Kubernetes client library of each target — a binary or JavaScript file, a
+directory, or every file of a local Docker image (never pulled: docker pull/build it
+first) — and looks it up in the verdict table measured by ` + "`satoken run`" + `. An argument
+naming an existing file or directory is scanned as such; anything else is an image
+reference.
 
-The table keeps each Kubernetes minor's measurements apart: a client is judged on each
-minor the table measured, one line per minor, and the worst of them decides the exit
-code. --k8s vX.Y judges on that minor only: a minor the table measured nothing on gives
-not judged.
+What is recognised: k8s.io/client-go in Go binaries, by the build info's module list (a
+replace directive's version wins) or, without one, by function names, under any package
+path ending in client-go (GOPATH vendor copies, renamed copies); @kubernetes/client-node
+by the name in the package.json of any package under node_modules (npm aliases and
+nested copies included), or by its in-cluster configuration code in a bundled .js file.
+
+Predictions rest on measurements only. Each Kubernetes minor is judged from that minor's
+entries alone: a measured version gets its measured verdict (the worst observed, with
+counts); an unmeasured version strictly between two measured neighbours that agree is
+predicted to do the same ("predicted, unmeasured"); anything else is not judged, with the
+command that measures it — neighbours that disagree, a version older or newer than every
+one measured there, a date-only pseudo-version without dated neighbours, a client-node
+major version never measured (each major rewrote its HTTP layer). Tags are placed on the
+Kubernetes release axis, date-only pseudo-versions by date.
 
 Binaries without a module list (GOPATH-mode builds with a vendored client-go, as v8–v11
 era controllers were built) or whose client-go version cannot be placed (a replace by a
-local directory) are read by function names instead: Go keeps them in every binary,
-stripped ones included. Their rest and transport functions are matched against
-fingerprints of the probe matrix (fixtures/scan/fingerprints.json): the versions that
-declare every one of them are the candidates; a verdict they share is the prediction
-("from symbols"); candidates that disagree leave it not judged, naming each one's verdict.
+local directory) are placed by function names: their rest and transport functions are
+matched against fingerprints of the probe matrix (fixtures/scan/fingerprints.json); the
+versions that declare every one of them are the candidates; a verdict they share on a
+minor is the prediction there, candidates that disagree or are not judged leave it not
+judged.
+
+Not judged, whatever the table says: a fork (client-go replaced by another module path,
+or its packages compiled in from another module), a bundle (it records no version), a
+binary that cannot be read for a client (garble, UPX), and a target in which no
+Kubernetes client is recognised at all — unless --allow-none says it does not talk to the
+apiserver.
+
+The gate decides on the minors named with --k8s (v1.34,v1.37; a vX.Y.Z also names the
+version a missing measurement is taken on), by default on the minors where the client is
+judged; the other minors' lines are shown as context. A pass means the client library
+re-reads the token; the program's own use of it is not verified: run satoken check.
 
 Regenerate the table after a matrix run with
   satoken scan table --from out/report.json --write fixtures/verdict-table.json
 (make verdict-table), the fingerprints with make scan-fingerprints.
 
-Exit codes: 1 a target could not be scanned (takes precedence over the rest);
-3 some finding is (predicted to be) FAILS_AFTER_EXPIRY or INTERMITTENT on some minor
-(takes precedence over 4); 4 a binary links client-go but no verdict can be predicted for
-it on some minor (not judged);
-0 otherwise: every target scanned, and every client-go found has a prediction that is
-neither FAILS_AFTER_EXPIRY nor INTERMITTENT.`,
+Exit codes, from one outcome: 1 a target could not be scanned (takes precedence);
+3 a client is (predicted to be) FAILS_AFTER_EXPIRY or INTERMITTENT on a deciding minor
+(takes precedence over 4); 4 not judged: a client without a verdict on a deciding minor or
+on any minor, a fork, a bundle, an unreadable binary, a target without a recognised client;
+0 every target has a client judged RELOADS on every deciding minor (or --allow-none).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tbl, path, err := loadVerdictTable(tablePath)
 			if err != nil {
 				return err
 			}
-			if k8s != "" {
-				minor, err := scan.K8sMinor(k8s)
-				if err != nil {
+			if len(k8s) > 0 {
+				if tbl, err = tbl.DecideOn(k8s...); err != nil {
 					return fmt.Errorf("--k8s: %w", err)
 				}
-				tbl = tbl.OnMinor(minor)
 			}
 			fp, err := loadFingerprints(fingerprintsPath)
 			if err != nil {
 				return err
 			}
-			var results []scanResult
-			var errs []error
+			var targets []scan.Scanned
 			for _, target := range args {
 				found, err := scanTarget(cmd.Context(), target)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
 				for i := range found {
 					found[i].Judge(tbl, fp)
 				}
-				results = append(results, scanResult{target, found})
+				targets = append(targets, scan.Scanned{Target: target, Findings: found, Err: err})
 			}
+			gate := scan.Decide(scan.GateInput{Targets: targets, AllowNone: allowNone})
 			if asJSON {
-				err = printScanJSON(cmd.OutOrStdout(), path, results, errs)
+				err = printScanJSON(cmd.OutOrStdout(), path, targets, gate)
 			} else {
-				err = printScanTable(cmd.OutOrStdout(), results)
+				err = printScanTable(cmd.OutOrStdout(), targets, gate)
 			}
 			if err != nil {
 				return err
 			}
-			if err := errors.Join(errs...); err != nil {
-				return err
-			}
-			return gateFindings(results)
+			return gateExit(gate)
 		},
 	}
 	c.Flags().StringVar(&tablePath, "table", "", "verdict table (default <repo>/fixtures/verdict-table.json)")
 	c.Flags().StringVar(&fingerprintsPath, "fingerprints", "", "function-name fingerprints (default <repo>/fixtures/scan/fingerprints.json)")
-	c.Flags().BoolVar(&asJSON, "json", false, "print the findings as JSON")
-	c.Flags().StringVar(&k8s, "k8s", "", "judge on this Kubernetes minor only, vX.Y (a vX.Y.Z names its minor); default: every minor measured, the worst decides")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the findings and the outcome as JSON")
+	c.Flags().StringSliceVar(&k8s, "k8s", nil, "decide on these Kubernetes minors, vX.Y or vX.Y.Z, comma-separated or repeated; default: the minors where the client is judged")
+	c.Flags().BoolVar(&allowNone, "allow-none", false, "the targets are not expected to talk to the apiserver: no recognised Kubernetes client (or an unreadable binary) passes")
 	c.AddCommand(newScanTableCommand(), newScanFingerprintsCommand())
 	return c
 }
@@ -236,11 +246,6 @@ fixtures/scan/fingerprints.json from the probe images.`,
 	return c
 }
 
-type scanResult struct {
-	target   string
-	findings []scan.Finding
-}
-
 func loadVerdictTable(path string) (scan.Table, string, error) {
 	if path == "" {
 		root, err := repoRoot()
@@ -271,52 +276,62 @@ func loadFingerprints(path string) (scan.Fingerprints, error) {
 	return fp, nil
 }
 
-// scanTarget treats an existing file as a binary and anything else as an image reference.
+// scanTarget treats an existing file as a binary or JavaScript file, an existing
+// directory as a tree (see scan.Image), and anything else as an image reference.
 func scanTarget(ctx context.Context, target string) ([]scan.Finding, error) {
 	if st, err := os.Stat(target); err == nil && !st.IsDir() {
-		f, err := scan.ClientGo(target)
-		if err != nil {
-			return nil, err
-		}
-		return []scan.Finding{f}, nil
+		return scan.File(target)
 	}
 	return scan.Image(ctx, target)
 }
 
-func printScanTable(out io.Writer, results []scanResult) error {
+func printScanTable(out io.Writer, targets []scan.Scanned, gate scan.Gate) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TARGET\tFILE\tCLIENT LIBRARY\tKUBERNETES\tVERDICT\tBASIS")
-	for _, r := range results {
-		if len(r.findings) == 0 {
-			fmt.Fprintf(w, "%s\t-\t-\t-\t-\tno Go binary or client-node package found\n", r.target)
+	for _, t := range targets {
+		if t.Err == nil && len(t.Findings) == 0 {
+			fmt.Fprintf(w, "%s\t-\t-\t-\t-\tno Go binary, client-node package or bundle found\n", t.Target)
 		}
-		for _, f := range r.findings {
-			file := f.File
-			if file == "" {
-				file = "-"
-			}
-			if f.Prediction == nil {
-				fmt.Fprintf(w, "%s\t%s\t%s\t-\t-\tdoes not link client-go\n", f.Target, file, clientGoCell(f))
+		for _, f := range t.Findings {
+			file := cmp.Or(f.File, "-")
+			switch {
+			case f.Opaque != "":
+				fmt.Fprintf(w, "%s\t%s\tunknown\t-\t-\tcannot be read for a client: %s\n", f.Target, file, f.Opaque)
+				continue
+			case f.Prediction == nil:
+				fmt.Fprintf(w, "%s\t%s\tnone\t-\t-\tno Kubernetes client recognised in it\n", f.Target, file)
 				continue
 			}
 			// One line per Kubernetes minor: a client can fare differently on each.
 			for _, p := range f.Prediction.Lines() {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Target, file, clientGoCell(f), cmp.Or(p.K8sMinor, "-"), p.Verdict, predictionBasis(p))
+				minor := cmp.Or(p.K8sMinor, "-")
+				if p.Context {
+					minor += " (context, not deciding)"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Target, file, clientGoCell(f), minor, p.Verdict, predictionBasis(p))
 			}
 		}
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if gate.Outcome == report.Passed {
+		for _, n := range gate.Notes {
+			fmt.Fprintln(out, "passed: "+n)
+		}
+	}
+	return nil
 }
 
 func clientGoCell(f scan.Finding) string {
 	m := f.ClientGo
 	switch {
-	case m == nil:
-		return "none"
+	case f.ClientGoBy == scan.FromBundle:
+		return scan.ClientNodePackage + " bundled, version unknown"
 	case f.IsClientNode():
 		return scan.ClientNodeModule(m.Version)
-	case f.ClientGoBy == scan.FromSymbols && f.VendorPrefix != "":
-		return "by symbols, vendored under " + f.VendorPrefix
+	case f.ClientGoBy == scan.FromSymbols && len(f.ClientGoAt) > 0:
+		return "by symbols, at " + strings.Join(f.ClientGoAt, ", ")
 	case f.ClientGoBy == scan.FromSymbols:
 		return "by symbols"
 	case m.Replace != nil:
@@ -326,52 +341,30 @@ func clientGoCell(f scan.Finding) string {
 }
 
 func predictionBasis(p scan.Prediction) string {
-	switch {
-	case p.Verdict == verdict.NotJudged || p.Verdict == "":
-		return "not judged: " + p.Reason
-	case p.FromSymbols:
-		return p.Reason
-	case !p.Predicted:
-		return p.Reason // the measurement: runs, counts, date
+	if p.Verdict != verdict.NotJudged && p.Verdict != "" {
+		return p.Reason // measured (runs, counts, date), predicted between agreeing neighbours, or from symbols
 	}
-	var names []string
-	for _, e := range p.Neighbours {
-		if p.Uncertain {
-			names = append(names, fmt.Sprintf("%s (%s)", e.Label, e.Verdict))
-		} else {
-			names = append(names, e.Label)
-		}
+	basis := "not judged: " + p.Reason
+	if p.Measure != "" {
+		basis += "; measure it: " + p.Measure
 	}
-	switch {
-	case p.Uncertain:
-		return "unmeasured: predicted from neighbours " + strings.Join(names, ", ") + ", which disagree: the worse, uncertain"
-	case len(names) == 1:
-		return "unmeasured: predicted from neighbour " + names[0] + " (outside the measured range)"
-	}
-	return "unmeasured: predicted from neighbours " + strings.Join(names, ", ")
+	return basis
 }
 
-func printScanJSON(w io.Writer, tablePath string, results []scanResult, errs []error) error {
+func printScanJSON(w io.Writer, tablePath string, targets []scan.Scanned, gate scan.Gate) error {
 	out := struct {
 		Table    string         `json:"table"`
 		Findings []scan.Finding `json:"findings"`
-		Errors   []string       `json:"errors"`
-	}{Table: tablePath, Findings: []scan.Finding{}, Errors: []string{}}
-	for _, r := range results {
-		out.Findings = append(out.Findings, r.findings...)
-	}
-	for _, err := range errs {
-		out.Errors = append(out.Errors, err.Error())
+		scan.Gate
+	}{Table: tablePath, Findings: []scan.Finding{}, Gate: gate}
+	for _, t := range targets {
+		out.Findings = append(out.Findings, t.Findings...)
 	}
 	return printJSON(w, out)
 }
 
-// gateFindings fails with exitGate when a client is (predicted to be) broken by expiry,
-// else with exitNotJudged when a binary links client-go without a prediction.
-func gateFindings(results []scanResult) error {
-	var all []scan.Finding
-	for _, r := range results {
-		all = append(all, r.findings...)
-	}
-	return outcomeExit(scan.Outcome(all))
+// gateExit is scan's exit, derived from the gate's outcome alone.
+func gateExit(g scan.Gate) error {
+	why := map[report.Outcome][]string{report.Broken: g.Broken, report.NotJudged: g.NotJudged, report.Failed: g.Errors}
+	return exitFor(g.Outcome, why[g.Outcome])
 }

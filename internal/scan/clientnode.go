@@ -3,13 +3,11 @@ package scan
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,57 +22,14 @@ import (
 // FromPackageJSON: the client library slot of a Finding holds either client.
 const ClientNodePackage = "@kubernetes/client-node"
 
-// FromPackageJSON: the version is the "version" of the package's own package.json in a
-// node_modules tree.
-const FromPackageJSON = "package.json"
-
-// clientNodeManifest is where npm installs the package's manifest, under any
-// node_modules (nested copies included).
-const clientNodeManifest = "node_modules/" + ClientNodePackage + "/package.json"
-
-// maxManifestSize bounds a package.json read: the real one is a few kB.
-const maxManifestSize = 1 << 20
-
 // ClientNodeModule is the table's module of a client-node version: the npm spec, which
 // no client-go module version can be mistaken for.
 func ClientNodeModule(version string) string { return ClientNodePackage + "@" + version }
 
-// IsClientNode reports whether a finding is a client-node package (not a Go binary).
+// IsClientNode reports whether a finding is a client-node package or bundle (not a Go
+// binary).
 func (f Finding) IsClientNode() bool {
 	return f.ClientGo != nil && f.ClientGo.Path == ClientNodePackage
-}
-
-// isClientNodeManifest reports whether an in-image path (or a path in a scanned
-// directory, slash-separated) is client-node's package.json in a node_modules tree.
-func isClientNodeManifest(name string) bool {
-	return name == clientNodeManifest || strings.HasSuffix(name, "/"+clientNodeManifest)
-}
-
-// clientNodeFinding reads a client-node package.json. A manifest of another package at
-// that path (a fork renamed on install) is no finding; one without a version is an error:
-// the client is there, but which one cannot be told.
-func clientNodeFinding(r io.Reader) (Finding, bool, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxManifestSize+1))
-	if err != nil {
-		return Finding{}, false, err
-	}
-	if len(data) > maxManifestSize {
-		return Finding{}, false, errors.New("package.json larger than 1 MiB")
-	}
-	var m struct {
-		Name    string `json:"name"`
-		Version string `json:"version"`
-	}
-	if err := json.Unmarshal(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), &m); err != nil {
-		return Finding{}, false, fmt.Errorf("package.json: %w", err)
-	}
-	if m.Name != ClientNodePackage {
-		return Finding{}, false, nil
-	}
-	if m.Version == "" {
-		return Finding{}, false, errors.New("package.json of " + ClientNodePackage + " has no version")
-	}
-	return Finding{ClientGo: &Module{Path: ClientNodePackage, Version: m.Version}, ClientGoBy: FromPackageJSON}, true, nil
 }
 
 // Layer scans one image layer (a tar stream, gzip-compressed or not) on its own: the Go
@@ -91,6 +46,7 @@ func Layer(r io.Reader) ([]Finding, error) {
 	if err := scanLayer(r, merged, tmp); err != nil {
 		return nil, err
 	}
+	dropPackagedBundles(merged)
 	return sortedFindings(merged, ""), nil
 }
 
@@ -105,7 +61,7 @@ func sortedFindings(m map[string]Finding, target string) []Finding {
 }
 
 // Dir scans a directory tree — an unpacked image, an application with its node_modules —
-// for Go binaries and client-node packages. File is the path below root, slash-separated
+// for Go binaries and client-node packages and bundles. File is the path below root, slash-separated
 // with a leading slash, as for images. Symbolic links are not followed.
 func Dir(root string) ([]Finding, error) {
 	found := map[string]Finding{}
@@ -140,19 +96,34 @@ func Dir(root string) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
+	dropPackagedBundles(found)
 	return sortedFindings(found, root), nil
 }
 
-// scanFile reads one regular file of a directory scan: client-node's package.json, or
-// a Go binary.
+// File scans one file given as a target: a Go binary or a JavaScript bundle. Anything
+// else holds no client: no finding.
+func File(path string) ([]Finding, error) {
+	f, ok, err := scanFile(path, "/"+filepath.Base(path))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if !ok {
+		return []Finding{}, nil
+	}
+	f.Target = path
+	return []Finding{f}, nil
+}
+
+// scanFile reads one regular file of a directory scan: a package.json or JavaScript file
+// (see textReader), or a Go binary.
 func scanFile(p, name string) (Finding, bool, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return Finding{}, false, err
 	}
 	defer f.Close()
-	if isClientNodeManifest(strings.TrimPrefix(name, "/")) {
-		return clientNodeFinding(f)
+	if read := textReader(name); read != nil {
+		return read(f)
 	}
 	st, err := f.Stat()
 	if err != nil || st.Size() > maxBinarySize {
@@ -170,10 +141,11 @@ func scanFile(p, name string) (Finding, bool, error) {
 }
 
 // PredictClientNode looks a client-node version up in t, on each Kubernetes minor apart
-// (see byMinor): an exact match (the entry of that npm version, or of the probe label
-// js-<version>) is the measured verdict; otherwise the worse verdict of its nearest
-// measured client-node neighbours on the npm version order, as Predict does for
-// client-go. Only client-node entries take part.
+// (see byMinor), by the rules of Predict: an exact match (the entry of that npm version,
+// or of the probe label js-<version>) is the measured verdict; an unmeasured version is
+// predicted only between two measured neighbours of its own major version that agree.
+// Each major rewrote the HTTP layer that sends the token (httpLayers), so a version is
+// never predicted from another major's measurements. Only client-node entries take part.
 func PredictClientNode(t Table, version string) Prediction {
 	p := Prediction{Version: version, Verdict: verdict.NotJudged}
 	v := "v" + strings.TrimPrefix(strings.TrimSpace(version), "v")
@@ -181,37 +153,51 @@ func PredictClientNode(t Table, version string) Prediction {
 		p.Reason = fmt.Sprintf("%s %q is not a version", ClientNodePackage, version)
 		return p
 	}
-	return byMinor(t, true, version, func(t Table) Prediction {
+	p.measure = []string{"js-" + strings.TrimPrefix(v, "v")}
+	major := semver.Major(v)
+	return byMinor(t, true, func(t Table) Prediction {
 		p := p // each minor starts from the version alone
 		var measured []Entry
+		others := false
 		for _, e := range t.Entries {
 			if e.Module == ClientNodeModule(version) || e.Label == "js-"+version {
 				return measuredAs(p, e)
 			}
-			if e.Verdict != verdict.NotJudged && semver.IsValid(e.npmVersion()) {
+			if e.Verdict == verdict.NotJudged || !semver.IsValid(e.npmVersion()) {
+				continue
+			}
+			if semver.Major(e.npmVersion()) == major {
 				measured = append(measured, e)
+			} else {
+				others = true
 			}
 		}
+		rewrite := ""
+		if others {
+			rewrite = "; measurements of other major versions do not count: " + httpLayerText
+		}
 		if len(measured) == 0 {
-			p.Reason = fmt.Sprintf("no measured %s entry with a RELOADS/FAILS/INTERMITTENT verdict", ClientNodePackage)
+			p.Reason = fmt.Sprintf("unmeasured, and no %s %s.x was measured on this minor%s", ClientNodePackage, strings.TrimPrefix(major, "v"), rewrite)
 			return p
 		}
 		slices.SortStableFunc(measured, func(a, b Entry) int { return semver.Compare(a.npmVersion(), b.npmVersion()) })
 		i, _ := slices.BinarySearchFunc(measured, v, func(e Entry, v string) int {
 			return cmp.Or(semver.Compare(e.npmVersion(), v), -1) // equal versions sort below: i is the first above
 		})
-		return placeBetween(p, measured, i, "npm version order")
+		p = placeBetween(p, measured, i, "npm version order of "+strings.TrimPrefix(major, "v")+".x")
+		if p.Verdict == verdict.NotJudged {
+			p.Reason += rewrite
+		}
+		return p
 	})
 }
+
+// httpLayerText says why client-node majors are never neighbours: each release's
+// dependencies (npm registry) name the HTTP client that sends the token.
+const httpLayerText = "each major rewrote the HTTP layer that sends the token (0.x uses request, 1.x node-fetch, 2.x undici)"
 
 // IsClientNode reports whether the entry measured a client-node version.
 func (e Entry) IsClientNode() bool { return strings.HasPrefix(e.Module, ClientNodePackage+"@") }
 
 // npmVersion is a client-node entry's version in semver's v-prefixed form.
 func (e Entry) npmVersion() string { return "v" + strings.TrimPrefix(e.Module, ClientNodePackage+"@") }
-
-// inImage reports whether name (an in-image path) is a client-node manifest, for layer
-// scans.
-func inImage(name string) bool {
-	return isClientNodeManifest(strings.TrimPrefix(path.Clean(name), "/"))
-}

@@ -19,15 +19,17 @@ func manifest(name, version string) string {
 	return `{"name":"` + name + `","version":"` + version + `","main":"dist/index.js"}`
 }
 
-// TestLayerFindsClientNode: every client-node package.json under a node_modules, nested
-// copies included; other packages, and a manifest of another package at that path, are not.
+// TestLayerFindsClientNode: every client-node package.json at a package's root under a
+// node_modules, nested copies included; other packages, and a manifest of another package
+// at client-node's path, are not.
 func TestLayerFindsClientNode(t *testing.T) {
 	layer := gzipped(t, tarOf(t,
 		member{name: "app/node_modules/@kubernetes/client-node/package.json", content: manifest(ClientNodePackage, "0.10.3")},
 		member{name: "app/node_modules/@kubernetes/client-node/dist/index.js", content: "exports.x = 1\n"},
+		member{name: "app/node_modules/@kubernetes/client-node/dist/esm/package.json", content: `{"type":"module","name":"@kubernetes/client-node"}`}, // not a package root
 		member{name: "app/node_modules/addon/node_modules/@kubernetes/client-node/package.json", content: "\xef\xbb\xbf" + manifest(ClientNodePackage, "0.22.3")},
-		member{name: "app/node_modules/@kubernetes/client-node-fork/package.json", content: manifest(ClientNodePackage, "9.9.9")},
 		member{name: "srv/node_modules/@kubernetes/client-node/package.json", content: manifest("not-client-node", "1.0.0")},
+		member{name: "srv/node_modules/broken/package.json", content: "{"}, // some package's broken manifest says nothing
 		member{name: "app/package.json", content: manifest("app", "1.0.0")},
 	))
 	found, err := Layer(bytes.NewReader(layer))
@@ -44,6 +46,29 @@ func TestLayerFindsClientNode(t *testing.T) {
 	require.ErrorContains(t, err, "no version")
 	_, err = Layer(bytes.NewReader(tarOf(t, member{name: "node_modules/@kubernetes/client-node/package.json", content: "{"})))
 	require.ErrorContains(t, err, "package.json")
+	_, err = Layer(bytes.NewReader(tarOf(t, member{name: "node_modules/k8s/package.json", content: `{"name":"@kubernetes/client-node",`})))
+	require.ErrorContains(t, err, "package.json", "a broken manifest naming client-node cannot be passed over")
+}
+
+// TestScanNpmAliasRecognised: npm installs an alias ("k8s": "npm:@kubernetes/client-node@0.10.2")
+// under the alias's directory; the manifest's name says what it is. A package renamed on
+// publication (a fork) is another package.
+func TestScanNpmAliasRecognised(t *testing.T) {
+	tbl := Table{Entries: []Entry{jsEntry("0.10.2", verdict.FailsAfterExpiry)}}
+	for _, dir := range []string{"k8s", "@acme/kube-client", "@kubernetes/client-node-fork"} {
+		layer := tarOf(t, member{name: "app/node_modules/" + dir + "/package.json", content: manifest(ClientNodePackage, "0.10.2")},
+			member{name: "app/node_modules/@acme/client-node/package.json", content: manifest("@acme/client-node", "0.10.2")})
+		found, err := Layer(bytes.NewReader(layer))
+		require.NoError(t, err, dir)
+		require.Len(t, found, 1, dir)
+		require.Equal(t, "/app/node_modules/"+dir+"/package.json", found[0].File)
+		found[0].Judge(tbl, Fingerprints{})
+		g := Decide(GateInput{Targets: []Scanned{{Target: "img", Findings: found}}})
+		require.Equal(t, report.Broken, g.Outcome, dir)
+	}
+	for _, name := range []string{"app/node_modules/.bin/package.json", "app/node_modules/@scope/package.json", "node_modules/a/b/package.json", "xnode_modules/a/package.json"} {
+		require.False(t, isPackageManifest("/"+name), name)
+	}
 }
 
 // A later layer's whiteout removes a client-node installed below it, as for Go binaries.
@@ -114,6 +139,7 @@ func TestPredictClientNode(t *testing.T) {
 		jsEntry("0.10.2", verdict.FailsAfterExpiry),
 		jsEntry("0.10.3", verdict.Reloads),
 		jsEntry("0.18.1", verdict.FailsAfterExpiry), // made up: must not leak into client-go v0.18.1
+		jsEntry("0.20.0", verdict.FailsAfterExpiry), // made up
 		jsEntry("1.4.0", verdict.Reloads),
 		jsEntry("0.22.3", verdict.NotJudged),
 	}}
@@ -125,10 +151,11 @@ func TestPredictClientNode(t *testing.T) {
 	}{
 		{"0.10.2", verdict.FailsAfterExpiry, false, "measured js-0.10.2"},
 		{"1.4.0", verdict.Reloads, false, "measured"},
-		{"0.9.2", verdict.FailsAfterExpiry, true, "older than every measured version"},
-		{"0.12.0", verdict.FailsAfterExpiry, true, "between js-0.10.3 (@kubernetes/client-node@0.10.3) (RELOADS) and js-0.18.1"},
-		{"1.0.0", verdict.FailsAfterExpiry, true, "between js-0.18.1 (@kubernetes/client-node@0.18.1) (FAILS_AFTER_EXPIRY) and js-1.4.0"},
-		{"2.0.1", verdict.Reloads, true, "newer than every measured version"},
+		{"0.19.0", verdict.FailsAfterExpiry, true, "predicted, unmeasured, between js-0.18.1 (@kubernetes/client-node@0.18.1) and js-0.20.0 (@kubernetes/client-node@0.20.0) on the npm version order of 0.x, both FAILS_AFTER_EXPIRY"},
+		{"0.9.2", verdict.NotJudged, true, "older than every version measured on this minor"},
+		{"0.12.0", verdict.NotJudged, true, "between js-0.10.3 (@kubernetes/client-node@0.10.3) (RELOADS) and js-0.18.1 (@kubernetes/client-node@0.18.1) (FAILS_AFTER_EXPIRY) on the npm version order of 0.x: the neighbours disagree"},
+		{"0.21.0", verdict.NotJudged, true, "newer than every version measured on this minor on the npm version order of 0.x (the newest is js-0.20.0"},
+		{"1.0.0", verdict.NotJudged, true, "older than every version measured on this minor on the npm version order of 1.x"},
 		{"0.22.3", verdict.NotJudged, false, "measured"},
 		{"latest", verdict.NotJudged, false, "not a version"},
 	} {
@@ -136,9 +163,9 @@ func TestPredictClientNode(t *testing.T) {
 		require.Equal(t, c.want, p.Verdict, "%s: %s", c.version, p.Reason)
 		require.Equal(t, c.predicted, p.Predicted, c.version)
 		require.Contains(t, p.Reason, c.reason, c.version)
-	}
-	if c := PredictClientNode(tbl, "1.0.0"); !c.Uncertain {
-		t.Error("neighbours that disagree make the prediction uncertain")
+		if c.want == verdict.NotJudged && c.version != "latest" {
+			require.Equal(t, "satoken run --k8s v1.34.4 --versions js-"+c.version, p.Measure, c.version)
+		}
 	}
 
 	// client-go's lookup never sees the client-node entries.
@@ -147,13 +174,30 @@ func TestPredictClientNode(t *testing.T) {
 	require.Contains(t, p.Reason, "between v0.17.0 and v0.21.1")
 
 	// Judge routes a client-node finding to its own lookup.
-	f := Finding{ClientGo: &Module{Path: ClientNodePackage, Version: "0.10.2"}, ClientGoBy: FromPackageJSON}
+	f := Finding{Target: "img", ClientGo: &Module{Path: ClientNodePackage, Version: "0.10.2"}, ClientGoBy: FromPackageJSON}
 	f.Judge(tbl, Fingerprints{})
 	require.Equal(t, verdict.FailsAfterExpiry, f.Prediction.Verdict)
-	broken, unjudged := Outcome([]Finding{f})
-	require.Len(t, broken, 1)
-	require.Empty(t, unjudged)
-	require.Contains(t, broken[0], "0.10.2: FAILS_AFTER_EXPIRY")
+	g := Decide(GateInput{Targets: []Scanned{{Target: "img", Findings: []Finding{f}}}})
+	require.Equal(t, report.Broken, g.Outcome)
+	require.Equal(t, []string{"img 0.10.2: FAILS_AFTER_EXPIRY"}, g.Broken)
+}
+
+// TestPredictClientNode2xNotFrom1x: each client-node major rewrote its HTTP layer, so 2.x
+// is never predicted from 1.x (or 0.x) measurements, even when they agree around it.
+func TestPredictClientNode2xNotFrom1x(t *testing.T) {
+	tbl := Table{Entries: []Entry{jsEntry("0.10.3", verdict.Reloads), jsEntry("1.4.0", verdict.Reloads), jsEntry("3.0.0", verdict.Reloads)}}
+	for _, v := range []string{"2.0.1", "2.0.0"} {
+		p := PredictClientNode(tbl, v)
+		require.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", v, p.Reason)
+		require.Equal(t, "unmeasured, and no @kubernetes/client-node 2.x was measured on this minor; measurements of other major versions do not count: "+
+			"each major rewrote the HTTP layer that sends the token (0.x uses request, 1.x node-fetch, 2.x undici)", p.Reason)
+		require.Equal(t, "satoken run --k8s v1.34.4 --versions js-"+v, p.Measure)
+	}
+	// 0.22.3 lies between two reloading measurements, 0.10.3 and 1.4.0, of different majors.
+	p := PredictClientNode(tbl, "0.22.3")
+	require.Equal(t, verdict.NotJudged, p.Verdict, p.Reason)
+	require.Contains(t, p.Reason, "newer than every version measured on this minor on the npm version order of 0.x")
+	require.Contains(t, p.Reason, "measurements of other major versions do not count")
 }
 
 // Reports of JavaScript probes make client-node entries: their own Markdown table, no

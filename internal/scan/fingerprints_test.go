@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -56,45 +58,57 @@ func TestPredictFromSymbols(t *testing.T) {
 		funcs      []string
 		want       verdict.Verdict
 		candidates []string
-		uncertain  bool
 		reason     string
 	}{
 		{"fits only the oldest", []string{rest + "InClusterConfig", rest + "OnlyInV8"},
-			verdict.FailsAfterExpiry, []string{"v8.0.0"}, false, "all declared by 1 of the 4 fingerprinted versions (v8.0.0 … v0.37.2), the candidates: v8.0.0 FAILS_AFTER_EXPIRY"},
+			verdict.FailsAfterExpiry, []string{"v8.0.0"}, "all declared by 1 of the 4 fingerprinted versions (v8.0.0 … v0.37.2), the candidates: v8.0.0 FAILS_AFTER_EXPIRY"},
 		{"only functions every version has: candidates disagree, not judged", []string{rest + "InClusterConfig", rest + "(*Request).Do"},
-			verdict.NotJudged, []string{"v8.0.0", "v9.0.0", "v11.0.0", "v0.37.2"}, true, "the worst candidate is FAILS_AFTER_EXPIRY"},
+			verdict.NotJudged, []string{"v8.0.0", "v9.0.0", "v11.0.0", "v0.37.2"}, "the candidates disagree and function names cannot tell them apart"},
 		{"candidates disagree: not judged, the verdicts named", []string{rest + "OldHelper", "k8s.io/client-go/rest.InClusterConfig.func1"},
-			verdict.NotJudged, []string{"v8.0.0", "v9.0.0"}, true, "v8.0.0 FAILS_AFTER_EXPIRY, v9.0.0 INTERMITTENT"},
+			verdict.NotJudged, []string{"v8.0.0", "v9.0.0"}, "v8.0.0 FAILS_AFTER_EXPIRY, v9.0.0 INTERMITTENT"},
 		{"a function from a release on", []string{transport + "NewTokenFileRefresher", rest + "Request.Do"},
-			verdict.Reloads, []string{"v0.37.2"}, false, "v0.37.2 RELOADS"},
+			verdict.Reloads, []string{"v0.37.2"}, "v0.37.2 RELOADS"},
 		{"fits no version", []string{rest + "OnlyInV8", transport + "NewTokenFileRefresher"},
-			verdict.NotJudged, nil, false, "none of the 4 fingerprinted versions (v8.0.0 … v0.37.2) declares all its 2 fingerprinted client-go functions"},
+			verdict.NotJudged, nil, "none of the 4 fingerprinted versions (v8.0.0 … v0.37.2) declares all its 2 fingerprinted client-go functions"},
 		{"nothing fingerprinted", []string{ClientGoPath + "/util/cert.NewPool", rest + "InClusterConfig.func1"},
-			verdict.NotJudged, nil, false, "none of its 2 client-go functions is fingerprinted"},
+			verdict.NotJudged, nil, "none of its 2 client-go functions is fingerprinted"},
 	} {
 		p := PredictFromSymbols(testTable(), testFingerprints(), tc.funcs)
 		require.Equal(t, tc.want, p.Verdict, "%s: %s", tc.name, p.Reason)
 		require.Equal(t, tc.candidates, p.Candidates, tc.name)
-		require.Equal(t, tc.uncertain, p.Uncertain, tc.name)
 		require.True(t, p.FromSymbols, tc.name)
 		require.True(t, p.Predicted, tc.name)
 		require.Contains(t, p.Reason, tc.reason, tc.name)
 	}
 }
 
-func TestPredictFromSymbolsCandidateWithoutVerdict(t *testing.T) {
+// TestPredictFromSymbolsCandidateNotJudged: a candidate without a verdict leaves the
+// binary not judged, and measuring the candidate is what would judge it.
+func TestPredictFromSymbolsCandidateNotJudged(t *testing.T) {
 	tbl := testTable()
 	tbl.Entries[0].Verdict, tbl.Entries[0].Observed = verdict.NotJudged, nil // v8.0.0 never judged
 	p := PredictFromSymbols(tbl, testFingerprints(), []string{rest + "OnlyInV8"})
 	require.Equal(t, verdict.NotJudged, p.Verdict)
-	require.Contains(t, p.Reason, "v8.0.0 has no verdict")
+	require.Contains(t, p.Reason, "v8.0.0: measured v8.0.0")
+	require.Contains(t, p.Reason, "1 candidate(s) not judged on this minor, so neither is the binary")
+	require.Contains(t, p.Measure, "--versions v8.0.0")
 
-	// A fingerprinted version the table lacks is judged like any unmeasured version.
+	// A fingerprinted version the table lacks is judged like any unmeasured version: older
+	// than every one measured, so not at all.
 	tbl = testTable()
 	tbl.Entries = tbl.Entries[1:]
 	p = PredictFromSymbols(tbl, testFingerprints(), []string{rest + "OnlyInV8"})
-	require.Equal(t, verdict.Intermittent, p.Verdict, p.Reason)
-	require.Contains(t, p.Reason, "unmeasured")
+	require.Equal(t, verdict.NotJudged, p.Verdict, p.Reason)
+	require.Contains(t, p.Reason, "older than every version measured")
+
+	// Two candidates that agree, one of them predicted between agreeing neighbours.
+	fp := testFingerprints()
+	fp.Functions[rest+"OldHelper"] = []string{"v8.0.0", "v9.0.0", "v11.0.0"}
+	tbl = testTable()
+	tbl.Entries = append(tbl.Entries[:1], tbl.Entries[2:]...) // v9.0.0 unmeasured
+	p = PredictFromSymbols(tbl, fp, []string{rest + "OldHelper"})
+	require.Equal(t, verdict.FailsAfterExpiry, p.Verdict, p.Reason)
+	require.Contains(t, p.Reason, "v8.0.0 FAILS_AFTER_EXPIRY, v9.0.0 FAILS_AFTER_EXPIRY (predicted, unmeasured, between v8.0.0 (v8.0.0+incompatible) and v11.0.0")
 }
 
 func TestJudge(t *testing.T) {
@@ -121,27 +135,37 @@ func TestJudge(t *testing.T) {
 	require.Nil(t, none.Prediction)
 }
 
-func TestOutcome(t *testing.T) {
+func TestDecide(t *testing.T) {
 	judged := func(v verdict.Verdict) Finding {
 		return Finding{Target: "img", File: "/bin/" + string(v), ClientGo: &Module{Path: ClientGoPath}, Prediction: &Prediction{Verdict: v}}
 	}
+	noClient := Finding{Target: "img", File: "/bin/sh-like"}
 	for _, tc := range []struct {
 		name             string
 		findings         []Finding
+		outcome          report.Outcome
 		broken, unjudged int
 	}{
-		{"passed", []Finding{judged(verdict.Reloads), {Target: "no-client-go"}}, 0, 0},
-		{"nothing scanned", nil, 0, 0},
-		{"broken", []Finding{judged(verdict.Reloads), judged(verdict.FailsAfterExpiry), judged(verdict.Intermittent)}, 2, 0},
-		{"not judged", []Finding{judged(verdict.Reloads), judged(verdict.NotJudged), {ClientGo: &Module{Path: ClientGoPath}}}, 0, 2},
-		{"broken and not judged", []Finding{judged(verdict.FailsAfterExpiry), judged(verdict.NotJudged)}, 1, 1},
+		{"passed", []Finding{judged(verdict.Reloads), noClient}, report.Passed, 0, 0},
+		{"nothing scanned", nil, report.NotJudged, 0, 1},
+		{"no client recognised", []Finding{noClient}, report.NotJudged, 0, 1},
+		{"broken", []Finding{judged(verdict.Reloads), judged(verdict.FailsAfterExpiry), judged(verdict.Intermittent)}, report.Broken, 2, 0},
+		{"not judged", []Finding{judged(verdict.Reloads), judged(verdict.NotJudged), {ClientGo: &Module{Path: ClientGoPath}}}, report.NotJudged, 0, 2},
+		{"broken and not judged", []Finding{judged(verdict.FailsAfterExpiry), judged(verdict.NotJudged)}, report.Broken, 1, 1},
 	} {
-		broken, unjudged := Outcome(tc.findings)
-		require.Len(t, broken, tc.broken, tc.name)
-		require.Len(t, unjudged, tc.unjudged, tc.name)
+		g := Decide(GateInput{Targets: []Scanned{{Target: "img", Findings: tc.findings}}})
+		require.Equal(t, tc.outcome, g.Outcome, tc.name)
+		require.Len(t, g.Broken, tc.broken, tc.name)
+		require.Len(t, g.NotJudged, tc.unjudged, "%s: %v", tc.name, g.NotJudged)
 	}
-	broken, _ := Outcome([]Finding{judged(verdict.FailsAfterExpiry)})
-	require.Equal(t, []string{"img /bin/FAILS_AFTER_EXPIRY: FAILS_AFTER_EXPIRY"}, broken)
+	g := Decide(GateInput{Targets: []Scanned{{Target: "img", Findings: []Finding{judged(verdict.FailsAfterExpiry)}}}})
+	require.Equal(t, []string{"img /bin/FAILS_AFTER_EXPIRY: FAILS_AFTER_EXPIRY"}, g.Broken)
+
+	// A target that could not be scanned fails the scan, whatever the others show.
+	g = Decide(GateInput{Targets: []Scanned{{Target: "a", Err: errors.New("image a is not present locally")},
+		{Target: "b", Findings: []Finding{judged(verdict.FailsAfterExpiry)}}}})
+	require.Equal(t, report.Failed, g.Outcome)
+	require.Equal(t, []string{"image a is not present locally"}, g.Errors)
 }
 
 func TestBuildFingerprints(t *testing.T) {

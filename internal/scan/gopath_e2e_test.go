@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -97,7 +98,7 @@ func TestGOPATHVendoredClientGo(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, f.MainModule, "GOPATH mode: no module list in the build info")
 	require.Equal(t, FromSymbols, f.ClientGoBy)
-	require.Equal(t, "example.com/addon/vendor/", f.VendorPrefix)
+	require.Equal(t, []string{"example.com/addon/vendor/k8s.io/client-go"}, f.ClientGoAt)
 	require.Contains(t, f.funcs, "k8s.io/client-go/rest.InClusterConfig")
 
 	tbl, err := LoadTable(filepath.Join(root, "fixtures", "verdict-table.json"))
@@ -107,8 +108,8 @@ func TestGOPATHVendoredClientGo(t *testing.T) {
 	f.Judge(tbl, fp)
 	require.NotNil(t, f.Prediction)
 	t.Logf("prediction: %s (candidates %v): %s", f.Prediction.Verdict, f.Prediction.Candidates, f.Prediction.Reason)
-	broken, unjudged := Outcome([]Finding{f})
-	require.NotEmpty(t, append(broken, unjudged...), "a v8.0.0 client must not pass")
+	g := Decide(GateInput{Targets: []Scanned{{Target: bin, Findings: []Finding{f}}}})
+	require.NotEqual(t, report.Passed, g.Outcome, "a v8.0.0 client must not pass: %v", g.Notes)
 	if f.Prediction.Verdict != verdict.NotJudged {
 		require.Equal(t, verdict.FailsAfterExpiry, f.Prediction.Verdict)
 		require.Contains(t, f.Prediction.Candidates, "v8.0.0")

@@ -30,8 +30,8 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-// Image scans the Go binaries and @kubernetes/client-node packages of a local Docker
-// image; it never pulls. A target that is an existing directory (an unpacked image, a
+// Image scans the Go binaries and @kubernetes/client-node packages and bundles of a local
+// Docker image; it never pulls. A target that is an existing directory (an unpacked image, a
 // Node.js application) is scanned as a directory tree instead (see Dir), so that
 // `satoken scan DIR` works where anything but a file is taken for an image reference.
 func Image(ctx context.Context, image string) ([]Finding, error) {
@@ -90,6 +90,7 @@ func ScanSave(archive, target string) ([]Finding, error) {
 			return nil, fmt.Errorf("%s: layer %s: %w", archive, name, err)
 		}
 	}
+	dropPackagedBundles(merged)
 	out := slices.SortedFunc(maps.Values(merged), func(a, b Finding) int { return strings.Compare(a.File, b.File) })
 	for i := range out {
 		out[i].Target = target
@@ -210,11 +211,14 @@ func scanLayer(r io.Reader, merged map[string]Finding, tmp *os.File) error {
 			if h.Size > maxBinarySize {
 				continue
 			}
-			read := func() (Finding, bool, error) { return goBinary(tr, h.Size, tmp) }
-			if inImage(name) {
-				read = func() (Finding, bool, error) { return clientNodeFinding(tr) }
+			var fd Finding
+			var ok bool
+			var err error
+			if read := textReader(name); read != nil {
+				fd, ok, err = read(tr)
+			} else {
+				fd, ok, err = goBinary(tr, h.Size, tmp)
 			}
-			fd, ok, err := read()
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}

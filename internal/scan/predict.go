@@ -13,12 +13,11 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
-// Prediction is the verdict expected for one client-go version.
+// Prediction is the verdict expected for one client version.
 type Prediction struct {
 	Version   string          `json:"version"`   // "" when placed by function names
-	Verdict   verdict.Verdict `json:"verdict"`   // NOT_JUDGED when the version cannot be placed
+	Verdict   verdict.Verdict `json:"verdict"`   // NOT_JUDGED when no measurement decides
 	Predicted bool            `json:"predicted"` // false: this version itself was measured
-	Uncertain bool            `json:"uncertain,omitempty"`
 	// FromSymbols: placed by function names (see PredictFromSymbols); Candidates are the
 	// fingerprinted versions they fit.
 	FromSymbols bool     `json:"fromSymbols,omitempty"`
@@ -29,12 +28,22 @@ type Prediction struct {
 	// nearest measured versions below and/or above.
 	Neighbours []Entry `json:"neighbours,omitempty"`
 	Reason     string  `json:"reason"`
-	// K8sMinor is the Kubernetes minor the prediction is for: the one the table measured,
-	// or the one selected (Table.OnMinor). Empty when Minors holds one per minor.
+	// Measure is the command that measures the client on K8sMinor, when it is not judged
+	// there and a run of it would judge it.
+	Measure string `json:"measure,omitempty"`
+	// K8sMinor is the Kubernetes minor the prediction is for. Empty when Minors holds one
+	// line per minor.
 	K8sMinor string `json:"k8sMinor,omitempty"`
-	// Minors are the predictions on each Kubernetes minor when the table measured several;
-	// Verdict is then the worst of them for a gate (see byMinor).
+	// Context marks a minor's line shown beside the gate's decision: it does not decide.
+	Context bool `json:"context,omitempty"`
+	// DecidedOn are the minors whose lines decide Verdict (see Table.decide).
+	DecidedOn []string `json:"decidedOn,omitempty"`
+	// Minors are the predictions on each Kubernetes minor when there are several.
 	Minors []Prediction `json:"minors,omitempty"`
+
+	// measure are the labels `satoken run --versions` takes that would judge the client
+	// on this minor; byMinor turns them into Measure.
+	measure []string
 }
 
 // Lines are p's predictions one per Kubernetes minor: Minors, or p itself.
@@ -45,20 +54,21 @@ func (p Prediction) Lines() []Prediction {
 	return []Prediction{p}
 }
 
-// on is p's prediction on a Kubernetes minor: its line for it, else p itself.
-func (p Prediction) on(minor string) Prediction {
-	for _, l := range p.Minors {
-		if l.K8sMinor == minor {
-			return l
+// deciding are p's lines the gate decides on.
+func (p Prediction) deciding() []Prediction {
+	var out []Prediction
+	for _, l := range p.Lines() {
+		if !l.Context {
+			out = append(out, l)
 		}
 	}
-	return p
+	return out
 }
 
-// where names the Kubernetes minors p gives v on, e.g. " on v1.37", for gate messages.
+// where names the deciding minors p gives v on, e.g. " on v1.37", for gate messages.
 func (p Prediction) where(v verdict.Verdict) string {
 	var on []string
-	for _, l := range p.Lines() {
+	for _, l := range p.deciding() {
 		if l.Verdict == v && l.K8sMinor != "" {
 			on = append(on, l.K8sMinor)
 		}
@@ -69,101 +79,12 @@ func (p Prediction) where(v verdict.Verdict) string {
 	return " on " + strings.Join(on, ", ")
 }
 
-// gateOrder ranks verdicts as a gate's exit code does: a failure wins over not judged,
-// which wins over a pass.
-var gateOrder = map[verdict.Verdict]int{verdict.Reloads: 0, verdict.NotJudged: 1, verdict.Intermittent: 2, verdict.FailsAfterExpiry: 3}
-
-// byMinor predicts with predict on each Kubernetes minor the table measured the library
-// on (client-node or client-go), from that minor's entries alone — or only on the minor
-// t is restricted to (OnMinor), not judged when the table measured the library on no
-// cluster of it. A client can behave differently on another apiserver, so minors never
-// pool their entries. Several minors give one line each (Minors) and the worst of them
-// in gate order: a verdict on one minor does not vouch for another.
-func byMinor(t Table, clientNode bool, version string, predict func(Table) Prediction) Prediction {
-	if p, ok := t.notMeasured(clientNode, version); ok {
-		return p
-	}
-	own := t.of(clientNode)
-	on := minors(own)
-	if t.only != "" {
-		on = []string{t.only}
-	}
-	if len(on) == 0 {
-		return predict(Table{}) // nothing measured: predict says why
-	}
-	lines := make([]Prediction, len(on))
-	for i, m := range on {
-		sub := Table{SchemaVersion: t.SchemaVersion, TokenMode: t.TokenMode, TTLSeconds: t.TTLSeconds}
-		for _, e := range own {
-			if e.K8sMinor == m {
-				sub.Entries = append(sub.Entries, e)
-			}
-		}
-		lines[i] = predict(sub)
-		lines[i].K8sMinor = m
-	}
-	if len(lines) == 1 {
-		return lines[0]
-	}
-	p := Prediction{Version: lines[0].Version, Verdict: verdict.Reloads, Predicted: true, Minors: lines}
-	var reasons []string
-	for _, l := range lines {
-		if gateOrder[l.Verdict] > gateOrder[p.Verdict] {
-			p.Verdict = l.Verdict
-		}
-		p.Predicted = p.Predicted && l.Predicted
-		p.Uncertain = p.Uncertain || l.Uncertain
-		p.FromSymbols = p.FromSymbols || l.FromSymbols
-		for _, c := range l.Candidates {
-			if !slices.Contains(p.Candidates, c) {
-				p.Candidates = append(p.Candidates, c)
-			}
-		}
-		for _, v := range l.Observed {
-			if !slices.Contains(p.Observed, v) {
-				p.Observed = append(p.Observed, v)
-			}
-		}
-		p.Neighbours = append(p.Neighbours, l.Neighbours...)
-		reasons = append(reasons, l.K8sMinor+": "+l.Reason)
-	}
-	slices.SortFunc(p.Observed, func(a, b verdict.Verdict) int { return severity[a] - severity[b] })
-	p.Reason = strings.Join(reasons, "; ")
-	return p
-}
-
-// of is t's entries of one library: client-node's or client-go's.
-func (t Table) of(clientNode bool) []Entry {
-	var own []Entry
-	for _, e := range t.Entries {
-		if e.IsClientNode() == clientNode {
-			own = append(own, e)
-		}
-	}
-	return own
-}
-
-// notMeasured is the prediction when t is restricted to a minor (OnMinor) the table
-// measured the library on no cluster of: not judged, naming the minors it was measured on.
-func (t Table) notMeasured(clientNode bool, version string) (Prediction, bool) {
-	on := minors(t.of(clientNode))
-	if t.only == "" || slices.Contains(on, t.only) {
-		return Prediction{}, false
-	}
-	library, measuredOn := ClientGoPath, "no Kubernetes version"
-	if clientNode {
-		library = ClientNodePackage
-	}
-	if len(on) > 0 {
-		measuredOn = strings.Join(on, ", ")
-	}
-	return Prediction{Version: version, Verdict: verdict.NotJudged, K8sMinor: t.only,
-		Reason: fmt.Sprintf("not measured on %s: the table measured %s on %s", t.only, library, measuredOn)}, true
-}
-
 // Predict looks version up in t, on each Kubernetes minor apart (see byMinor): an exact
-// match is the measured verdict; otherwise the worse verdict of its nearest measured
-// neighbours (a gate must not pass a version that may behave like the failing one). Tags
+// match is the measured verdict; an unmeasured version strictly between two measured
+// neighbours that agree is predicted to do the same; anything else — neighbours that
+// disagree, a version older or newer than every one measured on that minor — is not
+// judged, with the command that measures it: a prediction rests on measurements around
+// it, never on the worse of two that disagree nor on one beyond the measured range. Tags
 // are placed by the Kubernetes release they belong to, date-only pseudo-versions by date
 // against entries with a module time. NOT_JUDGED entries say nothing about a client, so
 // they are never neighbours.
@@ -175,11 +96,13 @@ func Predict(t Table, version string) Prediction {
 		return p
 	}
 	ax, placeable := axisOf(q)
-	if !placeable && !slices.ContainsFunc(t.Entries, func(e Entry) bool { return !e.IsClientNode() && e.is(q) }) {
+	label, measured := t.labelOf(q)
+	if !placeable && !measured {
 		p.Reason = fmt.Sprintf("%s is neither a client-go release tag nor a pseudo-version", version)
 		return p
 	}
-	return byMinor(t, false, version, func(t Table) Prediction {
+	p.measure = []string{label}
+	return byMinor(t, false, func(t Table) Prediction {
 		p := p // each minor starts from the version alone
 		for _, e := range t.Entries {
 			if e.is(q) {
@@ -197,7 +120,7 @@ func Predict(t Table, version string) Prediction {
 			}
 		}
 		if len(measured) == 0 {
-			p.Reason = fmt.Sprintf("no measured entry with a RELOADS/FAILS/INTERMITTENT verdict can be placed on the %s", ax.name)
+			p.Reason = fmt.Sprintf("unmeasured, and no version measured on this minor with a RELOADS/FAILS/INTERMITTENT verdict can be placed on the %s", ax.name)
 			return p
 		}
 		at := func(e Entry) int64 { pos, _ := ax.of(e); return pos }
@@ -205,6 +128,18 @@ func Predict(t Table, version string) Prediction {
 		i, _ := slices.BinarySearchFunc(measured, ax.at+1, func(e Entry, pos int64) int { return cmp.Compare(at(e), pos) })
 		return placeBetween(p, measured, i, ax.name)
 	})
+}
+
+// labelOf is how `satoken run --versions` names client-go version q (normalized): the
+// label of the table's entry of it when one was measured on any minor, else the version
+// itself (normalized: without +incompatible, as the matrix labels tags).
+func (t Table) labelOf(q string) (label string, measured bool) {
+	for _, e := range t.of(false) {
+		if e.is(q) {
+			return e.Label, true
+		}
+	}
+	return q, false
 }
 
 // is reports whether e measured client-go version q (normalized) itself.
@@ -237,9 +172,12 @@ func axisOf(q string) (axis, bool) {
 }
 
 // measuredAs is the prediction of a version measured itself: entry e's verdict, counts
-// and date.
+// and date. An entry whose runs all drew no verdict is measured again by its command.
 func measuredAs(p Prediction, e Entry) Prediction {
 	p.Verdict, p.Neighbours, p.Observed = e.Verdict, []Entry{e}, e.Observed
+	if e.Verdict != verdict.NotJudged {
+		p.measure = nil
+	}
 	p.Reason = fmt.Sprintf("measured %s on Kubernetes %s (token ttl %ds, %d run(s)%s, latest %s)",
 		e.Name(), e.K8sVersion, e.TTLSeconds, e.Runs, countsText(e), e.MeasuredAt.Format("2006-01-02"))
 	if len(e.Observed) > 1 {
@@ -249,38 +187,34 @@ func measuredAs(p Prediction, e Entry) Prediction {
 }
 
 // placeBetween predicts from the measured entries (sorted on axis) around position i,
-// where the unmeasured version falls: the nearest neighbour at either end, the worse of
-// the two neighbours in between (uncertain when they disagree).
+// where the unmeasured version falls: the verdict of the two neighbours when they agree;
+// not judged when they disagree or when one is missing (the version is older or newer
+// than every one measured): nothing measured says how it behaves.
 func placeBetween(p Prediction, measured []Entry, i int, axis string) Prediction {
 	p.Predicted = true
 	switch {
 	case i == 0:
-		up := measured[0]
-		p.Verdict, p.Neighbours = up.Verdict, []Entry{up}
-		p.Reason = fmt.Sprintf("unmeasured, older than every measured version on the %s; nearest is %s: %s", axis, up.Name(), up.Verdict)
+		oldest := measured[0]
+		p.Neighbours = []Entry{oldest}
+		p.Reason = fmt.Sprintf("unmeasured, older than every version measured on this minor on the %s (the oldest is %s, %s): not predicted beyond the measured range",
+			axis, oldest.Name(), oldest.Verdict)
 	case i == len(measured):
-		low := measured[i-1]
-		p.Verdict, p.Neighbours = low.Verdict, []Entry{low}
-		p.Reason = fmt.Sprintf("unmeasured, newer than every measured version on the %s; nearest is %s: %s", axis, low.Name(), low.Verdict)
+		newest := measured[i-1]
+		p.Neighbours = []Entry{newest}
+		p.Reason = fmt.Sprintf("unmeasured, newer than every version measured on this minor on the %s (the newest is %s, %s): not predicted beyond the measured range",
+			axis, newest.Name(), newest.Verdict)
 	default:
 		low, up := measured[i-1], measured[i]
-		p.Verdict, p.Neighbours = worse(low.Verdict, up.Verdict), []Entry{low, up}
+		p.Neighbours = []Entry{low, up}
 		if low.Verdict == up.Verdict {
-			p.Reason = fmt.Sprintf("unmeasured, between %s and %s on the %s, both %s", low.Name(), up.Name(), axis, low.Verdict)
-		} else {
-			p.Uncertain = true
-			p.Reason = fmt.Sprintf("unmeasured, between %s (%s) and %s (%s) on the %s: the neighbours disagree, taking the worse",
-				low.Name(), low.Verdict, up.Name(), up.Verdict, axis)
+			p.Verdict, p.measure = low.Verdict, nil
+			p.Reason = fmt.Sprintf("predicted, unmeasured, between %s and %s on the %s, both %s", low.Name(), up.Name(), axis, low.Verdict)
+			return p
 		}
+		p.Reason = fmt.Sprintf("unmeasured, between %s (%s) and %s (%s) on the %s: the neighbours disagree, so neither is predicted",
+			low.Name(), low.Verdict, up.Name(), up.Verdict, axis)
 	}
 	return p
-}
-
-func worse(a, b verdict.Verdict) verdict.Verdict {
-	if severity[b] > severity[a] {
-		return b
-	}
-	return a
 }
 
 // countsText shows an entry's verdict counts, e.g. ": RELOADS ×5, INTERMITTENT ×1", and
@@ -307,11 +241,12 @@ func countsText(e Entry) string {
 
 // PredictFromSymbols places a binary by its client-go function names (vendor prefix cut):
 // the candidates are the fingerprinted versions that declare every fingerprinted function
-// it links, each judged by Predict on each Kubernetes minor apart (see byMinor). A verdict
-// they share is the prediction; candidates that disagree, no candidate, or one without a
-// verdict leave the binary NOT_JUDGED (the names cannot say which candidate it is, so no
-// verdict may be claimed). The reason names the candidates, never one version: versions
-// with the same functions cannot be told apart.
+// it links, each judged by Predict on each Kubernetes minor apart (see byMinor). On a
+// minor, a verdict they all share is the prediction; a candidate not judged there leaves
+// the minor not judged (measuring the candidates would judge it), and candidates that
+// disagree leave it not judged (the names cannot say which candidate it is, so no verdict
+// may be claimed). The reason names the candidates, never one version: versions with the
+// same functions cannot be told apart.
 func PredictFromSymbols(t Table, fp Fingerprints, funcs []string) Prediction {
 	p := Prediction{Verdict: verdict.NotJudged, Predicted: true, FromSymbols: true}
 	cands, evidence := fp.Match(funcs)
@@ -333,16 +268,16 @@ func PredictFromSymbols(t Table, fp Fingerprints, funcs []string) Prediction {
 	for _, c := range cands {
 		p.Candidates = append(p.Candidates, c.Label)
 	}
-	return byMinor(t, false, "", func(t Table) Prediction {
+	return byMinor(t, false, func(t Table) Prediction {
 		p := p // each minor starts from the candidates alone
-		var verdicts []string
+		var verdicts, unjudged []string
 		disagree := false
 		for _, c := range cands {
 			cp := Predict(t, c.Module)
 			if cp.Verdict == verdict.NotJudged {
-				p.Verdict, p.Neighbours = verdict.NotJudged, nil
-				p.Reason = fmt.Sprintf("its functions fit %s, and %s has no verdict: %s", strings.Join(p.Candidates, ", "), c.Label, cp.Reason)
-				return p
+				unjudged = append(unjudged, fmt.Sprintf("%s: %s", c.Label, cp.Reason))
+				p.measure = append(p.measure, c.Label)
+				continue
 			}
 			for _, e := range cp.Neighbours {
 				if !slices.ContainsFunc(p.Neighbours, func(n Entry) bool { return n.Module == e.Module }) {
@@ -351,62 +286,87 @@ func PredictFromSymbols(t Table, fp Fingerprints, funcs []string) Prediction {
 			}
 			text := fmt.Sprintf("%s %s", c.Label, cp.Verdict)
 			if cp.Predicted {
-				text += " (unmeasured: " + cp.Reason + ")"
+				text += " (" + cp.Reason + ")"
 			}
 			verdicts = append(verdicts, text)
 			if len(verdicts) == 1 {
 				p.Verdict = cp.Verdict
 			}
 			disagree = disagree || cp.Verdict != p.Verdict
-			p.Verdict = worse(p.Verdict, cp.Verdict)
-			p.Uncertain = p.Uncertain || cp.Uncertain
 		}
 		p.Reason = fmt.Sprintf("from symbols: its %d fingerprinted client-go functions are all declared by %d of %s, the candidates: %s",
-			evidence, len(cands), known, strings.Join(verdicts, ", "))
-		if disagree {
-			worst := p.Verdict
-			p.Verdict, p.Uncertain = verdict.NotJudged, true
-			p.Reason += fmt.Sprintf("; the candidates disagree and function names cannot tell them apart: not judged (the worst candidate is %s); rebuild with modules (go build records the client-go version) or scan a build with module info", worst)
+			evidence, len(cands), known, strings.Join(append(verdicts, unjudged...), ", "))
+		switch {
+		case len(unjudged) > 0:
+			p.Verdict, p.Neighbours = verdict.NotJudged, nil
+			p.Reason += fmt.Sprintf("; %d candidate(s) not judged on this minor, so neither is the binary", len(unjudged))
+		case disagree:
+			p.Verdict = verdict.NotJudged
+			p.Reason += "; the candidates disagree and function names cannot tell them apart: not judged; rebuild with modules (go build records the client-go version) or scan a build with module info"
 		}
 		return p
 	})
 }
 
-// Judge sets f.Prediction: from the build info's client-go version when the table can
-// place it, otherwise (GOPATH builds, local replaces, unparsable versions) from the
-// function names against fp; a client-node package from its version (PredictClientNode).
-// A finding without a client gets none.
+// Judge sets f.Prediction: a fork or a bundle is not judged (nothing measured is known
+// to be in it); a client-node package is looked up by its version (PredictClientNode); a
+// client-go version from the build info by Predict when it is a tag or pseudo-version;
+// otherwise (GOPATH builds, local replaces, unparsable versions) from the function names
+// against fp. A finding without a client gets none.
 func (f *Finding) Judge(t Table, fp Fingerprints) {
-	if f.ClientGo == nil {
-		return
-	}
-	if f.IsClientNode() {
-		p := PredictClientNode(t, f.ClientGo.Version)
-		f.Prediction = &p
-		return
-	}
-	if p, ok := t.notMeasured(false, f.ClientGoVersion()); ok {
-		f.Prediction = &p // function names cannot be judged there either
-		return
-	}
 	var p Prediction
-	if f.ClientGoBy == FromBuildInfo {
+	switch {
+	case f.ClientGo == nil:
+		return
+	case f.Fork != nil:
+		p = forkPrediction(*f)
+	case f.ClientGoBy == FromBundle:
+		p = Prediction{Verdict: verdict.NotJudged, Reason: fmt.Sprintf("%s bundled into %s (found by its in-cluster configuration code): a bundle "+
+			"records no package version, so no measurement can be matched to it; scan the node_modules or package-lock.json it was built from, "+
+			"or judge the running program with satoken check", ClientNodePackage, cmp.Or(f.File, f.Target))}
+	case f.IsClientNode():
+		p = PredictClientNode(t, f.ClientGo.Version)
+	case f.ClientGoBy == FromBuildInfo && (t.placeable(f.ClientGoVersion()) || len(f.funcs) == 0):
 		p = Predict(t, f.ClientGoVersion())
-		if p.Verdict != verdict.NotJudged || len(f.funcs) == 0 {
-			f.Prediction = &p
-			return
+	default:
+		p = PredictFromSymbols(t, fp, f.funcs)
+		if f.ClientGoBy == FromBuildInfo {
+			// Each line says first why the version alone gave no verdict.
+			why := Predict(t, f.ClientGoVersion()).Reason + "; "
+			p.Version, p.Reason = f.ClientGoVersion(), why+p.Reason
+			for i := range p.Minors {
+				p.Minors[i].Version, p.Minors[i].Reason = p.Version, why+p.Minors[i].Reason
+			}
 		}
 	}
-	sp := PredictFromSymbols(t, fp, f.funcs)
-	if p.Reason != "" {
-		// Each line says first why the version alone gave no verdict on its minor.
-		sp.Version, sp.Reason = p.Version, p.Reason+"; "+sp.Reason
-		for i := range sp.Minors {
-			l := &sp.Minors[i]
-			l.Version, l.Reason = p.Version, p.on(l.K8sMinor).Reason+"; "+l.Reason
-		}
+	f.Prediction = &p
+}
+
+// placeable reports whether a client-go version can be judged by itself: a tag or
+// pseudo-version, or one the table measured. Only other versions fall back to function
+// names: candidates that merely declare the same functions must not stand in for a
+// version that is known.
+func (t Table) placeable(version string) bool {
+	q := normalize(version)
+	if q == "" {
+		return false
 	}
-	f.Prediction = &sp
+	_, placeable := axisOf(q)
+	_, measured := t.labelOf(q)
+	return placeable || measured
+}
+
+// forkPrediction: a client-go replaced by another module, or whose packages the
+// function names show under another module's path, is a fork or a copy: the version it
+// claims says nothing of its code.
+func forkPrediction(f Finding) Prediction {
+	what := fmt.Sprintf("client-go's packages are compiled in from the module %s (at %s), not from %s",
+		strings.TrimSpace(f.Fork.Path+" "+f.Fork.Version), strings.Join(f.ClientGoAt, ", "), ClientGoPath)
+	if f.Fork.Replace {
+		what = fmt.Sprintf("%s %s is replaced by another module, %s", ClientGoPath, f.ClientGo.Version, strings.TrimSpace(f.Fork.Path+" "+f.Fork.Version))
+	}
+	return Prediction{Version: f.ClientGoVersion(), Verdict: verdict.NotJudged, Reason: what +
+		": a fork is not judged by the version it claims, since its token handling may differ; judge the running program with satoken check, or measure a probe built from the fork"}
 }
 
 // normalize makes "0.15.7", "v12.0.0" and "v12.0.0+incompatible" comparable.

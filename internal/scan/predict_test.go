@@ -57,52 +57,152 @@ func TestPredictExact(t *testing.T) {
 	} {
 		p := Predict(tbl, version)
 		require.False(t, p.Predicted, version)
-		require.False(t, p.Uncertain, version)
 		require.Equal(t, []string{label}, labels(p.Neighbours), version)
 		require.Equal(t, p.Neighbours[0].Verdict, p.Verdict, version)
 		require.Contains(t, p.Reason, "measured", version)
 	}
+	// A measurement that drew no verdict is measured again.
+	require.Equal(t, "satoken run --k8s v1.35.0 --versions v0.30.0", Predict(tbl, "v0.30.0").Measure)
+	require.Empty(t, Predict(tbl, "v0.15.7").Measure)
 }
 
-func TestPredictNeighbours(t *testing.T) {
+// TestPredictAgreeingNeighbours: an unmeasured version strictly between two measured
+// versions with the same verdict is predicted to do the same, on either axis.
+func TestPredictAgreeingNeighbours(t *testing.T) {
 	tbl := fixtureTable()
 	for _, tc := range []struct {
 		version    string
 		want       verdict.Verdict
 		neighbours []string
-		uncertain  bool
 	}{
-		{"v10.0.0+incompatible", verdict.FailsAfterExpiry, []string{"v8.0.0", "v12.0.0"}, false},
-		{"v0.25.3", verdict.Reloads, []string{"v0.20.0", "v0.37.2"}, false}, // NOT_JUDGED v0.30.0 skipped
-		{"v0.17.0", verdict.FailsAfterExpiry, []string{"v0.15.7", "v0.20.0"}, true},
-		{"v0.20.0-rc.1", verdict.FailsAfterExpiry, []string{"v0.15.7", "v0.20.0"}, true},
-		{"v0.15.8-0.20200101000000-abcdefabcdef", verdict.FailsAfterExpiry, []string{"v0.15.7", "v0.20.0"}, true},
-		{"v0.20.1-0.20210101000000-abcdefabcdef", verdict.Reloads, []string{"v0.20.0", "v0.37.2"}, false},
-		{"v0.0.0-20181001000000-abcdefabcdef", verdict.FailsAfterExpiry, []string{"v8.0.0", "v12.0.0"}, false},
-		{"v0.0.0-20200101000000-abcdefabcdef", verdict.FailsAfterExpiry, []string{"v12.0.0", "v0.20.0"}, true},
-		{"v0.0.0-20250101000000-abcdefabcdef", verdict.Reloads, []string{"v0.20.0", "v0.37.2"}, false},
-		{"v0.40.0", verdict.Reloads, []string{"v0.37.2"}, false},
-		{"v5.0.0+incompatible", verdict.FailsAfterExpiry, []string{"v8.0.0"}, false},
-		{"v0.0.0-20170101000000-abcdefabcdef", verdict.FailsAfterExpiry, []string{"v8.0.0"}, false},
+		{"v10.0.0+incompatible", verdict.FailsAfterExpiry, []string{"v8.0.0", "v12.0.0"}},
+		{"v0.25.3", verdict.Reloads, []string{"v0.20.0", "v0.37.2"}}, // NOT_JUDGED v0.30.0 skipped
+		{"v0.20.1-0.20210101000000-abcdefabcdef", verdict.Reloads, []string{"v0.20.0", "v0.37.2"}},
+		{"v0.0.0-20181001000000-abcdefabcdef", verdict.FailsAfterExpiry, []string{"v8.0.0", "v12.0.0"}},
+		{"v0.0.0-20250101000000-abcdefabcdef", verdict.Reloads, []string{"v0.20.0", "v0.37.2"}},
 	} {
 		p := Predict(tbl, tc.version)
 		require.True(t, p.Predicted, tc.version)
-		require.Equal(t, tc.want, p.Verdict, tc.version)
+		require.Equal(t, tc.want, p.Verdict, "%s: %s", tc.version, p.Reason)
 		require.Equal(t, tc.neighbours, labels(p.Neighbours), tc.version)
-		require.Equal(t, tc.uncertain, p.Uncertain, "%s: %s", tc.version, p.Reason)
-		require.NotEmpty(t, p.Reason, tc.version)
+		require.Contains(t, p.Reason, "predicted, unmeasured, between", tc.version)
+		require.Contains(t, p.Reason, "both "+string(tc.want), tc.version)
+		require.Empty(t, p.Measure, tc.version)
+	}
+}
+
+// TestPredictDisagreeingNeighboursNotJudged: between a version that fails and one that
+// reloads nothing is known — not the worse of the two, which would cry wolf on a version
+// that reloads: not judged, naming both and the command that measures it.
+func TestPredictDisagreeingNeighboursNotJudged(t *testing.T) {
+	tbl := fixtureTable()
+	for version, neighbours := range map[string][]string{
+		"v0.17.0":                               {"v0.15.7", "v0.20.0"},
+		"v0.20.0-rc.1":                          {"v0.15.7", "v0.20.0"},
+		"v0.15.8-0.20200101000000-abcdefabcdef": {"v0.15.7", "v0.20.0"},
+		"v0.0.0-20200101000000-abcdefabcdef":    {"v12.0.0", "v0.20.0"},
+	} {
+		p := Predict(tbl, version)
+		require.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", version, p.Reason)
+		require.True(t, p.Predicted, version)
+		require.Equal(t, neighbours, labels(p.Neighbours), version)
+		require.Contains(t, p.Reason, "the neighbours disagree", version)
+		require.Equal(t, "satoken run --k8s v1.35.0 --versions "+normalize(version), p.Measure, version)
+	}
+	// Three measured versions, reloading then intermittent then failing: between any two
+	// that disagree nothing is predicted.
+	tbl = Table{Entries: []Entry{
+		{Label: "v0.20.0", Module: "v0.20.0", Verdict: verdict.Reloads},
+		{Label: "v0.30.0", Module: "v0.30.0", Verdict: verdict.Intermittent},
+		{Label: "v0.37.2", Module: "v0.37.2", Verdict: verdict.FailsAfterExpiry},
+	}}
+	for _, v := range []string{"v0.25.0", "v0.31.0"} {
+		require.Equal(t, verdict.NotJudged, Predict(tbl, v).Verdict, v)
+	}
+}
+
+// TestPredictNewerThanMeasuredNotJudged: a version newer than every one measured could
+// have changed anything: not judged, whatever the newest did.
+func TestPredictNewerThanMeasuredNotJudged(t *testing.T) {
+	tbl := fixtureTable()
+	for _, v := range []string{"v0.40.0", "v0.37.3", "v0.37.3-0.20270101000000-abcdefabcdef", "v0.0.0-20270101000000-abcdefabcdef"} {
+		p := Predict(tbl, v)
+		require.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", v, p.Reason)
+		require.Contains(t, p.Reason, "newer than every version measured on this minor", v)
+		require.Contains(t, p.Reason, "the newest is v0.37.2, RELOADS", v)
+		require.Equal(t, []string{"v0.37.2"}, labels(p.Neighbours), v)
+		require.Equal(t, "satoken run --k8s v1.35.0 --versions "+v, p.Measure, v)
+	}
+}
+
+// TestPredictOlderThanMeasuredNotJudged: the same below the oldest measured version.
+func TestPredictOlderThanMeasuredNotJudged(t *testing.T) {
+	tbl := fixtureTable()
+	for _, v := range []string{"v5.0.0+incompatible", "v0.0.0-20170101000000-abcdefabcdef"} {
+		p := Predict(tbl, v)
+		require.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", v, p.Reason)
+		require.Contains(t, p.Reason, "older than every version measured on this minor", v)
+		require.Equal(t, []string{"v8.0.0"}, labels(p.Neighbours), v)
+		require.NotEmpty(t, p.Measure, v)
+	}
+	require.Equal(t, "satoken run --k8s v1.35.0 --versions v5.0.0", Predict(tbl, "v5.0.0+incompatible").Measure, "labelled as the matrix labels tags")
+}
+
+// TestPredictDatePseudoVersion: a date-only pseudo-version is placed by date among the
+// entries that have a module time, and predicted only between two that agree.
+func TestPredictDatePseudoVersion(t *testing.T) {
+	tbl := fixtureTable()
+	p := Predict(tbl, "v0.0.0-20190101000000-abcdefabcdef")
+	require.Equal(t, verdict.FailsAfterExpiry, p.Verdict, p.Reason)
+	require.Equal(t, []string{"v8.0.0", "v12.0.0"}, labels(p.Neighbours))
+	require.Contains(t, p.Reason, "date axis (2019-01-01)")
+
+	// v0.15.7 has no module time: it is no neighbour on the date axis, even where its
+	// release would place it.
+	p = Predict(tbl, "v0.0.0-20191201000000-abcdefabcdef")
+	require.Equal(t, []string{"v12.0.0", "v0.20.0"}, labels(p.Neighbours))
+	require.Equal(t, verdict.NotJudged, p.Verdict)
+
+	// Without module times, no neighbour exists at all.
+	for i := range tbl.Entries {
+		tbl.Entries[i].ModuleTime = nil
+	}
+	p = Predict(tbl, "v0.0.0-20200101000000-abcdefabcdef")
+	require.Equal(t, verdict.NotJudged, p.Verdict)
+	require.Contains(t, p.Reason, "can be placed on the date axis")
+	require.Equal(t, "satoken run --k8s v1.35.0 --versions v0.0.0-20200101000000-abcdefabcdef", p.Measure)
+}
+
+// TestPredictTableWithGaps: a sparse table predicts inside its measured range only where
+// neighbours agree; the gap between a failing and a reloading measurement stays open,
+// however wide.
+func TestPredictTableWithGaps(t *testing.T) {
+	tbl := Table{Entries: []Entry{
+		{Label: "v8.0.0", Module: "v8.0.0+incompatible", Verdict: verdict.FailsAfterExpiry, K8sMinor: "v1.37", K8sVersion: "v1.37.2"},
+		{Label: "v11.0.0", Module: "v11.0.0+incompatible", Verdict: verdict.FailsAfterExpiry, K8sMinor: "v1.37", K8sVersion: "v1.37.2"},
+		{Label: "v0.37.2", Module: "v0.37.2", Verdict: verdict.Reloads, K8sMinor: "v1.37", K8sVersion: "v1.37.2"},
+	}}
+	require.Equal(t, verdict.FailsAfterExpiry, Predict(tbl, "v9.0.0+incompatible").Verdict)
+	for _, v := range []string{"v12.0.0+incompatible", "v0.15.7", "v0.36.0"} {
+		p := Predict(tbl, v)
+		require.Equal(t, verdict.NotJudged, p.Verdict, v)
+		require.Equal(t, []string{"v11.0.0", "v0.37.2"}, labels(p.Neighbours), v)
+		require.Equal(t, "satoken run --k8s v1.37.2 --versions "+normalize(v), p.Measure, v)
 	}
 }
 
 func TestPredictByK8sRelease(t *testing.T) {
 	tbl := Table{Entries: []Entry{
 		{Label: "old", K8sRelease: "1.14", Verdict: verdict.FailsAfterExpiry},
+		{Label: "mid", K8sRelease: "1.16", Verdict: verdict.Reloads},
 		{Label: "new", K8sRelease: "1.22", Verdict: verdict.Reloads},
 	}}
 	p := Predict(tbl, "v0.18.3")
-	require.Equal(t, verdict.FailsAfterExpiry, p.Verdict)
-	require.True(t, p.Uncertain)
-	require.Equal(t, []string{"old", "new"}, labels(p.Neighbours))
+	require.Equal(t, verdict.Reloads, p.Verdict)
+	require.Equal(t, []string{"mid", "new"}, labels(p.Neighbours))
+	p = Predict(tbl, "v0.15.0")
+	require.Equal(t, verdict.NotJudged, p.Verdict)
+	require.Equal(t, []string{"old", "mid"}, labels(p.Neighbours))
 }
 
 func TestPredictUnplaceable(t *testing.T) {
@@ -112,39 +212,9 @@ func TestPredictUnplaceable(t *testing.T) {
 		require.Equal(t, verdict.NotJudged, p.Verdict, v)
 		require.Empty(t, p.Neighbours, v)
 		require.NotEmpty(t, p.Reason, v)
+		require.Empty(t, p.Measure, "%s: no probe can be built of it", v)
 	}
-	// A date-only pseudo-version needs entries with a module time.
-	for i := range tbl.Entries {
-		tbl.Entries[i].ModuleTime = nil
-	}
-	p := Predict(tbl, "v0.0.0-20200101000000-abcdefabcdef")
-	require.Equal(t, verdict.NotJudged, p.Verdict)
-	require.Contains(t, p.Reason, "date axis")
 	require.Equal(t, verdict.NotJudged, Predict(Table{}, "v0.20.0").Verdict)
-}
-
-// TestPredictTakesTheWorseNeighbour: an unmeasured version between a version that reloads
-// and a newer one that fails is predicted to fail, flagged unmeasured and uncertain.
-func TestPredictTakesTheWorseNeighbour(t *testing.T) {
-	tbl := Table{Entries: []Entry{
-		{Label: "v0.20.0", Module: "v0.20.0", Verdict: verdict.Reloads},
-		{Label: "v0.30.0", Module: "v0.30.0", Verdict: verdict.Intermittent},
-		{Label: "v0.37.2", Module: "v0.37.2", Verdict: verdict.FailsAfterExpiry},
-	}}
-	for version, want := range map[string]verdict.Verdict{
-		"v0.25.0": verdict.Intermittent,
-		"v0.31.0": verdict.FailsAfterExpiry,
-	} {
-		p := Predict(tbl, version)
-		require.Equal(t, want, p.Verdict, version)
-		require.True(t, p.Predicted, version)
-		require.True(t, p.Uncertain, version)
-		require.Contains(t, p.Reason, "unmeasured", version)
-		require.Contains(t, p.Reason, "taking the worse", version)
-	}
-	p := Predict(tbl, "v0.40.0")
-	require.Equal(t, verdict.FailsAfterExpiry, p.Verdict)
-	require.Contains(t, p.Reason, "unmeasured")
 }
 
 func TestTableFromReport(t *testing.T) {

@@ -66,43 +66,54 @@ func funcNames(r io.ReaderAt) (names []string, err error) {
 	return names, nil
 }
 
-// clientGoFuncs keeps the names of client-go functions, vendored copies normalized to
-// their import path, and the vendor prefixes seen ("" stands for a non-vendored copy).
-func clientGoFuncs(names []string) (funcs, prefixes []string) {
+// clientGoFuncs keeps the names of client-go functions, normalized to its import path, and
+// the package roots they were found under (see clientGoName). A root counts only when
+// functions of its rest or transport package are among them: every in-cluster client
+// links those, and libraries merely named client-go (OpenShift's, Istio's generated
+// clients) have neither.
+func clientGoFuncs(names []string) (funcs, roots []string) {
+	byRoot := map[string][]string{}
 	for _, n := range names {
-		norm, prefix, ok := unvendor(n)
-		if !ok {
+		if norm, root, ok := clientGoName(n); ok {
+			byRoot[root] = append(byRoot[root], norm)
+		}
+	}
+	for root, fs := range byRoot {
+		if !slices.ContainsFunc(fs, func(f string) bool {
+			pkg, _, ok := funcKey(f)
+			return ok && slices.Contains(FingerprintPackages, pkg)
+		}) {
 			continue
 		}
-		funcs = append(funcs, norm)
-		if !slices.Contains(prefixes, prefix) {
-			prefixes = append(prefixes, prefix)
-		}
+		funcs = append(funcs, fs...)
+		roots = append(roots, root)
 	}
 	slices.Sort(funcs)
-	return slices.Compact(funcs), prefixes
+	slices.Sort(roots)
+	return slices.Compact(funcs), roots
 }
 
-// unvendor recognizes a client-go function name, either at its import path or compiled
-// from a vendor directory in GOPATH mode, where the package path is the importer's
-// directory: "<anything>/vendor/k8s.io/client-go/rest.InClusterConfig" (or "vendor/…"
-// for GOPATH/src/vendor). It returns the name under its import path and the prefix cut.
-func unvendor(name string) (norm, prefix string, ok bool) {
-	if strings.HasPrefix(name, clientGoPrefix) {
-		return name, "", true
-	}
-	i := strings.Index(name, "vendor/"+clientGoPrefix)
+const clientGoElem = "client-go/"
+
+// clientGoName recognizes a client-go function name by the end of its package root: the
+// root is k8s.io/client-go itself, a GOPATH vendor copy ("<importer>/vendor/k8s.io/client-go",
+// "vendor/k8s.io/client-go" for GOPATH/src/vendor), a copy under another directory
+// ("<importer>/third_party/k8s.io/client-go"), or any other path whose last element is
+// client-go (a fork imported by its own module path: see forkOf). It returns the name
+// under client-go's import path and the root.
+func clientGoName(name string) (norm, root string, ok bool) {
+	i := strings.Index(name, clientGoElem)
 	if i < 0 || (i > 0 && name[i-1] != '/') {
 		return "", "", false
 	}
-	prefix = name[:i+len("vendor/")]
-	// The prefix must be a package path, not part of a symbol that merely mentions a
-	// vendored type: the type arguments of "pkg.F[a/vendor/k8s.io/client-go/…]", or the
-	// equality and hash functions "type:.eq.a/vendor/…" ("type..eq." before Go 1.20).
-	if strings.ContainsAny(prefix, "[]()*,: ") || strings.HasPrefix(prefix, "type..") {
+	root = name[:i+len(clientGoElem)-1]
+	// The root must be a package path, not part of a symbol that merely mentions a
+	// client-go type: the type arguments of "pkg.F[a/vendor/k8s.io/client-go/…]", or the
+	// equality and hash functions "type:.eq.k8s.io/…" ("type..eq." before Go 1.20).
+	if strings.ContainsAny(root, "[]()*,: ") || strings.HasPrefix(root, "type..") {
 		return "", "", false
 	}
-	return name[len(prefix):], prefix, true
+	return clientGoPrefix + name[i+len(clientGoElem):], root, true
 }
 
 // funcKey maps a pclntab name to the declaration it was compiled from: "pkg.F" or

@@ -12,10 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fakeClientGo is a stand-in k8s.io/client-go, vendored into a GOPATH project: the names
-// matter, not the code.
-var fakeClientGo = map[string]string{
-	"vendor/k8s.io/client-go/rest/config.go": `package rest
+// fakeClientGoAt is a stand-in client-go whose packages sit in dir and are imported as
+// importPath/rest and importPath/transport, with a main.go using both: the names matter,
+// not the code.
+func fakeClientGoAt(dir, importPath string) map[string]string {
+	return map[string]string{
+		dir + "/rest/config.go": `package rest
 
 type Config struct{ Host string }
 
@@ -25,18 +27,18 @@ func InClusterConfig() (*Config, error) { return &Config{Host: "https://10.96.0.
 //go:noinline
 func (c *Config) Describe() string { return "host " + c.Host }
 `,
-	"vendor/k8s.io/client-go/transport/transport.go": `package transport
+		dir + "/transport/transport.go": `package transport
 
 //go:noinline
 func New(host string) string { return host + "/" }
 `,
-	"main.go": `package main
+		"main.go": `package main
 
 import (
 	"fmt"
 
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/transport"
+	"` + importPath + `/rest"
+	"` + importPath + `/transport"
 )
 
 func main() {
@@ -44,7 +46,11 @@ func main() {
 	fmt.Println(c.Describe(), transport.New(c.Host))
 }
 `,
+	}
 }
+
+// fakeClientGo is a stand-in k8s.io/client-go, vendored into a GOPATH project.
+var fakeClientGo = fakeClientGoAt("vendor/k8s.io/client-go", ClientGoPath)
 
 // gopathBinary builds files as GOPATH/src/example.com/addon in GOPATH mode, stripped:
 // the build info then has no module list, as for binaries built before Go modules.
@@ -94,7 +100,7 @@ func TestFuncNamesOfStrippedGOPATHBinary(t *testing.T) {
 	require.Equal(t, runtime.Version(), fd.GoVersion)
 	require.Equal(t, &Module{Path: ClientGoPath}, fd.ClientGo)
 	require.Equal(t, FromSymbols, fd.ClientGoBy)
-	require.Equal(t, "example.com/addon/vendor/", fd.VendorPrefix)
+	require.Equal(t, []string{"example.com/addon/vendor/k8s.io/client-go"}, fd.ClientGoAt)
 	require.Equal(t, []string{
 		"k8s.io/client-go/rest.(*Config).Describe",
 		"k8s.io/client-go/rest.InClusterConfig",
@@ -113,34 +119,40 @@ func TestFuncNamesNotGo(t *testing.T) {
 	require.Contains(t, names, "github.com/satoken-e2e/satoken-e2e/internal/scan.funcNames")
 }
 
-func TestUnvendor(t *testing.T) {
-	for _, tc := range []struct{ name, norm, prefix string }{
-		{"k8s.io/client-go/rest.InClusterConfig", "k8s.io/client-go/rest.InClusterConfig", ""},
-		{"example.com/addon/vendor/k8s.io/client-go/rest.(*Config).Describe", "k8s.io/client-go/rest.(*Config).Describe", "example.com/addon/vendor/"},
-		{"vendor/k8s.io/client-go/transport.New", "k8s.io/client-go/transport.New", "vendor/"},
-		{"github.com/a/b/vendor/github.com/c/d/vendor/k8s.io/client-go/rest.F", "k8s.io/client-go/rest.F", "github.com/a/b/vendor/github.com/c/d/vendor/"},
-		{"k8s.io/client-go/tools/cache.(*Store[...]).Add", "k8s.io/client-go/tools/cache.(*Store[...]).Add", ""},
+func TestClientGoName(t *testing.T) {
+	for _, tc := range []struct{ name, norm, root string }{
+		{"k8s.io/client-go/rest.InClusterConfig", "k8s.io/client-go/rest.InClusterConfig", "k8s.io/client-go"},
+		{"example.com/addon/vendor/k8s.io/client-go/rest.(*Config).Describe", "k8s.io/client-go/rest.(*Config).Describe", "example.com/addon/vendor/k8s.io/client-go"},
+		{"vendor/k8s.io/client-go/transport.New", "k8s.io/client-go/transport.New", "vendor/k8s.io/client-go"},
+		{"github.com/a/b/vendor/github.com/c/d/vendor/k8s.io/client-go/rest.F", "k8s.io/client-go/rest.F", "github.com/a/b/vendor/github.com/c/d/vendor/k8s.io/client-go"},
+		{"k8s.io/client-go/tools/cache.(*Store[...]).Add", "k8s.io/client-go/tools/cache.(*Store[...]).Add", "k8s.io/client-go"},
+		// Copies under other paths: a renamed vendor directory, a fork's own module path.
+		{"example.com/addon/third_party/forked/client-go/rest.F", "k8s.io/client-go/rest.F", "example.com/addon/third_party/forked/client-go"},
+		{"github.com/fork/client-go/transport.New", "k8s.io/client-go/transport.New", "github.com/fork/client-go"},
 	} {
-		norm, prefix, ok := unvendor(tc.name)
+		norm, root, ok := clientGoName(tc.name)
 		require.True(t, ok, tc.name)
 		require.Equal(t, tc.norm, norm, tc.name)
-		require.Equal(t, tc.prefix, prefix, tc.name)
+		require.Equal(t, tc.root, root, tc.name)
 	}
 	for _, name := range []string{
 		"k8s.io/client-gox/rest.F",
-		"example.com/notvendor/k8s.io/client-go/rest.F",
+		"example.com/my-client-go/rest.F",
 		"example.com/x.F[example.com/x/vendor/k8s.io/client-go/rest.Config]",
 		"type:.eq.k8s.io/client-go/rest.Config",
 		"type:.eq.example.com/addon/vendor/k8s.io/client-go/rest.Config",
 		"type..hash.example.com/addon/vendor/k8s.io/client-go/rest.Config",
 		"sigs.k8s.io/controller-runtime/pkg/client.New",
 	} {
-		_, _, ok := unvendor(name)
+		_, _, ok := clientGoName(name)
 		require.False(t, ok, name)
 	}
-	funcs, prefixes := clientGoFuncs([]string{"main.main", "a/vendor/k8s.io/client-go/rest.F", "k8s.io/client-go/rest.F", "k8s.io/client-go/rest.G"})
+	// A root counts only with rest or transport functions: OpenShift's and Istio's
+	// generated clients are named client-go too.
+	funcs, roots := clientGoFuncs([]string{"main.main", "a/vendor/k8s.io/client-go/rest.F", "k8s.io/client-go/rest.F", "k8s.io/client-go/rest.G",
+		"github.com/openshift/client-go/config/clientset/versioned.NewForConfig", "istio.io/client-go/pkg/clientset/versioned.NewForConfig"})
 	require.Equal(t, []string{"k8s.io/client-go/rest.F", "k8s.io/client-go/rest.G"}, funcs)
-	require.Equal(t, []string{"a/vendor/", ""}, prefixes)
+	require.Equal(t, []string{"a/vendor/k8s.io/client-go", "k8s.io/client-go"}, roots)
 }
 
 func TestFuncKey(t *testing.T) {

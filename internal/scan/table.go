@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
+	"github.com/satoken-e2e/satoken-e2e/internal/measure"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
@@ -40,8 +41,12 @@ type Table struct {
 	// Kubernetes is what each Kubernetes minor did with the tokens, one entry per minor
 	// (oldest first); absent from tables written before it was kept.
 	Kubernetes []KubernetesEntry `json:"kubernetes,omitempty"`
-	// only restricts predictions to one Kubernetes minor (see OnMinor); never stored.
-	only string
+	// only restricts predictions to one Kubernetes minor (see OnMinor); deciding are the
+	// minors a gate decides on and measureOn the Kubernetes version named for each (see
+	// DecideOn). Never stored.
+	only      string
+	deciding  []string
+	measureOn map[string]string
 }
 
 // Entry is one client version measured on one Kubernetes minor, in one or more runs.
@@ -93,14 +98,6 @@ func K8sMinor(version string) (string, error) {
 		return "", fmt.Errorf("%q is not a Kubernetes version (vX.Y or vX.Y.Z)", version)
 	}
 	return minor, nil
-}
-
-// OnMinor returns t with predictions restricted to one Kubernetes minor (scan --k8s): a
-// client is judged from that minor's entries alone, and not judged when the table
-// measured its library on no cluster of that minor.
-func (t Table) OnMinor(minor string) Table {
-	t.only = minor
-	return t
 }
 
 // sourceBuild matches versions of a Kubernetes built from a tree rather than released:
@@ -348,23 +345,35 @@ func (t Table) Markdown() string {
 			return []string{strings.TrimPrefix(e.Module, ClientNodePackage+"@"), e.Label}
 		})
 	}
-	latest := map[string]Entry{}
-	for _, e := range t.Entries {
-		if e.MeasuredAt.After(latest[e.K8sMinor].MeasuredAt) {
-			latest[e.K8sMinor] = e
-		}
-	}
 	var versions []string
 	for _, m := range on {
-		versions = append(versions, latest[m].K8sVersion)
+		versions = append(versions, latestOn(t.Entries, m))
 	}
 	fmt.Fprintf(&b, "\nEach verdict column is one Kubernetes minor: the worst verdict measured there, (n/m) = measured in n "+
 		"of the m runs with a counted verdict, then the other verdicts measured; \"k uncounted\": runs merged before counts "+
 		"were kept (a verdict without a count was seen only in them); \"k not judged\": runs that drew no verdict; "+
 		"–: not measured on that minor. Token mode %s, TTL %d s; latest run on each minor: %s.\n",
 		t.TokenMode, t.TTLSeconds, strings.Join(versions, ", "))
+	t.measuredPerMinor(&b, on)
 	t.kubernetesMarkdown(&b)
 	return b.String()
+}
+
+// measuredPerMinor lists, per Kubernetes minor, the client versions measured there and
+// in how many runs: scan judges a client on a minor from that minor's measurements alone,
+// so a sparse minor judges few versions.
+func (t Table) measuredPerMinor(b *strings.Builder, on []string) {
+	b.WriteString("\n**Measured per Kubernetes minor** (×n: runs merged). `satoken scan` judges a client on a minor from that " +
+		"minor's measurements alone, so a sparse minor judges few versions.\n\n")
+	for _, m := range on {
+		var runs []string
+		for _, e := range t.Entries {
+			if e.K8sMinor == m {
+				runs = append(runs, fmt.Sprintf("%s ×%d", e.Label, e.Runs))
+			}
+		}
+		fmt.Fprintf(b, "- %s: %s measured (%s)\n", m, measure.Count(len(runs), "version"), strings.Join(runs, ", "))
+	}
 }
 
 // row is one client version in the Markdown table: its entries by Kubernetes minor.
