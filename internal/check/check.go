@@ -29,7 +29,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
-// DefaultNamespace receives manifests that name none.
+// DefaultNamespace receives manifests that name none, unless Input.Namespace is set.
 const DefaultNamespace = "satoken-check"
 
 // timingTolerance is how far before exp + leeway a first 401 may fall and still be the
@@ -45,6 +45,8 @@ const DefaultWaitForCall = 11 * time.Minute
 type Input struct {
 	Target    target.Target
 	Manifests []*unstructured.Unstructured
+	// Namespace receives the namespaced objects that name none (DefaultNamespace when empty).
+	Namespace string
 	// Load are local docker images to ship to the cluster's nodes first (Target.Images).
 	Load   []string
 	Mutate string // MutateAuto, MutatePolicy or MutateManifests ("" = auto)
@@ -75,7 +77,10 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 	if in.WaitForCall == 0 {
 		in.WaitForCall = DefaultWaitForCall
 	}
-	return session.Run(ctx, "check", in.Target, in.Log, &job{in: in, namespaces: targetNamespaces(in.Manifests)})
+	if in.Namespace == "" {
+		in.Namespace = DefaultNamespace
+	}
+	return session.Run(ctx, "check", in.Target, in.Log, &job{in: in, namespaces: targetNamespaces(in.Manifests, in.Namespace)})
 }
 
 // job is a check on the session engine.
@@ -171,7 +176,7 @@ func pods(rep *report.Report, match func(report.Result) bool) []string {
 	return out
 }
 
-func targetNamespaces(objs []*unstructured.Unstructured) []string {
+func targetNamespaces(objs []*unstructured.Unstructured, defaultNS string) []string {
 	seen := map[string]bool{}
 	for _, o := range objs {
 		if _, ok := podSpecPaths[o.GetKind()]; !ok {
@@ -179,7 +184,7 @@ func targetNamespaces(objs []*unstructured.Unstructured) []string {
 		}
 		ns := o.GetNamespace()
 		if ns == "" {
-			ns = DefaultNamespace
+			ns = defaultNS
 		}
 		seen[ns] = true
 	}
@@ -201,7 +206,7 @@ func needs(kc *kube.Client, in Input, namespaces []string) ([]target.Access, err
 			target.Access{Verb: "get", Resource: "pods", Subresource: "log", Namespace: ns})
 	}
 	for _, o := range in.Manifests {
-		a, err := kc.CreateAccess(o, DefaultNamespace)
+		a, err := kc.CreateAccess(o, in.Namespace)
 		if meta.IsNoMatchError(err) {
 			continue // a kind whose CRD the manifests create: the apply will tell
 		}
@@ -258,7 +263,7 @@ func deploy(ctx context.Context, kc *kube.Client, in Input, namespaces []string)
 			in.Log.Printf("token TTL (manifest rewrite): %s", c)
 		}
 	}
-	objs, err := kc.Create(ctx, in.Manifests, DefaultNamespace)
+	objs, err := kc.Create(ctx, in.Manifests, in.Namespace)
 	return gv, by, append(created, objs...), err
 }
 

@@ -245,3 +245,13 @@ func TestNoAuditLogIsNotAPass(t *testing.T) {
 	require.Equal(t, report.Broken, rep.Decide())
 	require.Len(t, Broken(rep), 1)
 }
+
+// Workloads that name no namespace run in the check's namespace (--namespace); the others
+// where they say.
+func TestTargetNamespaces(t *testing.T) {
+	objs, err := kube.Decode([]byte(podYAML + "---\n" + "apiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: other}\n---\n" +
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: not-a-workload}\n"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"other", "team-a"}, targetNamespaces(objs, "team-a"))
+	require.Equal(t, []string{"other", DefaultNamespace}, targetNamespaces(objs, DefaultNamespace))
+}
