@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"sort"
@@ -63,7 +64,7 @@ func LoadChart(in ChartInput) (Rendered, error) {
 	}
 	for _, f := range in.ValueFiles {
 		if _, err := os.Stat(f); err != nil && f != "-" {
-			return Rendered{}, field.Invalid(field.NewPath("ValueFiles"), f, err.Error())
+			return Rendered{}, field.Invalid(field.NewPath("ValueFiles"), f, "values are read from local files only: "+err.Error())
 		}
 	}
 	opts := values.Options{ValueFiles: in.ValueFiles, Values: in.Set, StringValues: in.SetString, FileValues: in.SetFile}
@@ -149,7 +150,8 @@ func (permissiveLoader) Load(string) (any, error) { return true, nil }
 
 // render runs helm's install action as `helm template` does: a client-only dry run.
 func render(chrt *chartv2.Chart, vals map[string]any, in ChartInput) (*release.Release, error) {
-	install := action.NewInstall(action.NewConfiguration())
+	// Helm logs the errors it returns; they are returned here too.
+	install := action.NewInstall(action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler)))
 	install.DryRunStrategy = action.DryRunClient
 	install.ReleaseName = in.Release
 	if install.ReleaseName == "" {

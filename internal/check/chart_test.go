@@ -163,6 +163,8 @@ func TestLoadChartBadInput(t *testing.T) {
 		{"missing chart", ChartInput{Path: filepath.Join(dir, "absent")}, "Chart", "satoken renders local charts only"},
 		{"not a chart", ChartInput{Path: dir}, "Chart", "Chart.yaml"},
 		{"missing values file", ChartInput{Path: addonChart, ValueFiles: []string{filepath.Join(dir, "absent.yaml")}}, "ValueFiles", "no such file"},
+		{"values file at a URL", ChartInput{Path: addonChart, ValueFiles: []string{"https://charts.example.invalid/values.yaml"}}, "ValueFiles", "values are read from local files only"},
+		{"--set-file at a URL", ChartInput{Path: addonChart, SetFile: []string{"image=https://charts.example.invalid/image"}}, "", "failed parsing --set-file data: open https://charts.example.invalid/image: no such file"},
 		{"values file not YAML", ChartInput{Path: addonChart, ValueFiles: []string{badYAML}}, "", "failed to parse " + badYAML},
 		{"--set without a value", ChartInput{Path: addonChart, Set: []string{"image"}}, "", `failed parsing --set data: key "image" has no value`},
 		{"values the schema refuses", ChartInput{Path: addonChart, Set: []string{"replicas=-1"}}, "", "replicas"},
