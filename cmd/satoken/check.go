@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/check"
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
@@ -19,22 +21,39 @@ import (
 type checkFlags struct {
 	sessionFlags
 	manifests string
+	chart     check.ChartInput
+	namespace string
 	images    []string
 	mutate    string
 	waitCall  time.Duration
 	system    bool
 }
 
+// chartOnly are the flags that only mean something with --chart.
+var chartOnly = []string{"values", "set", "set-string", "set-file", "release", "skip-schema-validation"}
+
 func newCheckCommand() *cobra.Command {
 	var f checkFlags
 	c := &cobra.Command{
-		Use:   "check --manifests DIR|FILE [--image IMG ...]",
+		Use:   "check (--manifests DIR|FILE | --chart DIR|TGZ [--values FILE ...] [--set k=v ...] [--release NAME]) [--namespace NS] [--image IMG ...]",
 		Short: "Gate: does a workload survive ServiceAccount token expiry?",
-		Long: `Deploys manifests (plain YAML or a kustomization) into a short-token kind cluster
-with every pod's token TTL set to --ttl, loads local images, waits until the tokens are
-past exp + 60s leeway and --settle more, and judges each pod from the apiserver's audit
-log (its calls, by the pod bound into the token; 401s, by the pod's IP), container
-restarts and log lines mentioning "Unauthorized" — not from the workload's own log format.
+		Long: `Deploys manifests (plain YAML or a kustomization) or a Helm chart into a
+short-token kind cluster with every pod's token TTL set to --ttl, loads local images,
+waits until the tokens are past exp + 60s leeway and --settle more, and judges each pod
+from the apiserver's audit log (its calls, by the pod bound into the token; 401s, by the
+pod's IP), container restarts and log lines mentioning "Unauthorized" — not from the
+workload's own log format.
+
+--chart (a chart directory or packaged .tgz, local only) is rendered in-process as
+"helm template" renders it, with --values, --set, --set-string, --set-file and --release
+(default: the chart's name) as helm takes them, and created as "helm install" creates it:
+the crds/ directories first, then the pre-install hooks by weight, the release in helm's
+kind order, the post-install hooks (created in that order, not waited for). Test hooks and
+hooks that do not run on install are skipped, and the log says so. Nothing is fetched:
+dependencies must be in charts/ ("helm dependency build"), and a values schema that refers
+to a remote schema needs --skip-schema-validation. Objects that name no namespace are
+created in --namespace (for --manifests too), which is also the chart's
+.Release.Namespace.
 
 The workload is what the manifests create, wherever it runs (kube-system included): the
 pods owned, through owner references, by the objects created, pods created during the
@@ -68,6 +87,16 @@ workload broke (401s after expiry, restarts, Unauthorized in its logs), 4 not ju
 	}
 	f.register(c, checkClusterName, "token TTL given to every pod (>= 10m)", 3*time.Minute, "keep watching this long after the tokens stop being accepted", "out-check")
 	c.Flags().StringVar(&f.manifests, "manifests", "", "YAML/JSON manifests: a file, a kustomization directory, or a directory of *.yaml, *.yml, *.json")
+	c.Flags().StringVar(&f.chart.Path, "chart", "", "local Helm chart: a chart directory or a packaged chart (.tgz)")
+	c.Flags().StringArrayVarP(&f.chart.ValueFiles, "values", "f", nil, "chart values file (repeatable; later files win)")
+	c.Flags().StringArrayVar(&f.chart.Set, "set", nil, "chart value, helm --set syntax: k=v[,k2=v2] (repeatable; wins over --values)")
+	c.Flags().StringArrayVar(&f.chart.SetString, "set-string", nil, "chart value forced to a string, helm --set-string syntax (repeatable)")
+	c.Flags().StringArrayVar(&f.chart.SetFile, "set-file", nil, "chart value read from a local file, helm --set-file syntax: k=FILE (repeatable)")
+	c.Flags().StringVar(&f.chart.Release, "release", "", "chart release name (default: the chart's name)")
+	c.Flags().BoolVar(&f.chart.SkipSchemaValidation, "skip-schema-validation", false, "do not check the chart values against its values.schema.json")
+	c.Flags().StringVarP(&f.namespace, "namespace", "n", check.DefaultNamespace, "namespace of the objects that name none, and the chart's release namespace")
+	c.MarkFlagsOneRequired("manifests", "chart")
+	c.MarkFlagsMutuallyExclusive("manifests", "chart")
 	c.Flags().StringSliceVar(&f.images, "image", nil, "local docker image to load into the cluster (repeatable)")
 	c.Flags().DurationVar(&f.waitCall, "wait-for-call", check.DefaultWaitForCall, "after a pod's token stopped being accepted, wait this long for its next API call (covers client-go's 5-10 min watch timeout)")
 	c.Flags().BoolVar(&f.system, "allow-system-namespaces", false, "on an existing cluster (--kubeconfig), let the manifests install into kube-system, kube-public or kube-node-lease (satoken's own clusters always do)")
@@ -86,14 +115,14 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 	if !slices.Contains(check.MutateModes, f.mutate) {
 		return fmt.Errorf("--mutate %q: use one of %s", f.mutate, strings.Join(check.MutateModes, ", "))
 	}
-	objs, err := check.LoadManifests(f.manifests)
+	objs, notes, err := f.load(cmd)
 	if err != nil {
 		return err
 	}
-	if err := check.Validate(objs); err != nil {
-		return fmt.Errorf("--manifests %s: %w", f.manifests, err)
-	}
 	log := phase.New()
+	for _, n := range notes {
+		log.Printf("chart: %s", n)
+	}
 	root, err := repoRoot()
 	if err != nil {
 		return err
@@ -111,12 +140,44 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 		return fmt.Errorf("--image: on an existing cluster the images must be pullable there, or loaded with --load kind:NAME")
 	}
 	rep, err := f.withTarget(cmd, env, cmd.OutOrStdout(), func(t target.Target) (*report.Report, error) {
-		return check.Run(ctx, check.Input{Target: t, Manifests: objs, Load: load, AllowSystemNamespaces: f.system, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
+		return check.Run(ctx, check.Input{Target: t, Manifests: objs, Namespace: f.namespace, AllowSystemNamespaces: f.system, Load: load, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
 	})
 	if err != nil {
 		return err
 	}
 	return outcomeExit(check.Broken(rep), check.Unjudged(rep))
+}
+
+// load reads the manifests or renders the chart, and refuses what the check cannot use,
+// before any cluster is created.
+func (f *checkFlags) load(cmd *cobra.Command) ([]*unstructured.Unstructured, []string, error) {
+	if errs := validation.IsDNS1123Label(f.namespace); len(errs) > 0 {
+		return nil, nil, fmt.Errorf("--namespace %q: %s", f.namespace, strings.Join(errs, "; "))
+	}
+	if f.chart.Path == "" {
+		for _, name := range chartOnly {
+			if cmd.Flags().Changed(name) {
+				return nil, nil, fmt.Errorf("--%s needs --chart", name)
+			}
+		}
+		objs, err := check.LoadManifests(f.manifests)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := check.Validate(objs); err != nil {
+			return nil, nil, fmt.Errorf("--manifests %s: %w", f.manifests, err)
+		}
+		return objs, nil, nil
+	}
+	f.chart.Namespace = f.namespace
+	r, err := check.LoadChart(f.chart)
+	if err == nil {
+		err = check.Validate(r.Objects)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("--chart %s: %w", f.chart.Path, err)
+	}
+	return r.Objects, r.Notes, nil
 }
 
 // localImages returns the explicit images (which must exist locally) plus the manifests'

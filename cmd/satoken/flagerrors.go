@@ -16,6 +16,8 @@ var flagOf = map[string]string{
 	"WaitForCall":           "wait-for-call",
 	"Mutate":                "mutate",
 	"Manifests":             "manifests",
+	"Chart":                 "chart",
+	"ValueFiles":            "values",
 	"Registry":              "registry",
 	"Context":               "context",
 	"Name":                  "cluster",

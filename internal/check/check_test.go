@@ -250,3 +250,4 @@ func TestNoAuditLogIsNotAPass(t *testing.T) {
 	require.Equal(t, report.Broken, rep.Decide())
 	require.Len(t, Broken(rep), 1)
 }
+
