@@ -250,4 +250,3 @@ func TestNoAuditLogIsNotAPass(t *testing.T) {
 	require.Equal(t, report.Broken, rep.Decide())
 	require.Len(t, Broken(rep), 1)
 }
-
