@@ -37,16 +37,21 @@ func needs(kc *kube.Client, in Input) ([]target.Access, error) {
 	return need, nil
 }
 
-// deploy creates the namespaces the manifests use but do not define, then what the
-// workload's pods need (ServiceAccounts, RBAC, CRDs, …), gives the workload's pods short
-// tokens (server-side where possible), and creates the workloads and what routes to them.
-// j.created lists what did not exist before.
+// deploy creates the namespaces (the manifests' own Namespace objects, then those the
+// manifests use but do not define), gives the workload's pods short tokens (server-side
+// where possible, in place before any pod is created), then creates the other objects in
+// the order given — a chart's (CRDs, hooks, Helm's install order) or the files' — as
+// `helm install` or `kubectl apply` would. j.created lists what did not exist before.
 func (j *job) deploy(ctx context.Context, kc *kube.Client) error {
 	in, w := j.in, j.work
 	used, defined := objectNamespaces(kc, in.Manifests, in.Namespace)
+	namespaces, rest := splitNamespaces(in.Manifests)
+	if err := j.create(ctx, kc, namespaces); err != nil {
+		return err
+	}
 	for _, ns := range used {
 		if slices.Contains(defined, ns) {
-			continue // the manifests' own Namespace object, labels and all, comes first below
+			continue
 		}
 		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{kube.PartOfKey: kube.PartOfValue}}}
 		got, err := kc.Typed.CoreV1().Namespaces().Create(ctx, obj, metav1.CreateOptions{})
@@ -56,10 +61,6 @@ func (j *job) deploy(ctx context.Context, kc *kube.Client) error {
 		case !apierrors.IsAlreadyExists(err):
 			return err
 		}
-	}
-	before, workloads, after := installOrder(kc, in.Manifests)
-	if err := j.create(ctx, kc, before); err != nil {
-		return err
 	}
 	ttl := int64(in.TTL.Seconds())
 	var gv string
@@ -81,7 +82,7 @@ func (j *job) deploy(ctx context.Context, kc *kube.Client) error {
 		}
 		in.Log.Printf("token TTL: new pods under ServiceAccounts %s get %ds tokens from %s", strings.Join(w.serviceAccounts, ", "), ttl, j.tokenTTLBy)
 	} else {
-		changes, err := ShortenTokens(workloads, ttl)
+		changes, err := ShortenTokens(rest, ttl)
 		if err != nil {
 			return err
 		}
@@ -89,10 +90,20 @@ func (j *job) deploy(ctx context.Context, kc *kube.Client) error {
 			in.Log.Printf("token TTL (manifest rewrite): %s", c)
 		}
 	}
-	if err := j.create(ctx, kc, workloads); err != nil {
-		return err
+	return j.create(ctx, kc, rest)
+}
+
+// splitNamespaces separates the manifests' Namespace objects from the rest (both in their
+// order): namespaces are created first, as Helm and kubectl order them.
+func splitNamespaces(objs []*unstructured.Unstructured) (namespaces, rest []*unstructured.Unstructured) {
+	for _, o := range objs {
+		if gvk := o.GroupVersionKind(); gvk.Kind == "Namespace" && gvk.Group == "" {
+			namespaces = append(namespaces, o)
+		} else {
+			rest = append(rest, o)
+		}
 	}
-	return j.create(ctx, kc, after)
+	return namespaces, rest
 }
 
 // create creates objs (namespaced ones without a namespace in the input's) and records

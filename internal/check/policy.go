@@ -69,6 +69,7 @@ func PolicyAPI(kc *kube.Client) (string, error) {
 // projections alike, and pods an operator creates later; every other pod of the cluster,
 // kube-system's included, keeps its tokens.
 func tokenPolicy(groupVersion, name string, ttlSeconds int64, w *workload) []*unstructured.Unstructured {
+	// (A pod labelled dryRunLabel=name matches too: installPolicy's dry run.)
 	long := fmt.Sprintf("has(s.serviceAccountToken) && (!has(s.serviceAccountToken.expirationSeconds) || s.serviceAccountToken.expirationSeconds != %d)", ttlSeconds)
 	hasLong := "has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(s, " + long + ")"
 	// One JSON patch per volume, for its first long token projection; JSON patch "add"
@@ -82,8 +83,9 @@ func tokenPolicy(groupVersion, name string, ttlSeconds int64, w *workload) []*un
 	}
 	// The ServiceAccount admission plugin has set serviceAccountName by now; the fallback
 	// keeps the expression total.
-	member := fmt.Sprintf(`(request.namespace + "/" + (has(object.spec.serviceAccountName) && object.spec.serviceAccountName != "" ? object.spec.serviceAccountName : "default")) in %s || request.namespace in %s`,
-		celList(w.serviceAccounts), celList(w.namespaces))
+	member := fmt.Sprintf(`(request.namespace + "/" + (has(object.spec.serviceAccountName) && object.spec.serviceAccountName != "" ? object.spec.serviceAccountName : "default")) in %s || request.namespace in %s`+
+		` || (has(object.metadata.labels) && %q in object.metadata.labels && object.metadata.labels[%q] == %q)`,
+		celList(w.serviceAccounts), celList(w.namespaces), dryRunLabel, dryRunLabel, name)
 	policy := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": groupVersion, "kind": "MutatingAdmissionPolicy",
 		"metadata": policyMeta(name),
@@ -143,21 +145,25 @@ func celList(items []string) string {
 	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
+// dryRunLabel marks the server-side dry-run pod that shows a check's policy in effect;
+// its value names the policy, so no other pod matches.
+const dryRunLabel = "satoken.io/token-policy-dry-run"
+
 // installPolicy creates the token policy and waits until the apiserver applies it, which
-// it does asynchronously: a server-side dry-run pod under the workload's first
-// ServiceAccount (which exists by now) must come back shortened.
+// it does asynchronously: a server-side dry-run pod (labelled for this policy, under its
+// namespace's default ServiceAccount, before any of the workload's objects exist) must
+// come back shortened.
 func installPolicy(ctx context.Context, kc *kube.Client, groupVersion, name string, ttlSeconds int64, w *workload) error {
 	if _, err := kc.Create(ctx, tokenPolicy(groupVersion, name, ttlSeconds, w), ""); err != nil {
 		return err
 	}
-	namespace, sa, _ := strings.Cut(w.serviceAccounts[0], "/")
 	probe := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "satoken-policy-probe-", Namespace: namespace},
-		Spec:       corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{{Name: "c", Image: "satoken.invalid/dry-run"}}},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "satoken-policy-probe-", Namespace: w.policyNamespaces()[0], Labels: map[string]string{dryRunLabel: name}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "satoken.invalid/dry-run"}}},
 	}
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
-		got, err := kc.Typed.CoreV1().Pods(namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		got, err := kc.Typed.CoreV1().Pods(probe.Namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err != nil {
 			last = err.Error()
 			return false, nil

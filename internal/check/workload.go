@@ -192,35 +192,3 @@ func refuseSystemNamespaces(used, defined []string) error {
 	return field.Forbidden(field.NewPath("AllowSystemNamespaces"),
 		fmt.Sprintf("the manifests install into %s of an existing cluster: allow it explicitly (the check deletes exactly what it created there afterwards)", strings.Join(system, ", ")))
 }
-
-// installOrder splits the manifests into what must exist before the workload's pods are
-// created (Namespaces first, then the rest in manifest order: ServiceAccounts, RBAC, CRDs,
-// ConfigMaps, Services), the workloads, and what is created after them, as Helm orders an
-// install: admission webhooks and APIServices (which would otherwise refuse or break
-// requests while their backend does not run yet) and custom resources.
-func installOrder(kc *kube.Client, objs []*unstructured.Unstructured) (before, workloads, after []*unstructured.Unstructured) {
-	var namespaces []*unstructured.Unstructured
-	for _, o := range objs {
-		gvk := o.GroupVersionKind()
-		_, workload := podSpecPaths[gvk.Kind]
-		switch {
-		case gvk.Kind == "Namespace" && gvk.Group == "":
-			namespaces = append(namespaces, o)
-		case workload:
-			workloads = append(workloads, o)
-		case createdAfterWorkloads[gvk.Kind] || !kc.Known(o):
-			after = append(after, o)
-		default:
-			before = append(before, o)
-		}
-	}
-	return append(namespaces, before...), workloads, after
-}
-
-// createdAfterWorkloads are the kinds Helm installs last: they route requests to the
-// workload's pods.
-var createdAfterWorkloads = map[string]bool{
-	"APIService":                     true,
-	"MutatingWebhookConfiguration":   true,
-	"ValidatingWebhookConfiguration": true,
-}

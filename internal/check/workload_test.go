@@ -126,33 +126,6 @@ func TestServiceAccountsOf(t *testing.T) {
 	require.Equal(t, []string{"kube-system/ms", "mine/agent", "x/default"}, serviceAccountsOf(objs, "mine"))
 }
 
-func TestInstallOrder(t *testing.T) {
-	kc := fakeCluster()
-	obj := func(apiVersion, kind, name string) *unstructured.Unstructured {
-		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": map[string]any{"name": name}}}
-	}
-	objs := []*unstructured.Unstructured{
-		obj("apiregistration.k8s.io/v1", "APIService", "v1beta1.metrics.k8s.io"),
-		obj("v1", "ServiceAccount", "sa"),
-		obj("apps/v1", "Deployment", "d"),
-		obj("example.com/v1", "Widget", "w"),
-		obj("rbac.authorization.k8s.io/v1", "ClusterRole", "r"),
-		obj("v1", "Namespace", "ns"),
-		obj("v1", "Service", "s"),
-	}
-	before, workloads, after := installOrder(kc, objs)
-	names := func(l []*unstructured.Unstructured) []string {
-		var out []string
-		for _, o := range l {
-			out = append(out, o.GetKind()+"/"+o.GetName())
-		}
-		return out
-	}
-	require.Equal(t, []string{"Namespace/ns", "ServiceAccount/sa", "ClusterRole/r", "Service/s"}, names(before))
-	require.Equal(t, []string{"Deployment/d"}, names(workloads))
-	require.Equal(t, []string{"APIService/v1beta1.metrics.k8s.io", "Widget/w"}, names(after))
-}
-
 func TestObjectNamespacesAndSystemNamespaces(t *testing.T) {
 	kc := fakeCluster()
 	objs := []*unstructured.Unstructured{
