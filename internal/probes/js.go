@@ -625,7 +625,7 @@ func checkExports(ctx context.Context, work, app string, p Probe) error {
 	if err := os.WriteFile(script, []byte(exportsScript), 0o644); err != nil {
 		return err
 	}
-	if _, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "node", script, p.Adapter), app)); err != nil {
+	if _, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "node", "--no-warnings", script, p.Adapter), app)); err != nil {
 		return fmt.Errorf("%s through the %s adapter: %w", p.Module, p.Adapter, err)
 	}
 	return nil

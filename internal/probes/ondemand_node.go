@@ -38,7 +38,7 @@ func resolveJS(ctx context.Context, in BuildInput, p Probe, env *jsEnv) (Probe, 
 	h.field("package", pkg)
 	dir, cached, err := generated(in, p.Label, h.sum(), []string{PackageFile, LockFile}, func(dir string) error {
 		return in.Log.Run(fmt.Sprintf("generate npm files of %s (npm install --package-lock-only)", p.Module), func() error {
-			return lockPackage(ctx, dir, pkg, env)
+			return lockPackage(ctx, dir, p.Module, pkg, env)
 		})
 	})
 	if err != nil {
@@ -71,9 +71,9 @@ func packageJSON(version string) ([]byte, error) {
 	return append(data, '\n'), err
 }
 
-// lockPackage writes package.json into dir and has npm resolve its lockfile there, with
-// satoken's npm cache.
-func lockPackage(ctx context.Context, dir string, pkg []byte, env *jsEnv) error {
+// lockPackage writes package.json (depending on spec) into dir and has npm resolve its
+// lockfile there, with satoken's npm cache.
+func lockPackage(ctx context.Context, dir, spec string, pkg []byte, env *jsEnv) error {
 	if err := os.WriteFile(filepath.Join(dir, PackageFile), pkg, 0o644); err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func lockPackage(ctx context.Context, dir string, pkg []byte, env *jsEnv) error 
 	_, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "npm", args...), dir,
 		"npm_config_update_notifier=false", "npm_config_fund=false"))
 	if err != nil && (strings.Contains(err.Error(), "ETARGET") || strings.Contains(err.Error(), "E404")) {
-		return fmt.Errorf("npm's registry has no such version: %w", err)
+		return fmt.Errorf("npm's registry has no %s: %w", spec, err)
 	}
 	return err
 }
