@@ -1,6 +1,7 @@
 // Package probes builds the probe matrix: one static binary and one FROM scratch image
 // per client-go version listed in apps/probe/versions.json, and one Node.js image per
-// @kubernetes/client-node version listed in apps/probe-js/versions.json (js.go). Builds
+// @kubernetes/client-node version listed in apps/probe-js/versions.json (js.go); and, on
+// demand, the same for versions neither lists (ondemand.go). Builds
 // are keyed by a hash of their inputs, so a second run reuses binaries and layers from
 // the cache and images from docker.
 //
@@ -245,7 +246,8 @@ func goBuildArgs(p Probe, modFile string) []string {
 // goBuildEnv makes the binary static and the build use only the pinned module file.
 var goBuildEnv = []string{"CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=readonly"}
 
-// Build builds (or reuses) each probe's binary and image.
+// Build builds (or reuses) each probe's binary and image, after resolving the unpinned
+// ones (generating their files).
 func Build(ctx context.Context, in BuildInput) ([]Built, error) {
 	if in.Log == nil {
 		in.Log = &phase.Recorder{} // prints nothing
