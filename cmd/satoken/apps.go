@@ -15,7 +15,7 @@ func newAppsCommand() *cobra.Command {
 	c := &cobra.Command{Use: "apps", Short: "The probe matrix: client-go (Go) and @kubernetes/client-node (JavaScript)"}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the probe versions (label, language, pinned client library, notes)",
+		Short: "List the pinned probe versions (label, language, client library, notes); others build on demand with --versions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			root, err := repoRoot()
@@ -63,7 +63,7 @@ func newAppsCommand() *cobra.Command {
 			return err
 		},
 	}
-	build.Flags().StringVar(&versions, "versions", "all", "comma-separated probe labels (either language), or all, go, js")
+	build.Flags().StringVar(&versions, "versions", "all", "comma-separated probe labels (either language), or all, go, js; "+unpinnedHelp)
 	c.AddCommand(list, build)
 	return c
 }

@@ -54,13 +54,17 @@ says why and what to do); 3 wins over 4.`,
 	}
 	f.register(c, runClusterName, "projected token expirationSeconds (>= 10m)", 5*time.Minute, "keep watching a failing probe this long after its first 401", "out")
 	c.Flags().IntVar(&f.parallel, "parallel", 1, "with --k8s naming several versions: clusters at once (each needs about 3 GiB)")
-	c.Flags().StringVar(&f.versions, "versions", "all", "comma-separated probe labels (client-go v…, client-node js-…), or all, go, js")
+	c.Flags().StringVar(&f.versions, "versions", "all", "comma-separated probe labels (client-go v…, client-node js-…), or all, go, js; "+unpinnedHelp)
 	c.Flags().DurationVar(&f.interval, "interval", 5*time.Second, "probe call interval")
 	c.Flags().StringVar(&f.expect, "expect", "", "label=VERDICT,... ; a mismatch fails the run (exit 3)")
 	c.Flags().BoolVar(&f.automount, "automount", false, "use the default automounted token (3607 s requested, capped by --max-token-expiration) instead of --ttl")
 	c.Flags().StringSliceVar(&f.target.pullSecrets, "pull-secret", nil, "with --kubeconfig: an image pull secret NAMESPACE/NAME, copied into each probe namespace (repeatable)")
 	return c
 }
+
+// unpinnedHelp says how --versions takes versions the matrix does not pin.
+const unpinnedHelp = "a client-go module version (tag or pseudo-version) or js-<client-node version> not pinned is resolved " +
+	"(Go module proxy, npm) and built on demand, its generated files cached"
 
 // parseExpect parses "v0.15.7=RELOADS,v8.0.0=FAILS_AFTER_EXPIRY".
 func parseExpect(s string) (map[string]verdict.Verdict, error) {

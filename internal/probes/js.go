@@ -61,8 +61,36 @@ const (
 	ClientNodePackage = scan.ClientNodePackage
 )
 
-// Adapters select the probe's client-node API era (apps/probe-js/adapters/<name>.js).
-var jsAdapters = []string{"request", "fetch"}
+// jsAdapter is one of the probe's client-node API eras (apps/probe-js/adapters/<name>.js).
+type jsAdapter struct {
+	name  string
+	major string // the client-node major version of the era, as semver.Major gives it
+	// library is the HTTP library the era's client-node sends through, which the probe's
+	// wire recorder (lib/wire.js) is known to see.
+	library string
+}
+
+var jsAdapters = []jsAdapter{{"request", "v0", "request"}, {"fetch", "v1", "node-fetch"}}
+
+func adapterIndex(name string) int {
+	return slices.IndexFunc(jsAdapters, func(a jsAdapter) bool { return a.name == name })
+}
+
+func adapterNames() string {
+	var names []string
+	for _, a := range jsAdapters {
+		names = append(names, a.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func adapterLibraries() string {
+	var libs []string
+	for _, a := range jsAdapters {
+		libs = append(libs, a.name+": "+a.library)
+	}
+	return strings.Join(libs, ", ")
+}
 
 // jsEntry is one entry of apps/probe-js/versions.json.
 type jsEntry struct {
@@ -112,13 +140,13 @@ func loadJS(repoRoot string, seen map[string]bool) ([]Probe, error) {
 			return nil, fmt.Errorf("%s: label %q listed twice", file, e.Label)
 		case !semver.IsValid("v"+e.Version) || semver.Canonical("v"+e.Version) != "v"+e.Version:
 			return nil, fmt.Errorf("%s: %s: version %q is not an exact npm version", file, e.Label, e.Version)
-		case !slices.Contains(jsAdapters, e.Adapter):
-			return nil, fmt.Errorf("%s: %s: adapter %q, want one of %s", file, e.Label, e.Adapter, strings.Join(jsAdapters, ", "))
+		case adapterIndex(e.Adapter) < 0:
+			return nil, fmt.Errorf("%s: %s: adapter %q, want one of %s", file, e.Label, e.Adapter, adapterNames())
 		case e.Note == "":
 			return nil, fmt.Errorf("%s: %s: empty note", file, e.Label)
 		}
 		dir := filepath.Join(repoRoot, JSProbeDir, versionsDir, e.Label)
-		if err := checkNPMFiles(dir, e.Version); err != nil {
+		if err := checkNPMFiles(dir, e.Version, e.Adapter); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", file, e.Label, err)
 		}
 		seen[e.Label] = true
@@ -128,8 +156,9 @@ func loadJS(repoRoot string, seen map[string]bool) ([]Probe, error) {
 	return out, nil
 }
 
-// checkNPMFiles checks a version's package.json and package-lock.json.
-func checkNPMFiles(dir, version string) error {
+// checkNPMFiles checks a version's package.json and package-lock.json, and that the
+// client-node they install sends through the HTTP library of its adapter's era.
+func checkNPMFiles(dir, version, adapter string) error {
 	var pkg struct {
 		Dependencies    map[string]string `json:"dependencies"`
 		DevDependencies map[string]string `json:"devDependencies"`
@@ -159,8 +188,13 @@ func checkNPMFiles(dir, version string) error {
 	if got := lock.Packages[""].Dependencies[ClientNodePackage]; got != version {
 		return fmt.Errorf("%s: the root depends on %s %q, want %s (package.json changed without npm install?)", LockFile, ClientNodePackage, got, version)
 	}
-	if got := lock.Packages["node_modules/"+ClientNodePackage].Version; got != version {
-		return fmt.Errorf("%s: installs %s %q, want %s", LockFile, ClientNodePackage, got, version)
+	client := lock.Packages["node_modules/"+ClientNodePackage]
+	if client.Version != version {
+		return fmt.Errorf("%s: installs %s %q, want %s", LockFile, ClientNodePackage, client.Version, version)
+	}
+	if i := adapterIndex(adapter); i < 0 || client.Dependencies[jsAdapters[i].library] == "" {
+		return fmt.Errorf("%s: %s %s does not depend on the HTTP library of the %q adapter's era (%s): the probe would not see the requests it sends",
+			LockFile, ClientNodePackage, version, adapter, adapterLibraries())
 	}
 	var missing []string
 	for name, p := range lock.Packages {
@@ -387,7 +421,8 @@ type jsEnv struct {
 	npmCache string
 }
 
-func prepareJS(ctx context.Context, in BuildInput) (*jsEnv, error) {
+// npmEnv finds npm and names satoken's npm cache (no base layer yet).
+func npmEnv(ctx context.Context, in BuildInput) (*jsEnv, error) {
 	if _, err := osexec.LookPath("npm"); err != nil {
 		return nil, errors.New("the JavaScript probes are installed with npm, which is not on PATH: apt-get install -y nodejs npm (or select the Go probes only: --versions go)")
 	}
@@ -395,11 +430,46 @@ func prepareJS(ctx context.Context, in BuildInput) (*jsEnv, error) {
 	if err != nil {
 		return nil, err
 	}
+	return &jsEnv{npm: strings.TrimSpace(version), npmCache: filepath.Join(in.CacheDir, "npm")}, nil
+}
+
+// buildTools are what builds take from the host, each found once per Build and only
+// when needed: the Go version, npm, the Node.js base layer.
+type buildTools struct {
+	gov string
+	js  *jsEnv
+}
+
+func (t *buildTools) goVersion(ctx context.Context) (string, error) {
+	if t.gov != "" {
+		return t.gov, nil
+	}
+	v, err := hostcmd.Output(exec.CommandContext(ctx, "go", "env", "GOVERSION"))
+	t.gov = v
+	return v, err
+}
+
+func (t *buildTools) npm(ctx context.Context, in BuildInput) (*jsEnv, error) {
+	if t.js != nil {
+		return t.js, nil
+	}
+	js, err := npmEnv(ctx, in)
+	t.js = js
+	return js, err
+}
+
+// jsBase is npm and the base layer (made on first use, see jsBaseLayer).
+func (t *buildTools) jsBase(ctx context.Context, in BuildInput) (*jsEnv, error) {
+	js, err := t.npm(ctx, in)
+	if err != nil || js.base.Layer != "" {
+		return js, err
+	}
 	base, err := jsBaseLayer(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	return &jsEnv{base: base, npm: strings.TrimSpace(version), npmCache: filepath.Join(in.CacheDir, "npm")}, nil
+	js.base = base
+	return js, nil
 }
 
 // buildJS builds (or reuses) a JavaScript probe's app layer and image.
@@ -470,14 +540,14 @@ func buildJSApp(ctx context.Context, in BuildInput, p Probe, env *jsEnv, dst str
 	if err != nil {
 		return err
 	}
-	verDir := filepath.Join(srcRoot, versionsDir, p.Label)
 	copies := map[string]string{}
 	for _, f := range files {
 		rel, _ := filepath.Rel(srcRoot, f)
 		copies[rel] = f
 	}
-	copies[PackageFile] = filepath.Join(verDir, PackageFile)
-	copies[LockFile] = filepath.Join(verDir, LockFile)
+	for _, name := range []string{PackageFile, LockFile} {
+		copies[name] = versionFile(in.RepoRoot, JSProbeDir, p, name)
+	}
 	for rel, src := range copies {
 		data, err := os.ReadFile(src)
 		if err != nil {
@@ -495,6 +565,9 @@ func buildJSApp(ctx context.Context, in BuildInput, p Probe, env *jsEnv, dst str
 		return err
 	}
 	if err := npmCI(ctx, in, app, env); err != nil {
+		return err
+	}
+	if err := checkExports(ctx, work, app, p); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -529,6 +602,33 @@ func npmCI(ctx context.Context, in BuildInput, dir string, env *jsEnv) error {
 		return err
 	}
 	return run(online)
+}
+
+// exportsScript loads the installed client-node through the probe's adapter (argv[2]),
+// as probe.js does, and exits 3 naming what the adapters call that it lacks.
+const exportsScript = `'use strict';
+const adapter = require(require('path').resolve('adapters', process.argv[2] + '.js'));
+adapter.load().then((k8s) => {
+  const kc = k8s.KubeConfig && k8s.KubeConfig.prototype;
+  const api = k8s.CoreV1Api && k8s.CoreV1Api.prototype;
+  const missing = [['KubeConfig.loadFromCluster', kc && kc.loadFromCluster], ['KubeConfig.makeApiClient', kc && kc.makeApiClient],
+    ['CoreV1Api.listNamespacedPod', api && api.listNamespacedPod]].filter(([, f]) => typeof f !== 'function').map(([name]) => name);
+  if (missing.length > 0) { console.error('it has no ' + missing.join(', ')); process.exit(3); }
+}, (err) => { console.error('it does not load: ' + err.message); process.exit(3); });
+`
+
+// checkExports fails when the client-node installed in app lacks what the probe's
+// adapter calls (e.g. a client-node older than any adapter's era), so that such a version
+// fails its build rather than a run. The script runs from work, outside the image.
+func checkExports(ctx context.Context, work, app string, p Probe) error {
+	script := filepath.Join(work, "exports-check.js")
+	if err := os.WriteFile(script, []byte(exportsScript), 0o644); err != nil {
+		return err
+	}
+	if _, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "node", "--no-warnings", script, p.Adapter), app)); err != nil {
+		return fmt.Errorf("%s through the %s adapter: %w", p.Module, p.Adapter, err)
+	}
+	return nil
 }
 
 // jsSources are the probe's source files (not tests, versions or installed modules).
@@ -641,8 +741,11 @@ func jsInputHash(repoRoot string, p Probe, env *jsEnv) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	files = append(files,
-		filepath.Join(root, versionsDir, p.Label, PackageFile),
-		filepath.Join(root, versionsDir, p.Label, LockFile))
-	return h.filesSum(root, files)
+	if err := h.files(root, files); err != nil {
+		return "", err
+	}
+	if err := h.versionFiles(repoRoot, JSProbeDir, p, PackageFile, LockFile); err != nil {
+		return "", err
+	}
+	return h.sum(), nil
 }

@@ -35,13 +35,22 @@ import (
 // sends its start-up token. Needs docker; run with
 //
 //	go test -tags e2e -run TestJSProbeImages ./internal/probes
+//
+// SATOKEN_JS_VERSIONS=js-0.16.3,... (a --versions list) runs those images instead, such as
+// versions built on demand.
 func TestJSProbeImages(t *testing.T) {
 	all, err := Load(repoRoot)
 	require.NoError(t, err)
-	for _, p := range OfLanguage(all, LanguageJS) {
+	spec := os.Getenv("SATOKEN_JS_VERSIONS")
+	if spec == "" {
+		spec = "js"
+	}
+	selected, err := Select(all, spec)
+	require.NoError(t, err)
+	for _, p := range OfLanguage(selected, LanguageJS) {
 		t.Run(p.Label, func(t *testing.T) {
 			if out, err := exec.Command("docker", "image", "inspect", ImageName(p.Label)).CombinedOutput(); err != nil {
-				t.Fatalf("%s: build it first (satoken apps build --versions js): %s", ImageName(p.Label), out)
+				t.Fatalf("%s: build it first (satoken apps build --versions %s): %s", ImageName(p.Label), p.Label, out)
 			}
 			runJSProbe(t, p)
 		})

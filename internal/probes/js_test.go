@@ -69,7 +69,11 @@ func writeJSMatrix(t *testing.T, matrix string, files map[string]string) string 
 
 func npmFiles(label, version, lockVersion string, resolved bool) map[string]string {
 	pkg := `{"name":"p","private":true,"dependencies":{"@kubernetes/client-node":"` + version + `"}}`
-	entry := `"version":"` + lockVersion + `","integrity":"sha512-x"`
+	library := "node-fetch" // the HTTP library of the version's adapter
+	if semver.Major("v"+lockVersion) == "v0" {
+		library = "request"
+	}
+	entry := `"version":"` + lockVersion + `","integrity":"sha512-x","dependencies":{"` + library + `":"^2"}`
 	if resolved {
 		entry += `,"resolved":"https://registry.npmjs.org/@kubernetes/client-node/-/client-node-` + lockVersion + `.tgz"`
 	}

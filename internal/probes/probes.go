@@ -1,6 +1,7 @@
 // Package probes builds the probe matrix: one static binary and one FROM scratch image
 // per client-go version listed in apps/probe/versions.json, and one Node.js image per
-// @kubernetes/client-node version listed in apps/probe-js/versions.json (js.go). Builds
+// @kubernetes/client-node version listed in apps/probe-js/versions.json (js.go); and, on
+// demand, the same for versions neither lists (ondemand.go). Builds
 // are keyed by a hash of their inputs, so a second run reuses binaries and layers from
 // the cache and images from docker.
 //
@@ -56,6 +57,11 @@ type Probe struct {
 	// Adapter is the JavaScript probe's client-node API era (request or fetch), its
 	// counterpart of Tags.
 	Adapter string `json:"-"`
+	// Unpinned is a version no versions.json lists, built on demand: its module (Go) or
+	// npm (JavaScript) files are generated into the cache (ondemand.go).
+	Unpinned bool `json:"-"`
+	// dir holds an unpinned probe's generated files, once resolved.
+	dir string
 }
 
 const (
@@ -159,7 +165,10 @@ func loadGo(repoRoot string) ([]Probe, error) {
 }
 
 // Select picks probes by spec: "all", "go" or "js" (every probe of one language), or a
-// comma-separated list of labels of either language (in that order).
+// comma-separated list of labels of either language (in that order). A label the matrix
+// does not pin is a version to build on demand (see Unpinned): a client-go module version
+// or js-<client-node version>; a client-go version that is a pinned probe's module picks
+// that probe.
 func Select(all []Probe, spec string) ([]Probe, error) {
 	switch strings.TrimSpace(spec) {
 	case "all":
@@ -175,14 +184,22 @@ func Select(all []Probe, spec string) ([]Probe, error) {
 		byLabel[p.Label] = p
 		known = append(known, p.Label)
 	}
+	for _, p := range OfLanguage(all, LanguageGo) {
+		if _, ok := byLabel[p.Module]; !ok && p.Module != "" {
+			byLabel[p.Module] = p
+		}
+	}
 	var out []Probe
 	for _, l := range strings.Split(spec, ",") {
 		l = strings.TrimSpace(l)
 		p, ok := byLabel[l]
 		if !ok {
-			return nil, fmt.Errorf("unknown probe %q; known: all, go, js, %s", l, strings.Join(known, ", "))
+			var err error
+			if p, err = unpinned(l); err != nil {
+				return nil, fmt.Errorf("probe %q: %w; pinned: all, go, js, %s", l, err, strings.Join(known, ", "))
+			}
 		}
-		if !slices.ContainsFunc(out, func(q Probe) bool { return q.Label == l }) {
+		if !slices.ContainsFunc(out, func(q Probe) bool { return q.Label == p.Label }) {
 			out = append(out, p)
 		}
 	}
@@ -215,10 +232,11 @@ type Built struct {
 // imageRecipe names the recipe of Built.OCI for the input hash; change it with the recipe.
 const imageRecipe = "oci: FROM scratch, /probe 0755, USER 65534:65534, ENTRYPOINT /probe, labels"
 
-// goBuildArgs is the build recipe (before -o), run in the repository root; part of the
-// input hash.
-func goBuildArgs(p Probe) []string {
-	args := []string{"build", "-modfile=" + filepath.ToSlash(filepath.Join(ProbeDir, versionsDir, p.Label, ModFile)), "-trimpath", "-buildvcs=false"}
+// goBuildArgs is the build recipe (before -o), run in the repository root with the
+// module file modFile; part of the input hash (with the pinned place of the module file,
+// see inputHash).
+func goBuildArgs(p Probe, modFile string) []string {
+	args := []string{"build", "-modfile=" + filepath.ToSlash(modFile), "-trimpath", "-buildvcs=false"}
 	if len(p.Tags) > 0 {
 		args = append(args, "-tags", strings.Join(p.Tags, ","))
 	}
@@ -228,32 +246,33 @@ func goBuildArgs(p Probe) []string {
 // goBuildEnv makes the binary static and the build use only the pinned module file.
 var goBuildEnv = []string{"CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=readonly"}
 
-// Build builds (or reuses) each probe's binary and image.
+// Build builds (or reuses) each probe's binary and image, after resolving the unpinned
+// ones (generating their files).
 func Build(ctx context.Context, in BuildInput) ([]Built, error) {
 	if in.Log == nil {
 		in.Log = &phase.Recorder{} // prints nothing
 	}
-	var goVersion string
-	var js *jsEnv
+	tools := &buildTools{}
+	// Unpinned versions first: one that cannot be built fails before any image is made.
+	probes, err := resolveUnpinned(ctx, in, tools)
+	if err != nil {
+		return nil, err
+	}
 	var out []Built
-	for _, p := range in.Probes {
+	for _, p := range probes {
 		var b Built
 		var err error
 		switch {
 		case p.IsJS():
-			if js == nil {
-				if js, err = prepareJS(ctx, in); err != nil {
-					return out, err
-				}
+			var js *jsEnv
+			if js, err = tools.jsBase(ctx, in); err == nil {
+				b, err = buildJS(ctx, in, p, js)
 			}
-			b, err = buildJS(ctx, in, p, js)
 		default:
-			if goVersion == "" {
-				if goVersion, err = hostcmd.Output(exec.CommandContext(ctx, "go", "env", "GOVERSION")); err != nil {
-					return out, err
-				}
+			var goVersion string
+			if goVersion, err = tools.goVersion(ctx); err == nil {
+				b, err = buildOne(ctx, in, p, goVersion)
 			}
-			b, err = buildOne(ctx, in, p, goVersion)
 		}
 		if err != nil {
 			return out, fmt.Errorf("probe %s: %w", p.Label, err)
@@ -303,7 +322,7 @@ func goBuild(ctx context.Context, repoRoot string, p Probe, dst string) error {
 	tmp := dst + ".tmp"
 	// The go command finds the module root by its go.mod (a checkout's, or the stub of an
 	// unpacked tree) but reads only -modfile.
-	args := append(goBuildArgs(p), "-o", tmp, "./"+ProbeDir)
+	args := append(goBuildArgs(p, versionFile(repoRoot, ProbeDir, p, ModFile)), "-o", tmp, "./"+ProbeDir)
 	if _, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", args...), repoRoot, goBuildEnv...)); err != nil {
 		os.Remove(tmp)
 		return err
@@ -336,16 +355,33 @@ func dockerLoad(ctx context.Context, b Built) error {
 
 // inputHash covers everything that determines a probe binary and image: the probe's
 // non-test Go sources, the version's module files, the build recipe and the Go version.
-// Files are named relative to ProbeDir, so a checkout and the tree a satoken binary
-// unpacks (internal/bundle) give the same hash and share images.
+// Files are named relative to ProbeDir, and the module files by their place among the
+// pinned ones (versions/<label>/, wherever a generated one lies), so a checkout and the
+// tree a satoken binary unpacks (internal/bundle) give the same hash and share images.
 func inputHash(repoRoot string, p Probe, goVersion string) (string, error) {
 	h := newHasher()
 	field := h.field
 	field("go", []byte(goVersion))
 	field("module", []byte(p.Module))
-	field("build", []byte(strings.Join(goBuildArgs(p), "\x00")+"\x00"+strings.Join(goBuildEnv, "\x00")))
+	pinnedModFile := filepath.Join(ProbeDir, versionsDir, p.Label, ModFile)
+	field("build", []byte(strings.Join(goBuildArgs(p, pinnedModFile), "\x00")+"\x00"+strings.Join(goBuildEnv, "\x00")))
 	field("image", []byte(imageRecipe))
 	root := filepath.Join(repoRoot, ProbeDir)
+	files, err := goSources(root)
+	if err != nil {
+		return "", err
+	}
+	if err := h.files(root, files); err != nil {
+		return "", err
+	}
+	if err := h.versionFiles(repoRoot, ProbeDir, p, ModFile, SumFile); err != nil {
+		return "", err
+	}
+	return h.sum(), nil
+}
+
+// goSources are the probe's non-test Go files, in lexical order (WalkDir's).
+func goSources(root string) ([]string, error) {
 	var files []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -359,13 +395,17 @@ func inputHash(repoRoot string, p Probe, goVersion string) (string, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return "", err
+	return files, err
+}
+
+// versionFile is one of a probe's version files (module or npm files) in the probe
+// directory dir (ProbeDir or JSProbeDir): versions/<label>/name when pinned, else the
+// generated one.
+func versionFile(repoRoot, dir string, p Probe, name string) string {
+	if p.dir != "" {
+		return filepath.Join(p.dir, name)
 	}
-	files = append(files, // WalkDir order is lexical, so the list is stable
-		filepath.Join(root, versionsDir, p.Label, ModFile),
-		filepath.Join(root, versionsDir, p.Label, SumFile))
-	return h.filesSum(root, files)
+	return filepath.Join(repoRoot, dir, versionsDir, p.Label, name)
 }
 
 // hasher is an input hash: named, length-prefixed fields, so that no two different sets
@@ -379,19 +419,40 @@ func (h hasher) field(name string, data []byte) {
 	h.h.Write(data)
 }
 
-// filesSum adds each file under its name relative to root (so that a checkout and the
-// unpacked tree hash alike) and returns the hash.
-func (h hasher) filesSum(root string, files []string) (string, error) {
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		rel, _ := filepath.Rel(root, f)
-		h.field("file "+filepath.ToSlash(rel), b)
+// file adds a file's content under name.
+func (h hasher) file(name, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
 	}
-	return hex.EncodeToString(h.h.Sum(nil))[:16], nil
+	h.field("file "+filepath.ToSlash(name), b)
+	return nil
 }
+
+// files adds each file under its name relative to root (so that a checkout and the
+// unpacked tree hash alike).
+func (h hasher) files(root string, files []string) error {
+	for _, f := range files {
+		rel, _ := filepath.Rel(root, f)
+		if err := h.file(rel, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// versionFiles adds a probe's version files as versions/<label>/<name>, pinned or
+// generated alike.
+func (h hasher) versionFiles(repoRoot, dir string, p Probe, names ...string) error {
+	for _, name := range names {
+		if err := h.file(filepath.Join(versionsDir, p.Label, name), versionFile(repoRoot, dir, p, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h hasher) sum() string { return hex.EncodeToString(h.h.Sum(nil))[:16] }
 
 // ClientGoVersion reads which k8s.io/client-go version a Go binary links, with the build
 // info reader `satoken scan` uses: a replaced module reports its replacement's version.

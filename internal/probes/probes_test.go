@@ -191,7 +191,7 @@ func TestSelect(t *testing.T) {
 	if len(got) != 2 || got[0].Label != "v0.37.2" || got[1].Label != "v8.0.0" {
 		t.Fatalf("got %v", got)
 	}
-	for _, spec := range []string{"v9.9.9", "", "v8.0.0,nope"} {
+	for _, spec := range []string{"9.9.9", "", "v8.0.0,nope"} {
 		_, err := Select(all, spec)
 		if err == nil {
 			t.Fatalf("%q: no error", spec)
