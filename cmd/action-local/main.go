@@ -14,9 +14,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -91,8 +93,8 @@ func printResult(res *action.Result) {
 	for _, s := range res.Steps {
 		fmt.Fprintf(w, "%s\t%v\t%d\t%s\t%s\n", s.Title, s.Ran, s.ExitCode, s.Duration, s.Note)
 	}
-	for name, v := range res.Outputs {
-		fmt.Fprintf(w, "output %s\t%s\n", name, v)
+	for _, name := range slices.Sorted(maps.Keys(res.Outputs)) {
+		fmt.Fprintf(w, "output %s\t%s\n", name, res.Outputs[name])
 	}
 	w.Flush()
 }

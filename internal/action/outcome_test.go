@@ -12,7 +12,8 @@ import (
 
 // fakeSatoken stands in for the satoken binary (input satoken-bin): it logs each command
 // line, writes a report.md into --out for check, and exits with the next code of
-// FAKE_CHECK_EXITS (check) or FAKE_SCAN_EXIT (scan).
+// FAKE_CHECK_EXITS (check; a code ending in ! exits without a report) or FAKE_SCAN_EXIT
+// (scan).
 const fakeSatoken = `#!/usr/bin/env bash
 set -euo pipefail
 echo "$*" >> "$FAKE_LOG"
@@ -22,12 +23,14 @@ case "$1" in
   check)
     out=""
     while (($#)); do [[ "$1" != --out ]] || out=$2; shift; done
-    mkdir -p "$out"
-    echo "fake report in $out" > "$out/report.md"
     n=$(cat "$FAKE_COUNT" 2>/dev/null || echo 0)
     echo $((n + 1)) > "$FAKE_COUNT"
     read -r -a codes <<<"$FAKE_CHECK_EXITS"
-    exit "${codes[$n]}" ;;
+    code=${codes[$n]}
+    [[ "$code" != *! ]] || exit "${code%!}"
+    mkdir -p "$out"
+    echo "fake report in $out" > "$out/report.md"
+    exit "$code" ;;
 esac
 `
 
@@ -49,6 +52,10 @@ func runRepositoryAction(t *testing.T, inputs map[string]string, checkExits, sca
 	require.NoError(t, os.MkdirAll(work, 0o755))
 	bin := filepath.Join(dir, "satoken")
 	require.NoError(t, os.WriteFile(bin, []byte(fakeSatoken), 0o755))
+	// A passwordless sudo, as on a hosted runner, for the host step when not run as root.
+	sudoDir := filepath.Join(dir, "sudo")
+	require.NoError(t, os.Mkdir(sudoDir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(sudoDir, "sudo"), []byte("#!/bin/sh\n[ \"$1\" != -n ] || shift\nexec \"$@\"\n"), 0o755))
 	in := map[string]string{"satoken-bin": bin}
 	for k, v := range inputs {
 		in[k] = v
@@ -57,7 +64,7 @@ func runRepositoryAction(t *testing.T, inputs map[string]string, checkExits, sca
 	arts := filepath.Join(dir, "artifacts")
 	res, log := runAction(t, RunInput{
 		Action: repoAction, Workdir: work, Inputs: in, Artifacts: arts,
-		Env: map[string]string{"FAKE_LOG": logFile, "FAKE_COUNT": filepath.Join(dir, "count"), "FAKE_CHECK_EXITS": checkExits, "FAKE_SCAN_EXIT": scanExit},
+		Env: map[string]string{"PATH": sudoDir + string(os.PathListSeparator) + os.Getenv("PATH"), "FAKE_LOG": logFile, "FAKE_COUNT": filepath.Join(dir, "count"), "FAKE_CHECK_EXITS": checkExits, "FAKE_SCAN_EXIT": scanExit},
 	})
 	data, err := os.ReadFile(logFile)
 	require.NoError(t, err, log)
@@ -123,7 +130,7 @@ func TestRepositoryActionFlags(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		inputs map[string]string
-		want   []string // satoken command lines after "version"
+		want   []string // satoken command lines after "version" and "host"
 	}{
 		{
 			name:   "manifests on kind's node image",
@@ -161,7 +168,7 @@ func TestRepositoryActionFlags(t *testing.T) {
 			t.Parallel()
 			r := runRepositoryAction(t, tc.inputs, "0 0", "0")
 			require.Equal(t, 0, r.res.ExitCode(), r.log)
-			assert.Equal(t, append([]string{"version"}, tc.want...), r.calls)
+			assert.Equal(t, append([]string{"version", "host"}, tc.want...), r.calls)
 		})
 	}
 }
@@ -208,13 +215,25 @@ func TestRepositoryActionRefusesBadInput(t *testing.T) {
 }
 
 // The job summary carries each run's report under its outcome, and says when a run left
-// no report.
+// none.
 func TestRepositoryActionSummary(t *testing.T) {
-	r := runRepositoryAction(t, map[string]string{"manifests": "deploy", "node-image": "kindest/node:a kindest/node:b", "images": "addon:ci"}, "3 0", "4")
+	r := runRepositoryAction(t, map[string]string{"manifests": "deploy", "node-image": "kindest/node:a kindest/node:b kindest/node:c", "images": "addon:ci"}, "3 0 1!", "4")
 	assert.Contains(t, r.summary, "### kindest/node:a: broken (exit 3)\n\nfake report in satoken-report/kindest-node-a\n")
 	assert.Contains(t, r.summary, "### kindest/node:b: passed (exit 0)\n\nfake report in satoken-report/kindest-node-b\n")
+	assert.Contains(t, r.summary, "### kindest/node:c: harness-error (exit 1)\n\nNo report.md in satoken-report/kindest-node-c: satoken stopped before writing one")
 	assert.Contains(t, r.summary, "### satoken scan: not-judged (exit 4)")
 	assert.Contains(t, r.summary, "scanned addon:ci")
 	assert.FileExists(t, filepath.Join(r.arts, "satoken-report", "kindest-node-b", "report.md"))
 	assert.FileExists(t, filepath.Join(r.arts, "satoken-report", "scan.txt"))
+}
+
+// With images only, the summary and the verdict say that the outcome is the scan's
+// prediction, not a measurement of pods.
+func TestRepositoryActionScanOnlySaysSo(t *testing.T) {
+	r := runRepositoryAction(t, map[string]string{"images": "addon:ci"}, "", "0")
+	require.Equal(t, 0, r.res.ExitCode(), r.log)
+	assert.Contains(t, r.summary, "only the scan below, a prediction; no pod was run")
+	assert.NotContains(t, r.summary, "did not run to the end")
+	assert.Contains(t, r.log, "passed (scan only)")
+	assert.NotContains(t, r.log, "every pod judged")
 }

@@ -12,7 +12,10 @@ max_report_bytes=$((200 * 1024))
 {
   echo "## satoken check"
   echo
-  if [[ -z "${RUNS:-}" ]]; then
+  if [[ -z "${RUNS:-}" && -z "${CHECK_EXIT:-}" && -n "${SCAN_EXIT:-}" ]]; then
+    echo "No manifests or chart were given: only the scan below, a prediction; no pod was run."
+    echo
+  elif [[ -z "${RUNS:-}" ]]; then
     echo "satoken check did not run to the end: an earlier step failed or the input was refused (see the step log)."
     echo
   fi
