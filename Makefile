@@ -6,14 +6,19 @@ OUT   ?= out
 # e2e-framework label filter: CI runs smoke + the fast reproduction, not the 70-min one.
 E2E_ARGS ?= --skip-labels=scenario=long
 
-.PHONY: run test unit e2e e2e-long satoken image apps lint clean
+# Linters, run from the Go module proxy at pinned versions (no install step; go caches
+# the builds).
+ACTIONLINT    ?= $(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+GOLANGCI_LINT ?= $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+
+.PHONY: run test unit e2e e2e-long satoken image apps lint lint-go lint-actions action-local clean
 
 ## run: the main job — a real reproduction across the probe matrix with a verdict table
 run: satoken
 	./bin/satoken run --out $(OUT)
 
-## test: unit tests, then the e2e suite (smoke + fast reproduction) on a real cluster
-test: unit e2e
+## test: lint (fast), unit tests, then the e2e suite (smoke + fast reproduction) on a real cluster
+test: lint unit e2e
 
 ## unit: fast tests, no cluster
 unit:
@@ -55,10 +60,31 @@ image: satoken
 apps: satoken
 	./bin/satoken apps build
 
-lint:
-	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+## lint: gofmt, go vet, golangci-lint (.golangci.yml), actionlint on action.yml and the
+## example workflows
+lint: lint-go lint-actions
+
+lint-go:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt -w needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e
+	$(GOLANGCI_LINT) run ./...
+
+## lint-actions: actionlint reads an action.yml only through a workflow using it and does
+## not check a composite action's steps, so action-local writes a repository where the
+## steps are a workflow of their own (internal/action.LintProject)
+lint-actions:
+	d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	$(GO) run ./cmd/action-local -lint-project "$$d" && \
+	$(ACTIONLINT) "$$d"/.github/workflows/*.yml scripts/github-actions/*.yml
+
+## action-local: action.yml's run steps here, in order, as GitHub's runner would run them,
+## e.g. make action-local WORKDIR=../my-addon INPUTS="manifests=deploy images=my-addon:dev node-image=build"
+## (reports in WORKDIR/satoken-report, artifacts and summary.md in WORKDIR/action-local)
+WORKDIR ?= .
+action-local:
+	$(GO) run ./cmd/action-local -action $(CURDIR)/action.yml -workdir $(WORKDIR) $(INPUTS)
 
 clean:
 	rm -rf bin out _artifacts

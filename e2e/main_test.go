@@ -127,7 +127,8 @@ func envOr(key, def string) string {
 func sanitize(s string) string {
 	out := []rune(s)
 	for i, r := range out {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+		keep := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-'
+		if !keep {
 			out[i] = '-'
 		}
 	}

@@ -174,7 +174,7 @@ func TestPerRequestLines(t *testing.T) {
 
 	// A transport failure is an error outcome with its (cleaned) text.
 	got = nil
-	o.wrap(failingTransport{}).RoundTrip(mustRequest(t, "PUT", "https://example.invalid/apis/coordination.k8s.io/v1/namespaces/x/leases/probe"))
+	_, _ = o.wrap(failingTransport{}).RoundTrip(mustRequest(t, "PUT", "https://example.invalid/apis/coordination.k8s.io/v1/namespaces/x/leases/probe"))
 	if len(got) != 1 || got[0].Outcome != probelog.OutcomeError || got[0].Error == "" || got[0].Method != "PUT" || got[0].AuthHashNote == "" {
 		t.Fatalf("failed request: %+v", got)
 	}

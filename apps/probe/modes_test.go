@@ -66,7 +66,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Content-Type", ct)
-		w.Write(lease)
+		_, _ = w.Write(lease)
 	case (r.URL.Path == leases && r.Method == http.MethodPost) || (r.URL.Path == leases+"/probe" && r.Method == http.MethodPut):
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
@@ -76,7 +76,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			w.WriteHeader(http.StatusCreated)
 		}
-		w.Write(b)
+		_, _ = w.Write(b)
 	default:
 		f.t.Errorf("unexpected request %s %s", r.Method, r.URL)
 		status(http.StatusNotFound, "NotFound")

@@ -20,6 +20,7 @@ func runWatch(cs kubernetes.Interface, ns string, emit func(probelog.Line)) {
 		key, _ := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
 		emit(probelog.Line{Kind: probelog.KindEvent, Event: what, Object: key})
 	}
+	//nolint:staticcheck // SA1019: NewInformerWithOptions does not exist in the old client-go versions this probe is built with.
 	_, ctl := cache.NewInformer(lw, &corev1.Pod{}, 0, cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { event("add", obj) },
 		UpdateFunc: func(_, obj interface{}) { event("update", obj) },

@@ -92,7 +92,12 @@ RUN systemctl enable %s && echo %s > /kind/version
 	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "build", "-q", "-t", buildImage, ctxDir)); err != nil {
 		return err
 	}
-	defer hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", "rmi", buildImage))
+	// cleanup runs a docker command on the way out, even after Ctrl-C; a failure leaves a
+	// stray image or container behind, nothing the build's result depends on.
+	cleanup := func(args ...string) {
+		_, _ = hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", args...))
+	}
+	defer cleanup("rmi", buildImage)
 
 	refs := []string{string(im.Etcd), string(im.Pause)}
 	for _, c := range im.Components {
@@ -107,7 +112,7 @@ RUN systemctl enable %s && echo %s > /kind/version
 		return err
 	}
 	// The images now live in the tarball; the host's docker does not need them.
-	defer hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", append([]string{"rmi"}, refs...)...))
+	defer cleanup(append([]string{"rmi"}, refs...)...)
 
 	container := "satoken-nodeimage-" + hash
 	_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "rm", "-f", container)) // left over by an interrupted build
@@ -115,7 +120,7 @@ RUN systemctl enable %s && echo %s > /kind/version
 		"--security-opt", "seccomp=unconfined", "-v", preload+":/preload:ro", buildImage, "infinity")); err != nil {
 		return err
 	}
-	defer hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", "rm", "-f", "-v", container))
+	defer cleanup("rm", "-f", "-v", container)
 	listed, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "exec", container, "bash", "-c", preloadScript))
 	if err != nil {
 		return fmt.Errorf("preload images: %w", err)

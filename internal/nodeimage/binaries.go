@@ -149,7 +149,7 @@ func stagingVersion(k8s string) (string, error) {
 // v0.0.0 and kubeadm refuses the kubelet.
 func versionLDFlags(v string, now time.Time) string {
 	var major, minor int
-	fmt.Sscanf(v, "v%d.%d", &major, &minor)
+	_, _ = fmt.Sscanf(v, "v%d.%d", &major, &minor) // v was validated (ValidateVersion, sourceVersion)
 	treeState := "clean"
 	if strings.HasSuffix(v, "-dirty") { // a source tree with uncommitted changes
 		treeState = "dirty"

@@ -306,7 +306,7 @@ func hashSource(dir string) (treeHash, error) {
 func hashEntry(path string) (sum string, size int64, err error) {
 	h := sha256.New()
 	if target, err := os.Readlink(path); err == nil {
-		io.WriteString(h, "symlink:"+target)
+		h.Write([]byte("symlink:" + target))
 		return hex.EncodeToString(h.Sum(nil)), 0, nil
 	}
 	f, err := os.Open(path)

@@ -9,6 +9,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 )
@@ -60,7 +61,7 @@ const reachTimeout = 20 * time.Second
 func Reach(ctx context.Context, kc *kube.Client, t Target) error {
 	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
 	defer cancel()
-	if _, err := kc.Typed.Discovery().ServerVersion(); err != nil {
+	if _, err := discovery.ToServerVersionInterfaceWithContext(kc.Typed.Discovery()).ServerVersionWithContext(ctx); err != nil {
 		return fmt.Errorf("cannot reach the %s (kubeconfig %s): %w", t.Describe(), t.Kubeconfig, err)
 	}
 	return nil

@@ -2,14 +2,19 @@ package target
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
@@ -55,4 +60,27 @@ func TestLeftoversAreSatokensOnly(t *testing.T) {
 	require.Empty(t, left)
 	_, err = kc.Typed.CoreV1().Namespaces().Get(context.Background(), "prod", metav1.GetOptions{})
 	require.NoError(t, err, "other namespaces are left alone")
+}
+
+// An apiserver that accepts the connection but never answers is given up on when the
+// context ends (reachTimeout, or Ctrl-C), not waited for.
+func TestReachGivesUpWithItsContext(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	cs, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL})
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = Reach(ctx, &kube.Client{Typed: cs}, Target{Name: "ctx", Kubeconfig: "kc", Existing: true})
+	require.ErrorContains(t, err, "cannot reach the existing cluster (context ctx)")
+	require.Less(t, time.Since(start), 5*time.Second)
 }
