@@ -1,18 +1,12 @@
 package probes
 
 import (
-	"archive/tar"
-	"bytes"
 	"fmt"
-	"io"
-	"os"
-	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/satoken-e2e/satoken-e2e/internal/ociimage"
 )
 
 // OCI is the probe's image, built in Go: FROM scratch, the static binary as /probe, run
@@ -26,28 +20,10 @@ func (b Built) OCI() (v1.Image, error) {
 	if b.Probe.IsJS() {
 		return b.ociJS()
 	}
-	bin, err := os.ReadFile(b.Binary)
+	l, err := ociimage.BinaryLayer(b.Binary, "probe")
 	if err != nil {
 		return nil, err
 	}
-	var layer bytes.Buffer
-	tw := tar.NewWriter(&layer)
-	if err := tw.WriteHeader(&tar.Header{Name: "probe", Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(bin); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	data := layer.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
-		tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		return nil, err
-	}
-	// The binary is built by the host's go for its own platform (CGO off, no cross-compile).
 	return b.image([]v1.Layer{l}, v1.Config{Entrypoint: []string{"/probe"}},
 		map[string]string{"satoken.probe.client-go": b.Probe.Module})
 }
@@ -76,25 +52,13 @@ func (b Built) ociJS() (v1.Image, error) {
 	}, map[string]string{"satoken.probe.client-node": b.Probe.LibraryVersion(), "satoken.probe.nodejs": b.NodeJS})
 }
 
-// image is what every probe image shares: OCI media types, this host's platform, run as
-// nobody, labelled with the probe and its inputs hash (plus labels of its language).
+// image is what every probe image shares: run as nobody, labelled with the probe and
+// its inputs hash (plus labels of its language).
 func (b Built) image(layers []v1.Layer, config v1.Config, labels map[string]string) (v1.Image, error) {
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...)
-	if err != nil {
-		return nil, err
-	}
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
 	config.User = "65534:65534"
-	config.Labels = map[string]string{inputsLabel: b.InputHash, "satoken.probe.label": b.Probe.Label}
+	all := map[string]string{inputsLabel: b.InputHash, "satoken.probe.label": b.Probe.Label}
 	for k, v := range labels {
-		config.Labels[k] = v
+		all[k] = v
 	}
-	cfg.Config = config
-	return mutate.ConfigFile(img, cfg)
+	return ociimage.Image(layers, config, all)
 }

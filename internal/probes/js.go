@@ -36,6 +36,7 @@ import (
 	"golang.org/x/mod/semver"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/cache"
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
@@ -727,8 +728,8 @@ func writeTreeLayer(dir, prefix, dst string) error {
 // arguments, the base layer and the image recipe. Files are named relative to
 // JSProbeDir, so a checkout and an unpacked tree give the same hash.
 func jsInputHash(repoRoot string, p Probe, env *jsEnv) (string, error) {
-	h := newHasher()
-	field := h.field
+	h := cache.NewHasher()
+	field := h.Field
 	field("language", []byte(LanguageJS))
 	field("package", []byte(p.Module))
 	field("adapter", []byte(p.Adapter))
@@ -741,11 +742,11 @@ func jsInputHash(repoRoot string, p Probe, env *jsEnv) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := h.files(root, files); err != nil {
+	if err := h.Files(root, files); err != nil {
 		return "", err
 	}
-	if err := h.versionFiles(repoRoot, JSProbeDir, p, PackageFile, LockFile); err != nil {
+	if err := versionFiles(h, repoRoot, JSProbeDir, p, PackageFile, LockFile); err != nil {
 		return "", err
 	}
-	return h.sum(), nil
+	return h.Sum(), nil
 }

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/mod/semver"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/cache"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
@@ -78,14 +79,14 @@ func resolveGo(ctx context.Context, in BuildInput, p Probe, goVersion string) (P
 	if err != nil {
 		return p, err
 	}
-	h := newHasher()
-	h.field("go", []byte(goVersion))
-	h.field("recipe", []byte(goGenRecipe+"\x00"+strings.Join(goGenEnv, "\x00")+"\x00"+fmt.Sprint(goFloors)))
-	h.field("seed", seed)
-	if err := h.files(root, sources); err != nil {
+	h := cache.NewHasher()
+	h.Field("go", []byte(goVersion))
+	h.Field("recipe", []byte(goGenRecipe+"\x00"+strings.Join(goGenEnv, "\x00")+"\x00"+fmt.Sprint(goFloors)))
+	h.Field("seed", seed)
+	if err := h.Files(root, sources); err != nil {
 		return p, err
 	}
-	key := h.sum()
+	key := h.Sum()
 	dir, cached, err := generated(in, p.Label, key, []string{ModFile, SumFile}, func(dir string) error {
 		return in.Log.Run(fmt.Sprintf("generate module files of %s@%s (go mod tidy)", clientGoPath, m.Version), func() error {
 			return tidyProbe(ctx, work, root, sources, seed, dir)

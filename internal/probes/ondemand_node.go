@@ -14,6 +14,7 @@ import (
 
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/cache"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
@@ -32,11 +33,11 @@ func resolveJS(ctx context.Context, in BuildInput, p Probe, env *jsEnv) (Probe, 
 	if err != nil {
 		return p, err
 	}
-	h := newHasher()
-	h.field("npm", []byte(env.npm))
-	h.field("npm-args", []byte(strings.Join(npmLockArgs, "\x00")))
-	h.field("package", pkg)
-	dir, cached, err := generated(in, p.Label, h.sum(), []string{PackageFile, LockFile}, func(dir string) error {
+	h := cache.NewHasher()
+	h.Field("npm", []byte(env.npm))
+	h.Field("npm-args", []byte(strings.Join(npmLockArgs, "\x00")))
+	h.Field("package", pkg)
+	dir, cached, err := generated(in, p.Label, h.Sum(), []string{PackageFile, LockFile}, func(dir string) error {
 		return in.Log.Run(fmt.Sprintf("generate npm files of %s (npm install --package-lock-only)", p.Module), func() error {
 			return lockPackage(ctx, dir, p.Module, pkg, env)
 		})

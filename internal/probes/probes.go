@@ -15,12 +15,9 @@ package probes
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -33,6 +30,7 @@ import (
 	"golang.org/x/mod/semver"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/cache"
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
@@ -359,8 +357,8 @@ func dockerLoad(ctx context.Context, b Built) error {
 // pinned ones (versions/<label>/, wherever a generated one lies), so a checkout and the
 // tree a satoken binary unpacks (internal/bundle) give the same hash and share images.
 func inputHash(repoRoot string, p Probe, goVersion string) (string, error) {
-	h := newHasher()
-	field := h.field
+	h := cache.NewHasher()
+	field := h.Field
 	field("go", []byte(goVersion))
 	field("module", []byte(p.Module))
 	pinnedModFile := filepath.Join(ProbeDir, versionsDir, p.Label, ModFile)
@@ -371,13 +369,13 @@ func inputHash(repoRoot string, p Probe, goVersion string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := h.files(root, files); err != nil {
+	if err := h.Files(root, files); err != nil {
 		return "", err
 	}
-	if err := h.versionFiles(repoRoot, ProbeDir, p, ModFile, SumFile); err != nil {
+	if err := versionFiles(h, repoRoot, ProbeDir, p, ModFile, SumFile); err != nil {
 		return "", err
 	}
-	return h.sum(), nil
+	return h.Sum(), nil
 }
 
 // goSources are the probe's non-test Go files, in lexical order (WalkDir's).
@@ -408,52 +406,6 @@ func versionFile(repoRoot, dir string, p Probe, name string) string {
 	return filepath.Join(repoRoot, dir, versionsDir, p.Label, name)
 }
 
-// hasher is an input hash: named, length-prefixed fields, so that no two different sets
-// of inputs hash alike.
-type hasher struct{ h hash.Hash }
-
-func newHasher() hasher { return hasher{sha256.New()} }
-
-func (h hasher) field(name string, data []byte) {
-	fmt.Fprintf(h.h, "%s %d\n", name, len(data))
-	h.h.Write(data)
-}
-
-// file adds a file's content under name.
-func (h hasher) file(name, path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	h.field("file "+filepath.ToSlash(name), b)
-	return nil
-}
-
-// files adds each file under its name relative to root (so that a checkout and the
-// unpacked tree hash alike).
-func (h hasher) files(root string, files []string) error {
-	for _, f := range files {
-		rel, _ := filepath.Rel(root, f)
-		if err := h.file(rel, f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// versionFiles adds a probe's version files as versions/<label>/<name>, pinned or
-// generated alike.
-func (h hasher) versionFiles(repoRoot, dir string, p Probe, names ...string) error {
-	for _, name := range names {
-		if err := h.file(filepath.Join(versionsDir, p.Label, name), versionFile(repoRoot, dir, p, name)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (h hasher) sum() string { return hex.EncodeToString(h.h.Sum(nil))[:16] }
-
 // ClientGoVersion reads which k8s.io/client-go version a Go binary links, with the build
 // info reader `satoken scan` uses: a replaced module reports its replacement's version.
 func ClientGoVersion(binary string) (string, error) {
@@ -465,4 +417,15 @@ func ClientGoVersion(binary string) (string, error) {
 		return "", errors.New(binary + " does not link " + clientGoPath)
 	}
 	return f.ClientGoVersion(), nil
+}
+
+// versionFiles adds a probe's version files as versions/<label>/<name>, pinned or
+// generated alike.
+func versionFiles(h cache.Hasher, repoRoot, dir string, p Probe, names ...string) error {
+	for _, name := range names {
+		if err := h.File(filepath.Join(versionsDir, p.Label, name), versionFile(repoRoot, dir, p, name)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
