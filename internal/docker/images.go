@@ -45,3 +45,22 @@ func Load(ctx context.Context, archive string) error {
 	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "load", "-q", "-i", archive))
 	return err
 }
+
+// LoadImage puts an image built in Go into the local engine under ref (for scans,
+// `docker run` and the clusters' image sinks): written as an archive and loaded.
+func LoadImage(ctx context.Context, ref string, img v1.Image) error {
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp("", "satoken-image-*.tar")
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	if err := tarball.WriteToFile(tmp.Name(), tag, img); err != nil {
+		return err
+	}
+	return Load(ctx, tmp.Name())
+}

@@ -25,8 +25,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/mod/semver"
 	"sigs.k8s.io/kind/pkg/exec"
 
@@ -328,27 +326,14 @@ func goBuild(ctx context.Context, repoRoot string, p Probe, dst string) error {
 	return os.Rename(tmp, dst)
 }
 
-// dockerLoad puts the probe's image into the local docker engine (for `satoken scan` and
-// `docker run`): the Go-built image, written as an archive and loaded.
+// dockerLoad puts the probe's image into the local engine (for `satoken scan` and
+// `docker run`).
 func dockerLoad(ctx context.Context, b Built) error {
 	img, err := b.OCI()
 	if err != nil {
 		return err
 	}
-	tag, err := name.NewTag(b.Image)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp("", "satoken-probe-*.tar")
-	if err != nil {
-		return err
-	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	if err := tarball.WriteToFile(tmp.Name(), tag, img); err != nil {
-		return err
-	}
-	return docker.Load(ctx, tmp.Name())
+	return docker.LoadImage(ctx, b.Image, img)
 }
 
 // inputHash covers everything that determines a probe binary and image: the probe's

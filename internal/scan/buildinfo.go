@@ -187,3 +187,26 @@ func packed(r io.ReaderAt) bool {
 	n, _ := r.ReadAt(head, 0)
 	return bytes.HasPrefix(head[:n], elfMagic) && bytes.Contains(head[:n], []byte("UPX!"))
 }
+
+// DependencyVersion is the version of module that the Go binary at path was built with
+// (a replacement's version when replaced); "" when the binary does not depend on it.
+func DependencyVersion(path, module string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, bi, err := readBuildInfo(f)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	for _, d := range bi.Deps {
+		if d.Path == module {
+			if d.Replace != nil {
+				return d.Replace.Version, nil
+			}
+			return d.Version, nil
+		}
+	}
+	return "", nil
+}
