@@ -177,25 +177,10 @@ func TestVersionChoices(t *testing.T) {
 	require.Equal(t, -1, minorOf("1.35.0"))
 }
 
-func TestDefaultFor(t *testing.T) {
-	saved := verified
-	t.Cleanup(func() { verified = saved })
-	verified = []verifiedVersion{{Version: "v1.37.2", CgroupV2: true}, {Version: "v1.34.4", CgroupV1: true, CgroupV2: true}}
-	v, why := defaultFor(true, nil)
-	require.Equal(t, "v1.37.2", v)
-	require.Contains(t, why, "cgroup v2")
-	v, why = defaultFor(false, nil)
-	require.Equal(t, "v1.34.4", v)
-	require.Contains(t, why, "cgroup v1")
-	v, _ = defaultFor(true, os.ErrNotExist)
-	require.Equal(t, DefaultKubernetesVersion, v, "unknown cgroup mode: the CI default")
-	verified = nil
-	v, _ = defaultFor(false, nil)
-	require.Equal(t, DefaultKubernetesVersion, v)
-
+func TestDefaultVersion(t *testing.T) {
 	var logged string
-	DefaultVersion(func(f string, a ...any) { logged = fmt.Sprintf(f, a...) })
-	require.Contains(t, logged, "set --k8s")
+	require.Equal(t, DefaultKubernetesVersion, DefaultVersion(func(f string, a ...any) { logged = fmt.Sprintf(f, a...) }))
+	require.Contains(t, logged, "--k8s")
 }
 
 // upstreamGoMod136 has the layout of k8s.io/kubernetes v1.36+: more staging modules
@@ -283,8 +268,4 @@ func TestVerifiedVersionsAreBuildable(t *testing.T) {
 			require.Greater(t, minorOf(verified[i-1].Version), minorOf(v.Version), "newest first")
 		}
 	}
-	v, _ := defaultFor(false, nil)
-	require.Equal(t, "v1.37.2", v, "cgroup v1: the newest version whose full run passed here")
-	v, _ = defaultFor(true, nil)
-	require.Equal(t, DefaultKubernetesVersion, v, "cgroup v2: nothing newer measured yet")
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // DefaultKubernetesVersion runs on Debian's containerd 1.6 and on cgroup v1 and v2 hosts
-// (see README); it is what CI pins. DefaultVersion picks per host.
+// (see README); it is what CI pins, and every command's default (DefaultVersion).
 const DefaultKubernetesVersion = "v1.34.4"
 
 // From this minor on the node runs containerd 2 built from its Go module instead of
@@ -90,32 +90,14 @@ var verified = []verifiedVersion{
 	{Version: "v1.32.9", CgroupV1: true},
 }
 
-// defaultFor is the newest verified version for a host's cgroup mode, and why.
-func defaultFor(cgroupV2 bool, detectErr error) (version, why string) {
-	mode := "cgroup v1"
-	if cgroupV2 {
-		mode = "cgroup v2"
-	}
-	if detectErr != nil {
-		return DefaultKubernetesVersion, fmt.Sprintf("cgroup version unknown (%v); using the CI default", detectErr)
-	}
-	for _, v := range verified {
-		if (cgroupV2 && v.CgroupV2) || (!cgroupV2 && v.CgroupV1) {
-			return v.Version, fmt.Sprintf("newest version whose full run passed on a %s host", mode)
-		}
-	}
-	return DefaultKubernetesVersion, "no version verified on a " + mode + " host; using the CI default"
-}
-
-// DefaultVersion chooses the Kubernetes version to build when none is given: the newest
-// one verified on this host's cgroup mode. logf receives one line saying which and why.
+// DefaultVersion chooses the Kubernetes version to build when none is given: the one the
+// e2e suite pins, verified on cgroup v1 and v2 hosts, so the README's two commands (make
+// run, make test) share one node image. logf receives one line saying which and why.
 func DefaultVersion(logf func(format string, args ...any)) string {
-	v2, err := HostCgroupV2()
-	version, why := defaultFor(v2, err)
 	if logf != nil {
-		logf("Kubernetes %s: %s (set --k8s to choose)", version, why)
+		logf("Kubernetes %s: the default (verified on cgroup v1 and v2 hosts, and the e2e suite's); --k8s chooses another (satoken image versions lists those verified here)", DefaultKubernetesVersion)
 	}
-	return version
+	return DefaultKubernetesVersion
 }
 
 // SupportedVersionsHelp lists the verified versions for flag help.
