@@ -3,22 +3,27 @@
 SHELL := /bin/bash
 GO    ?= go
 OUT   ?= out
-# e2e-framework label filter: CI runs smoke + the fast reproduction, not the 70-min one.
-E2E_ARGS ?= --skip-labels=scenario=long
+# e2e-framework label filter: CI runs smoke, the fast reproduction and the add-on gates,
+# not the 70-min scenarios nor the real add-on corpus (make e2e-long, make e2e-corpus).
+E2E_ARGS ?= --skip-labels=scenario=long,scenario=corpus
 
 # Linters, run from the Go module proxy at pinned versions (no install step; go caches
 # the builds).
 ACTIONLINT    ?= $(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 GOLANGCI_LINT ?= $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
-.PHONY: run test unit e2e e2e-long satoken image apps lint lint-go lint-actions action-local clean
+.PHONY: run test unit images e2e e2e-long satoken image apps lint lint-go lint-actions action-local clean
 
 ## run: the main job — a real reproduction across the probe matrix with a verdict table
 run: satoken
 	./bin/satoken run --out $(OUT)
 
-## test: lint (fast), unit tests, then the e2e suite (smoke + fast reproduction) on a real cluster
-test: lint unit e2e
+## test: lint (fast), unit tests, the images the suite runs (built or found cached, outside
+## any test timeout), then the e2e suite (smoke + fast reproduction) on a real cluster
+test: lint unit images e2e
+
+## images: the offline node image and every probe image (cached by their inputs)
+images: image apps
 
 ## unit: fast tests, no cluster
 unit:
@@ -32,6 +37,13 @@ e2e:
 ## on clusters of their own (satoken-long, satoken-long-grace), so `make e2e` can run alongside
 e2e-long:
 	SATOKEN_E2E_CLUSTER=satoken-long $(GO) test -tags e2e -v -count=1 -timeout 100m ./e2e -run TestLong
+
+## e2e-corpus: the real add-ons of fixtures/addons through satoken check, as they ship
+## (built from their module source, their own manifests or chart), each on a cluster of its
+## own, side by side (~35 min); SATOKEN_CORPUS=name,... selects some
+.PHONY: e2e-corpus
+e2e-corpus: images
+	$(GO) test -tags e2e -v -count=1 -timeout 120m ./e2e -run 'TestSmoke|TestCorpus' -args --labels=scenario=smoke,scenario=corpus
 
 ## e2e-versions: the fast reproduction (scenario=fast, every assertion) on each Kubernetes
 ## version verified on this host (`satoken image versions`), one after another, each on a

@@ -120,7 +120,8 @@ func podAt(t0 time.Time) corev1.Pod {
 
 func judgeEvents(t *testing.T, evs []audit.Event, pod corev1.Pod, t0 time.Time) (verdict.Observation, verdict.Result) {
 	t.Helper()
-	o := observe(evs, nil, pod.UID, lifetime(pod), t0, t0.Add(600*time.Second), time.Hour)
+	p := &podRun{pod: pod, iat: t0, exp: t0.Add(600 * time.Second)}
+	o := p.observe(evs, nil, nil, time.Hour)
 	return o, verdict.Judge(o, checkParams)
 }
 
@@ -233,7 +234,7 @@ func TestAnchorToken(t *testing.T) {
 func TestNoAuditLogIsNotAPass(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
 	quiet := &podRun{pod: podAt(t0), iat: t0, exp: t0.Add(10 * time.Minute)}
-	quiet.obs = quiet.observe(nil, nil, time.Hour)
+	quiet.obs = quiet.observe(nil, nil, nil, time.Hour)
 	noAudit := Input{WaitForCall: DefaultWaitForCall}
 	p := judge(quiet, "Deployment/addon", noAudit, time.Time{})
 	require.Equal(t, verdict.NotJudged, p.Verdict)
@@ -243,7 +244,7 @@ func TestNoAuditLogIsNotAPass(t *testing.T) {
 	require.Equal(t, report.NotJudged, rep.Decide())
 
 	restarted := &podRun{pod: podAt(t0), iat: t0, exp: t0.Add(10 * time.Minute), restarts: 2, unauthorized: []string{"401 Unauthorized"}}
-	restarted.obs = restarted.observe(nil, nil, time.Hour)
+	restarted.obs = restarted.observe(nil, nil, nil, time.Hour)
 	p = judge(restarted, "Deployment/addon", noAudit, time.Time{})
 	require.Equal(t, &report.WorkloadResult{Owner: "Deployment/addon", LogUnauthorizedLines: 1}, p.Workload)
 	rep = &report.Report{Command: "check", Results: []report.Result{p}}

@@ -29,6 +29,11 @@ func (j *job) collect(ctx context.Context, kc *kube.Client, rep *report.Report) 
 		return err
 	}
 	issues := audit.TokenIssues(events)
+	var seen []seenPod
+	if j.podLog != nil {
+		seen = j.podLog.snapshot()
+	}
+	attr := newAttribution(events, seen)
 	logDir := filepath.Join(in.OutDir, "pods")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return err
@@ -44,7 +49,7 @@ func (j *job) collect(ctx context.Context, kc *kube.Client, rep *report.Report) 
 		if p.deleted.IsZero() {
 			errs = append(errs, p.readLogs(ctx, kc, logDir)...)
 		}
-		p.obs = p.observe(events, issues, in.Target.MaxTokenExpiration)
+		p.obs = p.observe(events, issues, attr, in.Target.MaxTokenExpiration)
 		rep.Results = append(rep.Results, judge(p, owner(ctx, kc, p.pod), in, audit.Oldest(events)))
 	}
 	if in.Target.AuditLog != "" && !in.Target.Existing {
@@ -120,12 +125,17 @@ func judge(p *podRun, workload string, in Input, logStart time.Time) report.Resu
 			Hint: "give the audit log from before the workload started, rotated backups included (--audit-log DIR)"}
 	case p.obs.Calls == 0:
 		r.Reason = "no API call of the pod is in the audit log"
+	case r.Verdict == verdict.Reloads && p.unattributed > 0:
+		r = verdict.Result{Verdict: verdict.NotJudged,
+			Reason: fmt.Sprintf("%s; but %d 401s came from its address (its node's: a hostNetwork pod) with a user agent it did not use alone, so \"no 401\" cannot be claimed", r.Reason, p.unattributed),
+			Hint:   "run the workload on the pod network, or give each hostNetwork client a user agent of its own"}
 	}
 	out.FromObservation(p.obs, r)
+	out.Workload.Unattributed401 = p.unattributed
 	var notes []string
 	switch {
 	case p.pod.Spec.HostNetwork:
-		notes = append(notes, "hostNetwork pod: 401s cannot be attributed to it by IP (the node's), only calls authenticated as the pod count")
+		notes = append(notes, "hostNetwork pod: its 401s are told from other host processes' by their user agent")
 	case !p.deleted.IsZero():
 		notes = append(notes, "the pod was deleted before the end: no 401 after its deletion was attributed to it")
 	}

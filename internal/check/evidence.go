@@ -5,7 +5,6 @@ import (
 	"sort"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/tokeninfo"
@@ -19,44 +18,29 @@ const startUpToken = "start-up"
 
 const noCredentialID = "the audit events carry no credential-id (Kubernetes before 1.29?): token rotation not observable"
 
-// lifetime is when the pod held its IP. A hostNetwork pod shares the node's IP with the
-// kubelet and every other host process, so no 401 can be attributed to it by IP.
-func lifetime(pod corev1.Pod) audit.Lifetime {
-	if pod.Spec.HostNetwork {
-		return audit.Lifetime{}
-	}
-	l := audit.Lifetime{IP: pod.Status.PodIP, Start: pod.CreationTimestamp.Time}
-	if pod.Status.StartTime != nil {
-		l.Start = pod.Status.StartTime.Time
-	}
-	if pod.DeletionTimestamp != nil {
-		l.End = pod.DeletionTimestamp.Time
-	}
-	for _, cs := range pod.Status.ContainerStatuses {
-		// A finished pod's IP is free for the next pod once its last container ended.
-		if t := cs.State.Terminated; t != nil && (pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed) {
-			if l.End.IsZero() || t.FinishedAt.After(l.End) {
-				l.End = t.FinishedAt.Time
-			}
-		}
-	}
-	return l
-}
-
 // observe reads the pod's evidence from the apiserver's audit events alone: one call per
 // request of the pod (authenticated requests by the pod UID bound into their token, 401s
-// by the pod's source IP within its lifetime) and one token version per credential ID
-// (the token's JTI). The first token's iat/exp come from anchorToken; a later token's exp
+// as owns attributes them) and one token version per credential ID (the token's JTI).
+// unattributed counts the 401s from the pod's address that owns cannot attribute to it or
+// to any one pod. The first token's iat/exp come from anchorToken; a later token's exp
 // from the kubelet's latest TokenRequest for the pod before the token was first used
 // (the latest it can be), else its first use plus the first token's lifetime.
-func observe(events []audit.Event, issues []audit.TokenIssue, uid types.UID, life audit.Lifetime, iat, exp time.Time, maxTTL time.Duration) verdict.Observation {
+func observe(events []audit.Event, issues []audit.TokenIssue, uid types.UID, owns func(audit.Event) (mine, unattributed bool), iat, exp time.Time, maxTTL time.Duration) (o verdict.Observation, unattributed int) {
 	seen := map[string]bool{}
 	var mine []audit.Event
 	for _, e := range events {
 		if seen[e.AuditID] || e.Code() == 0 {
 			continue // one line per request, whatever its stages
 		}
-		if e.PodUID() == string(uid) || (e.Code() == 401 && life.Holds(e)) {
+		ours := e.PodUID() == string(uid)
+		if e.Code() == 401 {
+			var lost bool
+			if ours, lost = owns(e); lost {
+				seen[e.AuditID] = true
+				unattributed++
+			}
+		}
+		if ours {
 			seen[e.AuditID] = true
 			mine = append(mine, e)
 		}
@@ -92,7 +76,7 @@ func observe(events []audit.Event, issues []audit.TokenIssue, uid types.UID, lif
 		}
 		ev.Calls = append(ev.Calls, c)
 	}
-	return verdict.Observe(ev)
+	return verdict.Observe(ev), unattributed
 }
 
 // issuedExp is the exp of a token of pod uid first used at: issued by the kubelet's

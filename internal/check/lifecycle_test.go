@@ -168,14 +168,82 @@ func TestCheckReloadIsOfTheStartUpProcess(t *testing.T) {
 	p.anchorToken(issues, 10*time.Minute, time.Hour)
 	in := Input{TTL: 10 * time.Minute, WaitForCall: DefaultWaitForCall, Settle: 3 * time.Minute}
 
-	o := p.observe(upTo(900*time.Second), issues, time.Hour)
+	o := p.observe(upTo(900*time.Second), issues, nil, time.Hour)
 	require.Equal(t, t0.Add(1080*time.Second), o.Credentials[1].Exp, "the second token's exp, from the TokenRequest before its first use")
 	r := verdict.Judge(o, in.params())
 	require.Equal(t, verdict.NotJudged, r.Verdict, "one switch, before that token expired: %s", r.Reason)
 	require.False(t, p.until(o, in).Before(t0.Add(1150*time.Second)), "the watch goes on past the second token's refusal")
 
-	o = p.observe(evs, issues, time.Hour)
+	o = p.observe(evs, issues, nil, time.Hour)
 	r = verdict.Judge(o, in.params())
 	require.Equal(t, verdict.FailsAfterExpiry, r.Verdict, r.Reason)
 	require.Contains(t, r.Reason, "the token it used from exp-1m40s on")
+}
+
+// TestCheckHostNetworkAttributionByUserAgent: two hostNetwork agents share their node's
+// IP; a 401 is one agent's only by the user agent its own authenticated calls used, and
+// only while no other hostNetwork pod there used it too. A 401 that cannot be attributed
+// keeps a quiet agent from passing on "no 401 seen".
+func TestCheckHostNetworkAttributionByUserAgent(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	agent := func(name, uid string) corev1.Pod {
+		p := podAt(t0)
+		p.Name, p.UID, p.Spec.HostNetwork = name, types.UID(uid), true
+		p.Status.PodIP, p.Status.HostIP = "172.18.0.2", "172.18.0.2"
+		return p
+	}
+	a, b := agent("a", "uid-a"), agent("b", "uid-b")
+	ev := func(id string, at time.Duration, code int, uid, ua string) audit.Event {
+		e := audit.Event{AuditID: id, Received: t0.Add(at), SourceIPs: []string{"172.18.0.2"}, UserAgent: ua,
+			ResponseStatus: &struct {
+				Code int `json:"code"`
+			}{code}}
+		if uid != "" {
+			e.User.Extra = map[string][]string{"authentication.kubernetes.io/pod-uid": {uid}, "authentication.kubernetes.io/credential-id": {"JTI=" + uid}}
+		}
+		return e
+	}
+	evs := []audit.Event{
+		ev("1", time.Minute, 200, "uid-a", "agent-a/1"),
+		ev("2", time.Minute, 200, "uid-b", "agent-b/1"),
+		ev("3", 12*time.Minute, 401, "", "agent-a/1"),
+		ev("4", 12*time.Minute, 401, "", "agent-b/1"),
+		ev("5", 12*time.Minute, 401, "", "curl/8"), // some host process
+	}
+	attr := newAttribution(evs, []seenPod{{Pod: a}, {Pod: b}})
+	owns := attr.owns(a, time.Time{})
+	for id, want := range map[string][2]bool{"3": {true, false}, "4": {false, false}, "5": {false, true}} {
+		for _, e := range evs {
+			if e.AuditID == id {
+				mine, lost := owns(e)
+				require.Equal(t, want, [2]bool{mine, lost}, "event %s", id)
+			}
+		}
+	}
+
+	// b used a's user agent too: a's 401s can no longer be told apart.
+	shared := append(evs, ev("6", 2*time.Minute, 200, "uid-b", "agent-a/1"))
+	attr = newAttribution(shared, []seenPod{{Pod: a}, {Pod: b}})
+	mine, lost := attr.owns(a, time.Time{})(evs[2])
+	require.False(t, mine)
+	require.True(t, lost)
+
+	// A reloading agent with one unattributable 401 beside it is not judged.
+	p := &podRun{pod: podAt(t0)}
+	p.pod.Spec.HostNetwork = true
+	p.anchorToken(nil, 10*time.Minute, time.Hour)
+	reloading := events(t0, true)
+	for i := range reloading {
+		reloading[i].UserAgent = "agent/1"
+	}
+	reloading = append(reloading, audit.Event{AuditID: "stray", Received: t0.Add(700 * time.Second), SourceIPs: []string{"10.244.0.9"}, UserAgent: "curl/8",
+		ResponseStatus: &struct {
+			Code int `json:"code"`
+		}{401}})
+	p.obs = p.observe(reloading, nil, nil, time.Hour)
+	require.Equal(t, 1, p.unattributed)
+	res := judge(p, "DaemonSet/agent", Input{Target: target.Target{AuditLog: "x"}, WaitForCall: DefaultWaitForCall}, time.Time{})
+	require.Equal(t, verdict.NotJudged, res.Verdict, res.Reason)
+	require.Contains(t, res.Reason, "cannot be claimed")
+	require.Equal(t, 1, res.Workload.Unattributed401)
 }

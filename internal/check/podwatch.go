@@ -78,6 +78,9 @@ func (l *podLog) saw(obj any, deleted bool) {
 
 // snapshot is every pod seen so far, in namespace/name order.
 func (l *podLog) snapshot() []seenPod {
+	if l == nil {
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]seenPod, 0, len(l.pods))

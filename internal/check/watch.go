@@ -24,6 +24,7 @@ type podRun struct {
 	obs          verdict.Observation
 	iat, exp     time.Time // of the first token (see anchorToken)
 	estimated    bool      // iat/exp estimated, not from the kubelet's TokenRequest
+	unattributed int       // 401s from its address that no one pod can be told to have sent
 }
 
 // ran reports whether the pod got as far as running (an IP and a start time).
@@ -150,12 +151,15 @@ func (p *podRun) anchorToken(issues []audit.TokenIssue, ttl, maxTTL time.Duratio
 	p.exp, p.estimated = p.iat.Add(ttl), true
 }
 
-func (p *podRun) observe(events []audit.Event, issues []audit.TokenIssue, maxTTL time.Duration) verdict.Observation {
-	life := lifetime(p.pod)
-	if !p.deleted.IsZero() {
-		life.End = p.deleted
+// observe reads the pod's observation from the audit events (see observe); a nil attr
+// knows only this pod.
+func (p *podRun) observe(events []audit.Event, issues []audit.TokenIssue, attr *attribution, maxTTL time.Duration) verdict.Observation {
+	if attr == nil {
+		attr = newAttribution(events, []seenPod{{Pod: p.pod, Deleted: p.deleted}})
 	}
-	return observe(events, issues, p.pod.UID, life, p.iat, p.exp, maxTTL)
+	var o verdict.Observation
+	o, p.unattributed = observe(events, issues, p.pod.UID, attr.owns(p.pod, p.deleted), p.iat, p.exp, maxTTL)
+	return o
 }
 
 // params are the verdict settings for workloads, whose call cadence is their own.
@@ -233,6 +237,7 @@ func (j *job) watch(ctx context.Context, kc *kube.Client) error {
 		}
 		events, _ := in.events()
 		issues := audit.TokenIssues(events)
+		attr := newAttribution(events, j.podLog.snapshot())
 		now := time.Now()
 		logNow, lag := audit.Newest(events), time.Duration(0)
 		if !logNow.IsZero() && logNow.Before(now) {
@@ -243,7 +248,7 @@ func (j *job) watch(ctx context.Context, kc *kube.Client) error {
 		var b strings.Builder
 		for _, p := range j.pods {
 			p.anchorToken(issues, in.TTL, in.Target.MaxTokenExpiration)
-			o := p.observe(events, issues, in.Target.MaxTokenExpiration)
+			o := p.observe(events, issues, attr, in.Target.MaxTokenExpiration)
 			u := p.until(o, in)
 			until = later(until, u)
 			fmt.Fprintf(&b, "\n           %-40s %4d ok %4d 401  %s", p.pod.Namespace+"/"+p.pod.Name, o.OKCount, o.UnauthorizedCount, p.state(o, now, u, in))

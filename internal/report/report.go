@@ -118,6 +118,9 @@ type WorkloadResult struct {
 	// TokenEstimated: iat/exp come from the pod start + TTL, the kubelet's TokenRequest
 	// was not in the audit log.
 	TokenEstimated bool `json:"tokenEstimated"`
+	// Unattributed401 counts 401s from the pod's address (a hostNetwork pod's: its node's)
+	// that cannot be told to be its own or any one other pod's.
+	Unattributed401 int `json:"unattributed401,omitempty"`
 }
 
 // What a verdict can rest on.
