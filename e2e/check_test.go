@@ -39,7 +39,7 @@ func addonCheckFeature(manifest, mutate string, want []report.Outcome, assess fu
 			require.NoError(t, check.Validate(objs))
 
 			out := filepath.Join(artifactsDir, "check-"+name)
-			rep, err := check.Run(ctx, check.Input{Target: provider.cluster.Target(), Manifests: objs, Load: check.Images(objs), Mutate: mutate,
+			rep, err := check.Run(ctx, check.Input{Target: provider.cluster.Target(), Manifests: objs, Load: check.Images(objs), Canary: canaryImage, Mutate: mutate,
 				TTL: repro.MinTTL, Settle: 3 * time.Minute, OutDir: out, Log: hctx.Log})
 			require.NoError(t, err)
 			if mutate == check.MutatePolicy {

@@ -36,6 +36,8 @@ var (
 	built []probes.Built
 	// artifactsDir is where reports and, on failure, cluster logs go ($ARTIFACTS or _artifacts).
 	artifactsDir string
+	// canaryImage is satoken check's canary, built in Setup.
+	canaryImage string
 )
 
 func TestMain(m *testing.M) {
@@ -92,7 +94,11 @@ func buildImages(ctx context.Context, cfg *envconf.Config) (context.Context, err
 		return ctx, fmt.Errorf("the JavaScript matrix has %d probes, the suite runs its oldest and newest", len(js))
 	}
 	selected := append([]probes.Probe{js[0], js[len(js)-1]}, probes.OfLanguage(all, probes.LanguageGo)...)
-	built, err = hctx.BuildProbes(ctx, selected)
+	if built, err = hctx.BuildProbes(ctx, selected); err != nil {
+		return ctx, err
+	}
+	c, err := probes.BuildCanary(ctx, probes.BuildInput{RepoRoot: hctx.Root, CacheDir: hctx.CacheDir, Log: hctx.Log})
+	canaryImage = c.Image
 	return ctx, err
 }
 

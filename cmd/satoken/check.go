@@ -14,6 +14,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
 )
@@ -139,8 +140,17 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 	} else if len(f.images) > 0 {
 		return fmt.Errorf("--image: on an existing cluster the images must be pullable there, or loaded with --load kind:NAME")
 	}
+	// The canary proves the workload's 401s are seen; it needs its image on the cluster.
+	var canary string
+	if !f.target.existing() || f.target.load != "" || f.target.registry != "" {
+		c, err := probes.BuildCanary(ctx, probes.BuildInput{RepoRoot: env.Root, CacheDir: env.CacheDir, Log: log})
+		if err != nil {
+			return err
+		}
+		canary = c.Image
+	}
 	rep, err := f.withTarget(cmd, env, cmd.OutOrStdout(), func(t target.Target) (*report.Report, error) {
-		return check.Run(ctx, check.Input{Target: t, Manifests: objs, Namespace: f.namespace, AllowSystemNamespaces: f.system, Load: load, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
+		return check.Run(ctx, check.Input{Target: t, Manifests: objs, Namespace: f.namespace, AllowSystemNamespaces: f.system, Load: load, Canary: canary, Mutate: f.mutate, TTL: f.ttl, Settle: f.settle, WaitForCall: f.waitCall, OutDir: f.out, Log: log})
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,7 +46,10 @@ type Input struct {
 	// Load are local docker images to ship to the cluster's nodes first (Target.Mirror where
 	// the target has one, so that they run under their own names whatever the pods'
 	// imagePullPolicy; else Target.Images).
-	Load   []string
+	Load []string
+	// Canary is the local canary image (probes.BuildCanary), shipped with Load; "" when it
+	// cannot be shipped to the target: then no pod can pass on "no 401 seen".
+	Canary string
 	Mutate string // MutateAuto, MutatePolicy or MutateManifests ("" = auto)
 	TTL    time.Duration
 	Settle time.Duration // keep watching this long after the expected expiry and after a first 401
@@ -77,7 +81,9 @@ type job struct {
 	podLog     *podLog // every pod seen from before the deploy on
 	pods       []*podRun
 	byUID      map[types.UID]*podRun
-	policyGV   string // set when the token policy was installed
+	canaries   []*report.Canary
+	shipped    map[string]string // local image → the reference pods use
+	policyGV   string            // set when the token policy was installed
 	policyName string
 	tokenTTLBy string        // how the pods got short tokens
 	created    []kube.Object // what to delete again from an existing cluster
@@ -102,18 +108,22 @@ func (j *job) Header(rep *report.Report) {
 func (j *job) Steps(s *session.Session) []session.Step {
 	kc, in := s.Kube, j.in
 	var steps []session.Step
-	if len(in.Load) > 0 {
+	load := in.Load
+	if in.Canary != "" {
+		load = append(slices.Clone(load), in.Canary)
+	}
+	if len(load) > 0 {
 		sink := in.Target.Images
 		if in.Target.Mirror != nil {
 			sink = in.Target.Mirror
 		}
-		steps = append(steps, session.Step{Name: fmt.Sprintf("load images %s into %s", strings.Join(in.Load, ", "), sink), Run: func(ctx context.Context) error {
-			images, cleanup, err := docker.Images(ctx, in.Load...)
+		steps = append(steps, session.Step{Name: fmt.Sprintf("load images %s into %s", strings.Join(load, ", "), sink), Run: func(ctx context.Context) error {
+			images, cleanup, err := docker.Images(ctx, load...)
 			if err != nil {
 				return err
 			}
 			defer cleanup()
-			_, err = sink.Ship(ctx, images)
+			j.shipped, err = sink.Ship(ctx, images)
 			return err
 		}})
 	}
@@ -125,6 +135,13 @@ func (j *job) Steps(s *session.Session) []session.Step {
 		{Name: "deploy workload", Run: func(ctx context.Context) error { return j.deploy(ctx, kc) }},
 		{Name: "wait for workload pods", Run: func(ctx context.Context) error { return j.waitPods(ctx, kc) }},
 		{Name: "check the pods' token TTL", Run: func(context.Context) error { return checkTokenTTLs(j.pods, in.TTL) }},
+		{Name: "prove the workload's 401s are seen (canaries)", Run: func(ctx context.Context) error {
+			if in.Canary == "" {
+				in.Log.Printf("no canary: its image cannot be shipped to this cluster; no pod can pass on \"no 401 seen\"")
+				return nil
+			}
+			return j.runCanaries(ctx, kc)
+		}},
 		{Name: "wait for token expiry", Run: func(ctx context.Context) error { return j.watch(ctx, kc) }},
 	}...)
 }

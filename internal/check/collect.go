@@ -34,6 +34,10 @@ func (j *job) collect(ctx context.Context, kc *kube.Client, rep *report.Report) 
 		seen = j.podLog.snapshot()
 	}
 	attr := newAttribution(events, seen)
+	for _, c := range j.canaries {
+		verifyCanary(c, events)
+		rep.Canaries = append(rep.Canaries, *c)
+	}
 	logDir := filepath.Join(in.OutDir, "pods")
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return err
@@ -50,7 +54,14 @@ func (j *job) collect(ctx context.Context, kc *kube.Client, rep *report.Report) 
 			errs = append(errs, p.readLogs(ctx, kc, logDir)...)
 		}
 		p.obs = p.observe(events, issues, attr, in.Target.MaxTokenExpiration)
-		rep.Results = append(rep.Results, judge(p, owner(ctx, kc, p.pod), in, audit.Oldest(events)))
+		res := judge(p, owner(ctx, kc, p.pod), in, audit.Oldest(events))
+		if res.Verdict == verdict.Reloads {
+			if _, problem := j.proof(p.pod); problem != "" {
+				res.Verdict, res.Hint = verdict.NotJudged, "make the canary's requests reach the audit log given (all apiservers' logs, no SNAT or proxy between the pod and the apiserver), or give --load/--registry so the canary can run"
+				res.Reason = "no 401 was seen, but that its 401s would be seen is not proven: " + problem + "; " + res.Reason
+			}
+		}
+		rep.Results = append(rep.Results, res)
 	}
 	if in.Target.AuditLog != "" && !in.Target.Existing {
 		if err := fileutil.Copy(in.Target.AuditLog, filepath.Join(in.OutDir, "audit.log"), 0o644); err != nil {

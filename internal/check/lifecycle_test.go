@@ -77,7 +77,7 @@ func TestCheckOperatorCreatesPodsLater(t *testing.T) {
 func TestCheckPodsThatCannotBeJudged(t *testing.T) {
 	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	reloading := events(t0, true) // uid-1 reloads through the whole watch
-	path := writeAudit(t, reloading)
+	path := writeAudit(t, append(canaryEvents(t0, "c1", "10.244.0.50", canaryRequests), reloading...))
 	in := Input{Target: target.Target{AuditLog: path}, TTL: 10 * time.Minute, WaitForCall: DefaultWaitForCall, Settle: 3 * time.Minute, OutDir: t.TempDir()}
 
 	good := &podRun{pod: podAt(t0)}
@@ -90,7 +90,7 @@ func TestCheckPodsThatCannotBeJudged(t *testing.T) {
 	done.pod.Name, done.pod.UID, done.pod.Status.Phase = "job", "uid-4", corev1.PodSucceeded
 	done.pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{FinishedAt: metav1.Time{Time: t0.Add(time.Minute)}}}}}
 
-	j := &job{in: in, pods: []*podRun{good, pending, deleted, done}}
+	j := &job{in: in, pods: []*podRun{good, pending, deleted, done}, canaries: []*report.Canary{{Namespace: "ns", ID: "c1", IP: "10.244.0.50", Sent: canaryRequests}}}
 	rep := &report.Report{Command: "check"}
 	require.NoError(t, j.collect(context.Background(), fakeCluster(), rep))
 	require.Len(t, rep.Results, 3)
@@ -107,7 +107,7 @@ func TestCheckPodsThatCannotBeJudged(t *testing.T) {
 	// The same reloading pod, with an audit log that begins after it started.
 	late := writeAudit(t, reloading[20:len(reloading)-1]) // the last event is another pod's, at t0
 	in.Target.AuditLog = late
-	j = &job{in: in, pods: []*podRun{{pod: podAt(t0)}}}
+	j = &job{in: in, pods: []*podRun{{pod: podAt(t0)}}, canaries: []*report.Canary{{Namespace: "ns", ID: "c1", IP: "10.244.0.50", Sent: canaryRequests}}}
 	rep = &report.Report{Command: "check"}
 	require.NoError(t, j.collect(context.Background(), fakeCluster(), rep))
 	require.Equal(t, verdict.NotJudged, rep.Results[0].Verdict)
@@ -246,4 +246,56 @@ func TestCheckHostNetworkAttributionByUserAgent(t *testing.T) {
 	require.Equal(t, verdict.NotJudged, res.Verdict, res.Reason)
 	require.Contains(t, res.Reason, "cannot be claimed")
 	require.Equal(t, 1, res.Workload.Unattributed401)
+}
+
+// canaryEvents are the audit events of a canary's requests: n 401s from ip.
+func canaryEvents(t0 time.Time, id, ip string, n int) []audit.Event {
+	var out []audit.Event
+	for i := 0; i < n; i++ {
+		out = append(out, audit.Event{AuditID: fmt.Sprintf("canary-%s-%d", id, i), Received: t0.Add(2*time.Minute + time.Duration(i)*time.Second),
+			SourceIPs: []string{ip}, UserAgent: canaryUserAgent + id, ResponseStatus: &struct {
+				Code int `json:"code"`
+			}{401}})
+	}
+	return out
+}
+
+// TestCheckCanaryProvesAttribution: a reloading pod passes only where its position's
+// canary was seen whole in the audit log, from its own address. A canary whose 401s come
+// from another address (SNAT, a proxy), or only partly (another apiserver's log missing),
+// or not at all, or that could not run, proves nothing: the pod is not judged.
+func TestCheckCanaryProvesAttribution(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		canary  []audit.Event
+		ran     bool
+		verdict verdict.Verdict
+		problem string
+	}{
+		{"every request seen from its address", canaryEvents(t0, "c1", "10.244.0.50", canaryRequests), true, verdict.Reloads, ""},
+		{"seen from the node's address: SNAT", canaryEvents(t0, "c1", "172.18.0.2", canaryRequests), true, verdict.NotJudged, "0 of its 5 requests"},
+		{"some missing: another apiserver", canaryEvents(t0, "c1", "10.244.0.50", 2), true, verdict.NotJudged, "2 of its 5 requests"},
+		{"none in the log", nil, true, verdict.NotJudged, "none of its 5 requests"},
+		{"no canary could run", nil, false, verdict.NotJudged, "no canary could run"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeAudit(t, append(tc.canary, events(t0, true)...))
+			in := Input{Target: target.Target{AuditLog: path}, TTL: 10 * time.Minute, WaitForCall: DefaultWaitForCall, OutDir: t.TempDir()}
+			j := &job{in: in, pods: []*podRun{{pod: podAt(t0)}}}
+			if tc.ran {
+				j.in.Canary = "satoken/canary:x"
+				j.canaries = []*report.Canary{{Namespace: "ns", ID: "c1", IP: "10.244.0.50", Sent: canaryRequests}}
+			}
+			rep := &report.Report{Command: "check"}
+			require.NoError(t, j.collect(context.Background(), fakeCluster(), rep))
+			res := rep.Results[0]
+			require.Equal(t, tc.verdict, res.Verdict, res.Reason)
+			require.Contains(t, res.Reason, tc.problem)
+			if tc.ran {
+				require.Len(t, rep.Canaries, 1)
+				require.Equal(t, tc.problem == "", rep.Canaries[0].Problem == "", rep.Canaries[0].Problem)
+			}
+		})
+	}
 }

@@ -101,6 +101,9 @@ func (w *workload) add(created ...kube.Object) {
 
 // member says whether pod belongs to the workload, and why.
 func (w *workload) member(ctx context.Context, kc *kube.Client, pod *corev1.Pod) (bool, string) {
+	if _, ok := pod.Labels[canaryLabel]; ok {
+		return false, "" // the check's own canary
+	}
 	if slices.Contains(w.namespaces, pod.Namespace) {
 		return true, "in namespace " + pod.Namespace + ", created by the check"
 	}

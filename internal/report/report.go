@@ -39,6 +39,9 @@ type Report struct {
 	// Notes are what the run saw but did not judge, and why (e.g. a Job's pod that finished
 	// before its token expired).
 	Notes []string `json:"notes,omitempty"`
+	// Canaries are satoken check's proofs that the audit log shows the 401s of each
+	// position the workload's pods call from.
+	Canaries []Canary `json:"canaries,omitempty"`
 	// Outcome is the run's result (see Decide); it sets the command's exit code.
 	Outcome Outcome `json:"outcome"`
 	// Error is the harness error that ended the run early: the verdicts are incomplete.
@@ -132,6 +135,24 @@ const (
 	EvidenceLogLines  = "container log lines mentioning Unauthorized"
 	EvidenceNoAuditOn = "no audit log: the pod's API calls are not visible"
 )
+
+// Canary is one run of satoken check's canary: from a workload pod's position (namespace,
+// and node when hostNetwork) it sent Sent requests with a bad token and a user agent of its
+// own; Found of them are in the audit log as 401s from its address IP. Problem says why it
+// proves nothing ("" when it proved that position's 401s are seen and attributed).
+type Canary struct {
+	Namespace   string    `json:"namespace"`
+	HostNetwork bool      `json:"hostNetwork"`
+	Node        string    `json:"node,omitempty"`
+	ID          string    `json:"id"`
+	IP          string    `json:"ip"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Sent        int       `json:"sent"`
+	Found       int       `json:"found"`
+	SourceIPs   []string  `json:"sourceIPs,omitempty"`
+	Problem     string    `json:"problem,omitempty"`
+}
 
 // Call is one call mark on the timeline.
 type Call struct {
