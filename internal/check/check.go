@@ -101,6 +101,9 @@ func (j *job) Needs(_ context.Context, s *session.Session) ([]target.Access, []s
 }
 
 func (j *job) Header(rep *report.Report) {
+	if m := j.in.Target.Mirror; m != nil && len(rep.Clusters) == 1 {
+		rep.Clusters[0].Images = m.String() // the workload's images go through the mirror
+	}
 	rep.TTLSeconds, rep.TokenMode = int(j.in.TTL.Seconds()), "projected"
 	rep.IntervalSeconds, rep.SettleSeconds = timingTolerance.Seconds(), j.in.Settle.Seconds()
 }
