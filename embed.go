@@ -1,6 +1,7 @@
 // Package satoken holds the files the satoken command reads at run time, embedded so that
 // a binary from `go install github.com/satoken-e2e/satoken-e2e/cmd/satoken@<version>`
-// works in any directory: the fixtures, the probes' sources and per-version module (Go)
+// works in any directory: the fixtures (add-on corpus included), the probes' and the canary's
+// sources and per-version module (Go)
 // and npm (JavaScript) files, and the runc wrapper's source. internal/bundle unpacks
 // them; use that, not this.
 package satoken
@@ -15,5 +16,6 @@ import "embed"
 //go:embed apps/probe/*.go apps/probe/*/*.go
 //go:embed apps/probe-js/versions.json apps/probe-js/versions/*/package.json apps/probe-js/versions/*/package-lock.json
 //go:embed apps/probe-js/*.js apps/probe-js/lib/*.js apps/probe-js/adapters/*.js
+//go:embed apps/canary/*.go
 //go:embed cmd/runc-nosysresource/*.go
 var Files embed.FS

@@ -97,6 +97,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newHostCommand(), newImageCommand(), newClusterCommand(), newAppsCommand(), newRunCommand(), newCheckCommand(), newScanCommand(), newStaleCommand(), newCleanCommand(), newVersionCommand())
+	root.AddCommand(newHostCommand(), newImageCommand(), newClusterCommand(), newAppsCommand(), newRunCommand(), newCheckCommand(), newScanCommand(), newStaleCommand(), newCleanCommand(), newVersionCommand(), newCorpusCommand())
 	return root
 }
