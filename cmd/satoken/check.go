@@ -155,7 +155,7 @@ func (f *checkFlags) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	return outcomeExit(check.Broken(rep), check.Unjudged(rep))
+	return exitFor(rep.Decide(), rep.Why())
 }
 
 // load reads the manifests or renders the chart, and refuses what the check cannot use,

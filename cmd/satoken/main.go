@@ -25,18 +25,6 @@ const (
 	exitNotJudged = 4 // nothing broke, but the evidence could not decide for some client
 )
 
-// outcomeExit turns a judged outcome into the command's exit: what broke for exitGate,
-// what could not be judged (and what to do) for exitNotJudged.
-func outcomeExit(broken, unjudged []string) error {
-	switch {
-	case len(broken) > 0:
-		return exitFor(report.Broken, broken)
-	case len(unjudged) > 0:
-		return exitFor(report.NotJudged, unjudged)
-	}
-	return exitFor(report.Passed, nil)
-}
-
 // exitFor is the exit of a decided outcome; why says what broke, could not be judged (and
 // what to do), or failed.
 func exitFor(o report.Outcome, why []string) error {

@@ -106,40 +106,10 @@ func applyExpectations(rep *report.Report, want map[string]verdict.Verdict) {
 	}
 }
 
-// runExit is run's exit: missed expectations are broken; probes without a verdict, or
-// expected ones that could not be judged, are not judged.
-func runExit(rep *report.Report) error {
-	var missed, unjudged []string
-	for _, e := range rep.Expectations {
-		name := e.ClientGo
-		if len(rep.Clusters) > 1 {
-			name += " on " + e.K8sVersion
-		}
-		switch {
-		case e.Got == "":
-			unjudged = append(unjudged, fmt.Sprintf("%s: expected %s, measured %s", name, e.Want, orNone(e.Got)))
-		case !e.Met && e.Got != verdict.NotJudged:
-			missed = append(missed, fmt.Sprintf("%s: expected %s, measured %s", name, e.Want, e.Got))
-		}
-	}
-	for _, res := range rep.Results {
-		if res.Verdict == verdict.NotJudged {
-			name := res.Probe.ClientGo
-			if len(rep.Clusters) > 1 {
-				name += " on " + res.K8sVersion
-			}
-			unjudged = append(unjudged, fmt.Sprintf("%s: %s; %s", name, res.Reason, res.Hint))
-		}
-	}
-	return outcomeExit(missed, unjudged)
-}
-
-func orNone(v verdict.Verdict) string {
-	if v == "" {
-		return "nothing (probe not in this run)"
-	}
-	return string(v)
-}
+// runExit is run's exit, from the report's one outcome (report.Decide): missed
+// expectations are broken; probes without a verdict, or expected ones that could not be
+// judged, are not judged.
+func runExit(rep *report.Report) error { return exitFor(rep.Decide(), rep.Why()) }
 
 func (f *runFlags) run(cmd *cobra.Command) error {
 	log := phase.New()

@@ -103,3 +103,31 @@ func TestCheckParallel(t *testing.T) {
 	require.ErrorContains(t, checkParallel(2, 1), "only one cluster to run")
 	require.ErrorContains(t, checkParallel(3, 2), "only 2 clusters to run")
 }
+
+// TestOneOutcomeRule: the exit code of a judging command is derived from the report's one
+// outcome (report.Decide), never computed a second time — also for a report without
+// results, which Decide calls not judged.
+func TestOneOutcomeRule(t *testing.T) {
+	for _, rep := range []*report.Report{
+		{Command: "run"},
+		{Command: "check"},
+		{Command: "run", Clusters: []report.Cluster{{K8sVersion: "v1.34.4"}}},
+		{Command: "run", Results: []report.Result{{Verdict: verdict.Reloads, Probe: &report.ProbeResult{ClientGo: "v0.37.2"}}}},
+		{Command: "check", Results: []report.Result{{Verdict: verdict.Reloads, Restarts: 1, Workload: &report.WorkloadResult{}}}},
+		{Command: "run", Error: "interrupted", Results: []report.Result{{Verdict: verdict.Reloads, Probe: &report.ProbeResult{ClientGo: "v0.37.2"}}}},
+	} {
+		err := runExit(rep)
+		want := map[report.Outcome]int{report.Passed: 0, report.Broken: exitGate, report.NotJudged: exitNotJudged, report.Failed: 1}[rep.Outcome]
+		switch {
+		case want == 0:
+			require.NoError(t, err, "%+v", rep)
+		case want == 1:
+			var ee *exitError
+			require.False(t, errors.As(err, &ee), "an error is exit 1")
+			require.Error(t, err)
+		default:
+			require.Equal(t, want, exitCode(t, err), "%+v", rep)
+			require.NotEmpty(t, rep.Why(), "the exit says why")
+		}
+	}
+}

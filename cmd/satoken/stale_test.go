@@ -5,14 +5,20 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/audit"
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/stretchr/testify/require"
 )
 
 func runStale(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	c := newStaleCommand()
+	c.SilenceUsage, c.SilenceErrors = true, true
 	var out bytes.Buffer
 	c.SetOut(&out)
 	c.SetArgs(args)
@@ -35,25 +41,17 @@ func TestStaleCommand(t *testing.T) {
 	require.Contains(t, out, "old        probe           probe-1")
 	require.NotContains(t, out, "new")
 
-	// A client seen with two token versions re-read its token: judged, passes.
-	reloads := `{"auditID":"b1","stage":"ResponseComplete","requestReceivedTimestamp":"2026-11-26T20:11:00Z","user":{"username":"system:serviceaccount:new:probe","extra":{"authentication.kubernetes.io/pod-name":["probe-2"],"authentication.kubernetes.io/credential-id":["JTI=one"]}}}
-{"auditID":"b2","stage":"ResponseComplete","requestReceivedTimestamp":"2026-11-26T21:00:00Z","user":{"username":"system:serviceaccount:new:probe","extra":{"authentication.kubernetes.io/pod-name":["probe-2"],"authentication.kubernetes.io/credential-id":["JTI=two"]}}}
-`
-	clean := filepath.Join(dir, "clean.log")
-	require.NoError(t, os.WriteFile(clean, []byte(reloads), 0o644))
-	out, err = runStale(t, clean)
-	require.NoError(t, err)
-	require.Equal(t, "no stale-token use in 2 audit events\n", out)
-
 	// One token version and no annotation: its token may not have been old enough yet.
 	once := filepath.Join(dir, "once.log")
-	require.NoError(t, os.WriteFile(once, []byte(reloads+`{"auditID":"c1","stage":"ResponseComplete","requestReceivedTimestamp":"2026-11-26T20:11:00Z","user":{"username":"system:serviceaccount:young:app","extra":{"authentication.kubernetes.io/pod-name":["app-1"],"authentication.kubernetes.io/credential-id":["JTI=x"]}}}
+	require.NoError(t, os.WriteFile(once, []byte(`{"auditID":"c1","stage":"ResponseComplete","requestReceivedTimestamp":"2026-11-26T20:11:00Z","user":{"username":"system:serviceaccount:young:app","extra":{"authentication.kubernetes.io/pod-name":["app-1"],"authentication.kubernetes.io/pod-uid":["u9"],"authentication.kubernetes.io/credential-id":["JTI=x"]}}}
 `), 0o644))
-	out, err = runStale(t, once)
+	out, err = runStale(t, once, "--extension", "on")
 	require.True(t, errors.As(err, &ee), "%v", err)
 	require.Equal(t, exitNotJudged, ee.code)
 	require.Contains(t, out, "not judged")
 	require.Contains(t, out, "app-1")
+	_, err = runStale(t, once, "--extension", "maybe")
+	require.ErrorContains(t, err, "--extension")
 
 	// Nothing pod-bound at all: nothing was judged, so no pass.
 	empty := filepath.Join(dir, "empty.log")
@@ -64,4 +62,67 @@ func TestStaleCommand(t *testing.T) {
 
 	_, err = runStale(t, filepath.Join(dir, "missing.log"))
 	require.ErrorContains(t, err, "no such file")
+}
+
+// bound is an audit event of pod-bound client ns/sa pod (uid) using token jti from ip.
+func bound(id, at, ns, pod, uid, jti, ip string) audit.Event {
+	e := audit.Event{AuditID: id, Received: mustTime(at), SourceIPs: []string{ip}, ResponseStatus: &struct {
+		Code int `json:"code"`
+	}{200}}
+	e.User.Username = "system:serviceaccount:" + ns + ":app"
+	e.User.Extra = map[string][]string{"authentication.kubernetes.io/pod-name": {pod}, "authentication.kubernetes.io/pod-uid": {uid}, "authentication.kubernetes.io/credential-id": {"JTI=" + jti}}
+	return e
+}
+
+func mustTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// TestStaleDecisions: what must not pass. A pod recreated under the same name is another
+// client (keyed by UID); two token versions are a reload only in one process (no restart
+// between, which only the cluster can tell); a 401 from a client's address may be its own;
+// a log that cannot show stale use at all passes nothing.
+func TestStaleDecisions(t *testing.T) {
+	reload := []audit.Event{
+		bound("1", "2026-11-26T20:00:00Z", "ns", "app", "u1", "a", "10.244.0.5"),
+		bound("2", "2026-11-26T20:50:00Z", "ns", "app", "u1", "b", "10.244.0.5"),
+	}
+	none := map[string][]restart{"u1": {}}
+	for _, tc := range []struct {
+		name string
+		in   staleInput
+		want report.Outcome
+		why  string
+	}{
+		{"two versions in one process, extension on", staleInput{Events: reload, Extension: "on", Restarts: none}, report.Passed, ""},
+		{"TestStaleKeyedByPodUID: the same name, recreated", staleInput{Extension: "on", Restarts: map[string][]restart{"u1": {}, "u2": {}}, Events: []audit.Event{
+			bound("1", "2026-11-26T20:00:00Z", "ns", "app", "u1", "a", "10.244.0.5"),
+			bound("2", "2026-11-26T20:50:00Z", "ns", "app", "u2", "b", "10.244.0.6"),
+		}}, report.NotJudged, "one token version"},
+		{"no cluster: a restart cannot be ruled out", staleInput{Events: reload, Extension: "on"}, report.NotJudged, "give --kubeconfig"},
+		{"a restart between the versions", staleInput{Events: reload, Extension: "on", Restarts: map[string][]restart{"u1": {{Container: "c", Count: 1, Started: mustTime("2026-11-26T20:30:00Z")}}}}, report.NotJudged, "restarted"},
+		{"a restart after the last switch", staleInput{Events: reload, Extension: "on", Restarts: map[string][]restart{"u1": {{Container: "c", Count: 1, Started: mustTime("2026-11-26T21:30:00Z")}}}}, report.Passed, ""},
+		{"the pod is gone", staleInput{Events: reload, Extension: "on", Restarts: map[string][]restart{}}, report.NotJudged, "no longer in the cluster"},
+		{"a 401 from its address", staleInput{Extension: "on", Restarts: none, Events: append(slices.Clone(reload), audit.Event{AuditID: "x", Received: mustTime("2026-11-26T20:55:00Z"), SourceIPs: []string{"10.244.0.5"},
+			ResponseStatus: &struct {
+				Code int `json:"code"`
+			}{401}})}, report.NotJudged, "401s came from its addresses"},
+		{"a log that cannot show stale use", staleInput{Events: reload, Restarts: none}, report.NotJudged, "cannot show stale tokens"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := decideStale(tc.in)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, d.Outcome, "%v", d.why())
+			if tc.why != "" {
+				require.Contains(t, strings.Join(d.why(), "; "), tc.why)
+			}
+			if tc.want == report.Passed {
+				require.NoError(t, exitFor(d.Outcome, d.why()))
+			}
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -256,6 +257,7 @@ type Client struct {
 	Namespace      string    `json:"namespace"`
 	ServiceAccount string    `json:"serviceAccount"`
 	Pod            string    `json:"pod"`
+	PodUID         string    `json:"podUID,omitempty"`
 	Requests       int       `json:"requests"`
 	First          time.Time `json:"first"`
 	Last           time.Time `json:"last"`
@@ -273,12 +275,13 @@ func perClient[T any](events []Event, keep func(Event) bool, client func(*T) *Cl
 		}
 		seen[e.AuditID] = true
 		ns, sa := splitServiceAccount(e.User.Username)
-		key := ns + "/" + sa + "/" + e.PodName()
+		// A pod is its UID: a pod of the same name recreated later is another client.
+		key := ns + "/" + sa + "/" + e.PodName() + "/" + e.PodUID()
 		i, ok := index[key]
 		if !ok {
 			i, index[key] = len(out), len(out)
 			var g T
-			*client(&g) = Client{Namespace: ns, ServiceAccount: sa, Pod: e.PodName(), First: e.Received}
+			*client(&g) = Client{Namespace: ns, ServiceAccount: sa, Pod: e.PodName(), PodUID: e.PodUID(), First: e.Received}
 			out = append(out, g)
 		}
 		c := client(&out[i])
@@ -326,10 +329,13 @@ func splitServiceAccount(user string) (ns, name string) {
 }
 
 // BoundClient is a pod whose ServiceAccount token was bound to it (the kubelet's
-// projected tokens), with how many token versions (credential IDs) it was seen using.
+// projected tokens), with how many token versions (credential IDs) it was seen using,
+// when it first used each one after the first, and the addresses it called from.
 type BoundClient struct {
 	Client
-	Credentials int `json:"tokenVersions"` // distinct credential IDs (JTIs)
+	Credentials int         `json:"tokenVersions"` // distinct credential IDs (JTIs)
+	SwitchedAt  []time.Time `json:"switchedAt,omitempty"`
+	SourceIPs   []string    `json:"sourceIPs,omitempty"`
 	credentials map[string]bool
 }
 
@@ -347,6 +353,26 @@ func BoundClients(events []Event) []BoundClient {
 				}
 				c.credentials[id] = true
 				c.Credentials++
+				if c.Credentials > 1 {
+					c.SwitchedAt = append(c.SwitchedAt, e.Received)
+				}
+			}
+			if ip := e.SourceIP(); ip != "" && !slices.Contains(c.SourceIPs, ip) {
+				c.SourceIPs = append(c.SourceIPs, ip)
 			}
 		})
+}
+
+// UnauthorizedFromAny counts the 401 answers to requests from any of ips, each once:
+// refused clients leave no user in the log, only their address.
+func UnauthorizedFromAny(events []Event, ips []string) int {
+	seen := map[string]bool{}
+	n := 0
+	for _, e := range events {
+		if e.Code() == 401 && !seen[e.AuditID] && slices.Contains(ips, e.SourceIP()) {
+			seen[e.AuditID] = true
+			n++
+		}
+	}
+	return n
 }

@@ -295,3 +295,57 @@ func Load(path string) (*Report, error) {
 	}
 	return &r, nil
 }
+
+// Why explains the outcome Decide reached, a line per client: what broke (a missed
+// expectation; for check, a pod with damage), or what could not be judged and what to do,
+// or the error. A command's exit code comes from Outcome; these lines only say why.
+func (r *Report) Why() []string {
+	var broken, open []string
+	matrix := r.matrix()
+	name := func(n, k8s string) string {
+		if matrix {
+			return n + " on " + k8s
+		}
+		return n
+	}
+	for _, e := range r.Expectations {
+		switch {
+		case e.Got == "":
+			open = append(open, fmt.Sprintf("%s: expected %s, measured nothing (probe not in this run)", name(e.ClientGo, e.K8sVersion), e.Want))
+		case e.Got == verdict.NotJudged:
+			open = append(open, fmt.Sprintf("%s: expected %s, not judged", name(e.ClientGo, e.K8sVersion), e.Want))
+		case !e.Met:
+			broken = append(broken, fmt.Sprintf("%s: expected %s, measured %s", name(e.ClientGo, e.K8sVersion), e.Want, e.Got))
+		}
+	}
+	for _, res := range r.Results {
+		line := fmt.Sprintf("%s (%s: %s", name(res.Name(), res.K8sVersion), res.Verdict, res.Reason)
+		if res.Hint != "" {
+			line += "; " + res.Hint
+		}
+		line += ")"
+		switch {
+		case r.Command == "check" && res.Broken():
+			broken = append(broken, line)
+		case res.Verdict == verdict.NotJudged:
+			open = append(open, line)
+		}
+	}
+	for _, c := range r.Clusters {
+		if len(r.resultsOn(c.K8sVersion)) == 0 {
+			open = append(open, "Kubernetes "+c.K8sVersion+": no result")
+		}
+	}
+	if len(r.Results) == 0 && len(r.Clusters) == 0 {
+		open = append(open, "no result")
+	}
+	switch r.Outcome {
+	case Failed:
+		return []string{r.Error}
+	case Broken:
+		return broken
+	case NotJudged:
+		return open
+	}
+	return nil
+}
