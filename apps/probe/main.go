@@ -23,7 +23,9 @@ import (
 
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/tokeninfo"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -68,6 +70,13 @@ func main() {
 	nsFile := flag.String("namespace-file", saDir+"/namespace", "namespace file (env POD_NAMESPACE wins)")
 	mode := flag.String("mode", modeList, "list: List pods every --interval; watch: an informer on the pods, no periodic calls; lease: leader election on a Lease")
 	leaseName := flag.String("lease-name", "probe", "--mode lease: the Lease's name (in the probe's namespace)")
+	// An operator stand-in: the add-on starts a pod of its own later, as operators create
+	// their operands.
+	op := operand{}
+	flag.StringVar(&op.image, "operand-image", "", "--mode list: after --operand-after, create one pod running this image in the probe's namespace (an operator's operand)")
+	flag.DurationVar(&op.after, "operand-after", 5*time.Minute, "when to create the --operand-image pod")
+	flag.StringVar(&op.serviceAccount, "operand-service-account", "default", "the operand pod's ServiceAccount")
+	flag.StringVar(&op.args, "operand-args", "", "the operand container's arguments, comma-separated")
 	// glog (client-go ≤ v9) and klog < v1 log to files in $TMPDIR by default and exit when
 	// they cannot create them, which they cannot in a FROM scratch image.
 	if f := flag.Lookup("logtostderr"); f != nil {
@@ -150,13 +159,43 @@ func main() {
 
 	tick := time.NewTicker(*interval)
 	defer tick.Stop()
+	started := time.Now()
 	for seq := int64(1); ; seq++ {
 		if l, changed := watch.check(); changed {
 			emit(l)
 		}
 		emit(call(cs, ns, obs, seq))
+		if op.image != "" && !op.created && time.Since(started) >= op.after {
+			emit(op.create(cs, ns))
+		}
 		<-tick.C
 	}
+}
+
+// operand is the pod an operator stand-in creates once, later.
+type operand struct {
+	image, serviceAccount, args string
+	after                       time.Duration
+	created                     bool
+}
+
+func (o *operand) create(cs kubernetes.Interface, ns string) probelog.Line {
+	name := identity() + "-operand"
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": "operand"}},
+		Spec: corev1.PodSpec{ServiceAccountName: o.serviceAccount,
+			Containers: []corev1.Container{{Name: "operand", Image: o.image, ImagePullPolicy: corev1.PullIfNotPresent}}},
+	}
+	if o.args != "" {
+		pod.Spec.Containers[0].Args = strings.Split(o.args, ",")
+	}
+	l := probelog.Line{Kind: probelog.KindEvent, Event: "operand-created", Object: ns + "/" + name}
+	if err := createPod(cs, pod); err != nil {
+		l.Event, l.Error = "operand-failed", probelog.CleanError(err.Error())
+		return l // retried on the next tick
+	}
+	o.created = true
+	return l
 }
 
 // watchTokenFile reports token file changes every interval, forever (modes watch and

@@ -118,10 +118,10 @@ func TestOneOutcomeRule(t *testing.T) {
 	} {
 		err := runExit(rep)
 		want := map[report.Outcome]int{report.Passed: 0, report.Broken: exitGate, report.NotJudged: exitNotJudged, report.Failed: 1}[rep.Outcome]
-		switch {
-		case want == 0:
+		switch want {
+		case 0:
 			require.NoError(t, err, "%+v", rep)
-		case want == 1:
+		case 1:
 			var ee *exitError
 			require.False(t, errors.As(err, &ee), "an error is exit 1")
 			require.Error(t, err)

@@ -189,7 +189,8 @@ func packed(r io.ReaderAt) bool {
 }
 
 // DependencyVersion is the version of module that the Go binary at path was built with
-// (a replacement's version when replaced); "" when the binary does not depend on it.
+// (a replacement's version when replaced; the main module's when module is the one built,
+// as for a `go build` of another module's tool); "" when the binary does not have it.
 func DependencyVersion(path, module string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -200,7 +201,7 @@ func DependencyVersion(path, module string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	for _, d := range bi.Deps {
+	for _, d := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
 		if d.Path == module {
 			if d.Replace != nil {
 				return d.Replace.Version, nil

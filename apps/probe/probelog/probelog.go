@@ -18,7 +18,7 @@ const (
 	KindStart  = "start"  // once, describes the binary
 	KindToken  = "token"  // the token file was first read or changed
 	KindCall   = "call"   // one API call (--mode list), or one HTTP request (watch, lease)
-	KindEvent  = "event"  // --mode watch: the informer delivered an add, update or delete
+	KindEvent  = "event"  // --mode watch: the informer delivered an add, update or delete; --operand-image: the operand pod was created
 	KindLeader = "leader" // --mode lease: leader election started/stopped leading, or saw a new leader
 )
 
