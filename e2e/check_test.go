@@ -22,27 +22,34 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
-// addonCheckFeature runs `satoken check`'s engine on one of fixtures/check's stand-in
-// add-ons: our probe images deployed from plain manifests like any third party's, judged
-// only from apiserver evidence, restarts and logs. mutate selects how the pods get short
-// tokens, so both the admission policy and the manifest rewrite are exercised. want lists
-// the outcomes the gate may reach; assess checks the pod's verdict.
-func addonCheckFeature(manifest, mutate string, want []report.Outcome, assess func(*testing.T, report.Result)) features.Feature {
-	name := strings.TrimSuffix(manifest, ".yaml")
+// addonCheck is one of fixtures/check's stand-in add-ons and what its gate must conclude.
+type addonCheck struct {
+	manifest string
+	mutate   string           // how the pods get short tokens (both ways are exercised)
+	extra    []string         // images the add-on starts that its manifests do not name (an operator's operands)
+	want     []report.Outcome // the outcomes the gate may reach
+	assess   func(*testing.T, *report.Report)
+}
+
+// addonCheckFeature runs `satoken check`'s engine on a stand-in add-on: our probe images
+// deployed from plain manifests like any third party's, judged only from apiserver
+// evidence, restarts and logs.
+func addonCheckFeature(a addonCheck) features.Feature {
+	name := strings.TrimSuffix(a.manifest, ".yaml")
 	return features.New("add-on gate: "+name).
 		WithLabel("scenario", "check").
 		Assess("verdict", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			data, err := os.ReadFile(filepath.Join(provider.opts.FixturesDir, "check", manifest))
+			data, err := os.ReadFile(filepath.Join(provider.opts.FixturesDir, "check", a.manifest))
 			require.NoError(t, err)
 			objs, err := kube.Decode(data)
 			require.NoError(t, err)
 			require.NoError(t, check.Validate(objs))
 
 			out := filepath.Join(artifactsDir, "check-"+name)
-			rep, err := check.Run(ctx, check.Input{Target: provider.cluster.Target(), Manifests: objs, Load: check.Images(objs), Canary: canaryImage, Mutate: mutate,
+			rep, err := check.Run(ctx, check.Input{Target: provider.cluster.Target(), Manifests: objs, Load: append(check.Images(objs), a.extra...), Canary: canaryImage, Mutate: a.mutate,
 				TTL: repro.MinTTL, Settle: 3 * time.Minute, OutDir: out, Log: hctx.Log})
 			require.NoError(t, err)
-			if mutate == check.MutatePolicy {
+			if a.mutate == check.MutatePolicy {
 				assert.Contains(t, rep.TokenTTLBy, "MutatingAdmissionPolicy")
 			} else {
 				assert.Equal(t, "manifest rewrite", rep.TokenTTLBy)
@@ -51,48 +58,98 @@ func addonCheckFeature(manifest, mutate string, want []report.Outcome, assess fu
 			rep.Phases = hctx.Log.Timings()
 			require.NoError(t, rep.WriteAll(out))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
-			require.Len(t, rep.Results, 1, "one add-on pod")
-			p := rep.Results[0]
-			require.NotNil(t, p.Workload)
-			assert.NotEmpty(t, p.Workload.Owner)
-			assert.Contains(t, want, outcome, "%s: %s", p.Verdict, p.Reason)
+			require.NotEmpty(t, rep.Results)
+			for _, p := range rep.Results {
+				require.NotNil(t, p.Workload)
+				if p.Verdict == verdict.NotJudged {
+					assert.NotEmpty(t, p.Hint, "a pod not judged says what to do: %s", p.Pod)
+				}
+			}
+			assert.Contains(t, a.want, outcome, "%s", rep.Why())
 			switch outcome {
 			case report.Passed:
 				assert.Empty(t, check.Broken(rep))
 				assert.Empty(t, check.Unjudged(rep))
 			case report.Broken:
-				broken := check.Broken(rep)
-				require.Len(t, broken, 1)
-				assert.Contains(t, broken[0], p.Pod, "the report names the pod")
-			case report.NotJudged:
-				assert.NotEmpty(t, p.Hint, "a pod not judged says what to do")
+				assert.NotEmpty(t, check.Broken(rep), "the report names the broken pods")
 			}
-			assess(t, p)
+			a.assess(t, rep)
 			return ctx
 		}).
 		Feature()
 }
 
+// only is the one pod an add-on of one replica runs.
+func only(t *testing.T, rep *report.Report) report.Result {
+	require.Len(t, rep.Results, 1, "one add-on pod")
+	require.NotEmpty(t, rep.Results[0].Workload.Owner)
+	return rep.Results[0]
+}
+
 // The stand-in add-ons and what their gate must conclude.
 func addonFeatures() []features.Feature {
 	notPassed := []report.Outcome{report.Broken, report.NotJudged}
-	return []features.Feature{
-		addonCheckFeature("good-addon.yaml", check.MutatePolicy, []report.Outcome{report.Passed}, func(t *testing.T, p report.Result) {
+	var fs []features.Feature
+	for _, a := range []addonCheck{
+		{manifest: "good-addon.yaml", mutate: check.MutatePolicy, want: []report.Outcome{report.Passed}, assess: func(t *testing.T, rep *report.Report) {
+			p := only(t, rep)
 			assert.Equal(t, verdict.Reloads, p.Verdict, p.Reason)
 			assert.Positive(t, p.RotationsSeen, "the audit log shows a second credential (JTI) for the pod")
-		}),
-		addonCheckFeature("bad-addon.yaml", check.MutateManifests, []report.Outcome{report.Broken}, func(t *testing.T, p report.Result) {
+		}},
+		{manifest: "bad-addon.yaml", mutate: check.MutateManifests, want: []report.Outcome{report.Broken}, assess: func(t *testing.T, rep *report.Report) {
+			p := only(t, rep)
 			assert.Equal(t, verdict.FailsAfterExpiry, p.Verdict, p.Reason)
-		}),
+			assert.Contains(t, check.Broken(rep)[0], p.Pod, "the report names the pod")
+		}},
 		// A v8-era controller that only holds an informer: no call between its watches,
 		// which time out after 5-10 min. It must never pass.
-		addonCheckFeature("watch-addon.yaml", check.MutateManifests, notPassed, func(t *testing.T, p report.Result) {
+		{manifest: "watch-addon.yaml", mutate: check.MutateManifests, want: notPassed, assess: func(t *testing.T, rep *report.Report) {
+			p := only(t, rep)
 			assert.NotEqual(t, verdict.Reloads, p.Verdict, p.Reason)
-		}),
+		}},
 		// A leader-elected controller renewing a Lease every 2 s (client-go v11.0.0): its
 		// renewals are audited, and it must never pass.
-		addonCheckFeature("lease-addon.yaml", check.MutateManifests, notPassed, func(t *testing.T, p report.Result) {
+		{manifest: "lease-addon.yaml", mutate: check.MutateManifests, want: notPassed, assess: func(t *testing.T, rep *report.Report) {
+			p := only(t, rep)
 			assert.Positive(t, p.UnauthorizedCount, "its lease renewals got 401: %s", p.Reason)
-		}),
+		}},
+		// TestCheckOperatorCreatesPodsLater: the operand the operator starts three minutes
+		// in (client-go v8.0.0, no owner, not in the manifests) is judged and breaks the
+		// gate; before pods were watched the check passed on the operator alone.
+		{manifest: "operator-addon.yaml", mutate: check.MutatePolicy, extra: []string{"satoken/probe:v8.0.0"}, want: []report.Outcome{report.Broken}, assess: func(t *testing.T, rep *report.Report) {
+			require.Len(t, rep.Results, 2, "the operator and its operand")
+			var operand *report.Result
+			for i, p := range rep.Results {
+				if strings.HasSuffix(p.Pod, "-operand") {
+					operand = &rep.Results[i]
+				}
+			}
+			require.NotNil(t, operand, "the operand pod is judged")
+			assert.Equal(t, verdict.FailsAfterExpiry, operand.Verdict, operand.Reason)
+			assert.Contains(t, strings.Join(check.Broken(rep), " "), operand.Pod)
+		}},
+		// TestCheckHostNetworkAgent: a hostNetwork v8 agent beside a reloading controller;
+		// its 401s come from its node's address and are its own only by its user agent.
+		{manifest: "hostnet-addon.yaml", mutate: check.MutatePolicy, want: notPassed, assess: func(t *testing.T, rep *report.Report) {
+			require.Len(t, rep.Results, 2, "the agent (one node) and the controller")
+			for _, p := range rep.Results {
+				if strings.HasPrefix(p.Pod, "agent-") {
+					assert.NotEqual(t, verdict.Reloads, p.Verdict, p.Reason)
+				}
+			}
+			assert.NotEmpty(t, rep.Canaries, "the canaries ran from the pod network and the node")
+		}},
+		// TestCheckTimerReReader: client-go v10.0.0 re-reads its token on a 5-minute timer;
+		// it may pass only on data showing it switched to a newer token twice.
+		{manifest: "timer-addon.yaml", mutate: check.MutateManifests, want: []report.Outcome{report.Passed, report.Broken, report.NotJudged}, assess: func(t *testing.T, rep *report.Report) {
+			p := only(t, rep)
+			if p.Verdict == verdict.Reloads {
+				assert.GreaterOrEqual(t, p.RotationsSeen, 2, "a pass needs the second switch: %s", p.Reason)
+				assert.Regexp(t, `switched to a newer token [2-9]`, p.Reason)
+			}
+		}},
+	} {
+		fs = append(fs, addonCheckFeature(a))
 	}
+	return fs
 }
