@@ -17,6 +17,7 @@ const (
 	defaultClusterName = "satoken"
 	runClusterName     = "satoken-run"
 	checkClusterName   = "satoken-check"
+	scanClusterName    = "satoken-scan" // scan --measure's, one per Kubernetes version
 )
 
 // addClusterNameFlag is the one flag naming a cluster on every command (--name is its old

@@ -112,66 +112,72 @@ func applyExpectations(rep *report.Report, want map[string]verdict.Verdict) {
 func runExit(rep *report.Report) error { return exitFor(rep.Decide(), rep.Why()) }
 
 func (f *runFlags) run(cmd *cobra.Command) error {
-	log := phase.New()
-	want, err := parseExpect(f.expect)
+	rep, err := f.reproduce(cmd)
 	if err != nil {
 		return err
 	}
+	return runExit(rep)
+}
+
+// reproduce runs what the flags describe and returns the report it wrote to --out (a
+// matrix's combined one): run exits from it, scan --measure merges it into its table.
+func (f *runFlags) reproduce(cmd *cobra.Command) (*report.Report, error) {
+	log := phase.New()
+	want, err := parseExpect(f.expect)
+	if err != nil {
+		return nil, err
+	}
 	root, err := repoRoot()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in := repro.Input{TTL: f.ttl, Automount: f.automount, Interval: f.interval, Settle: f.settle,
 		OutDir: f.out, FixturesDir: filepath.Join(root, "fixtures"), Log: log}
 	if err := in.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	if f.cluster.image.k8sVersion == "all" {
 		vs, err := nodeimage.VerifiedVersions()
 		if err != nil {
-			return fmt.Errorf("--k8s all: %w", err)
+			return nil, fmt.Errorf("--k8s all: %w", err)
 		}
 		log.Printf("--k8s all: %s (verified on this host's cgroup version)", strings.Join(vs, ", "))
 		f.cluster.image.k8sVersion = strings.Join(vs, ",")
 	}
 	parts, err := f.parts()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range parts {
 		if err := parts[i].validate(cmd, !f.automount, true); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if f.automount && f.target.existing() {
-		return fmt.Errorf("--automount needs a cluster whose apiserver caps tokens at 1h without extending them (satoken's own): an existing cluster may extend the kubelet's 3607 s tokens for a year; use --ttl")
+		return nil, fmt.Errorf("--automount needs a cluster whose apiserver caps tokens at 1h without extending them (satoken's own): an existing cluster may extend the kubelet's 3607 s tokens for a year; use --ttl")
 	}
 	selected, err := harness.SelectProbes(root, f.versions)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for label := range want {
 		if !slices.ContainsFunc(selected, func(p probes.Probe) bool { return p.Label == label }) {
-			return fmt.Errorf("--expect names %s, which is not among --versions", label)
+			return nil, fmt.Errorf("--expect names %s, which is not among --versions", label)
 		}
 	}
 	if err := checkParallel(f.parallel, len(parts)); err != nil {
-		return err
+		return nil, err
 	}
 	env, err := harness.Prepare(cmd.Context(), root, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Probes before the cluster: a compile error should not cost a cluster.
 	if in.Probes, err = env.BuildProbes(cmd.Context(), selected); err != nil {
-		return err
+		return nil, err
 	}
 	if len(parts) == 1 {
-		rep, err := parts[0].runOn(cmd, env, in, want, cmd.OutOrStdout())
-		if err != nil {
-			return err
-		}
-		return runExit(rep)
+		return parts[0].runOn(cmd, env, in, want, cmd.OutOrStdout())
 	}
 	return f.matrix(cmd, env, in, want, parts)
 }
@@ -213,24 +219,28 @@ func (f *runFlags) parts() ([]sessionFlags, error) {
 		return nil, fmt.Errorf("--node-image is one node image, --k8s names %d versions: give one of them", len(versions))
 	}
 	var parts []sessionFlags
-	part := func(suffix string) sessionFlags {
-		p := f.sessionFlags
-		p.cluster.image.k8sVersion, p.cluster.image.k8sSource, p.cluster.image.k8sSourceVersion = "", "", ""
-		p.cluster.name = f.cluster.name + "-" + strings.NewReplacer(".", "-", "+", "-").Replace(suffix)
-		p.out = filepath.Join(f.out, "k8s-"+suffix)
-		return p
-	}
 	for _, v := range versions {
-		p := part(v)
+		p := f.part(v)
 		p.cluster.image.k8sVersion = v
 		parts = append(parts, p)
 	}
 	if source {
-		p := part("source")
+		p := f.part("source")
 		p.cluster.image.k8sSource, p.cluster.image.k8sSourceVersion = f.cluster.image.k8sSource, f.cluster.image.k8sSourceVersion
 		parts = append(parts, p)
 	}
 	return parts, nil
+}
+
+// part is f for one cluster of several: named after suffix (its Kubernetes version, or
+// "source") and writing its report into out/k8s-<suffix>; which Kubernetes it runs is
+// the caller's to set.
+func (f *sessionFlags) part(suffix string) sessionFlags {
+	p := *f
+	p.cluster.image.k8sVersion, p.cluster.image.k8sSource, p.cluster.image.k8sSourceVersion = "", "", ""
+	p.cluster.name = f.cluster.name + "-" + strings.NewReplacer(".", "-", "+", "-").Replace(suffix)
+	p.out = filepath.Join(f.out, "k8s-"+suffix)
+	return p
 }
 
 // clusterMemory is what one satoken cluster with the full probe matrix was seen to use
@@ -262,13 +272,13 @@ func checkParallel(n, parts int) error {
 
 // matrix runs the reproduction on one cluster per Kubernetes version, --parallel at a
 // time, and writes the combined report into out. One version failing does not stop the
-// others; its error is in the report and the exit is an error.
-func (f *runFlags) matrix(cmd *cobra.Command, env *harness.Env, in repro.Input, want map[string]verdict.Verdict, parts []sessionFlags) error {
+// others; its error is in the report and returned.
+func (f *runFlags) matrix(cmd *cobra.Command, env *harness.Env, in repro.Input, want map[string]verdict.Verdict, parts []sessionFlags) (*report.Report, error) {
 	// Node images one after another, before any cluster: two cold builds at once would
 	// starve each other, and a build failure should cost no cluster.
 	for _, p := range parts {
 		if _, err := p.cluster.image.image(cmd.Context(), env); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	reps := make([]*report.Report, len(parts))
@@ -298,10 +308,7 @@ func (f *runFlags) matrix(cmd *cobra.Command, env *harness.Env, in repro.Input, 
 	wg.Wait()
 	rep := report.Combine(reps)
 	if err := writeReport(cmd.OutOrStdout(), env.Log, rep, f.out); err != nil {
-		return err
+		return nil, err
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return runExit(rep)
+	return rep, errors.Join(errs...)
 }

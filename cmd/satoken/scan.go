@@ -18,10 +18,14 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
-func newScanCommand() *cobra.Command {
+func newScanCommand() *cobra.Command { return newScanCommandWith((*runFlags).reproduce) }
+
+// newScanCommandWith is satoken scan whose --measure runs each measurement with run.
+func newScanCommandWith(run measurer) *cobra.Command {
 	var tablePath, fingerprintsPath string
 	var k8s []string
 	var asJSON, allowNone bool
+	var m scanMeasure
 	c := &cobra.Command{
 		Use:   "scan PATH|IMAGE ...",
 		Short: "Find the Kubernetes client library in binaries, directories or local images and predict its token-expiry verdict",
@@ -65,17 +69,34 @@ version a missing measurement is taken on), by default on the minors where the c
 judged; the other minors' lines are shown as context. A pass means the client library
 re-reads the token; the program's own use of it is not verified: run satoken check.
 
+--measure runs, in this process, the command printed beside each client not judged on a
+deciding minor: satoken run, one cluster per Kubernetes version with every such client
+(cluster <--cluster>-<version>; --keep-cluster, --node-image, or an existing cluster with
+--kubeconfig and --registry or --load), the table's token TTL, its report in
+--out/k8s-<version>/report.json. Each report is merged into the table for this scan, as
+scan table --from merges it (a report the table refuses is an error), every client is
+judged again, and the gate decides from that: the lines a run measured say "measured (by
+--measure, report PATH)". A run that fails is exit 1; a probe the run could not judge
+leaves its line not judged, with the run's reason. Forks, bundles, unreadable binaries
+and targets without a client have nothing to measure. The table file is left as it is
+(--write-table FILE writes the merged table); the command that merges the runs into it is
+printed.
+
 Regenerate the table after a matrix run with
   satoken scan table --from out/report.json --write fixtures/verdict-table.json
 (make verdict-table), the fingerprints with make scan-fingerprints.
 
-Exit codes, from one outcome: 1 a target could not be scanned (takes precedence);
-3 a client is (predicted to be) FAILS_AFTER_EXPIRY or INTERMITTENT on a deciding minor
-(takes precedence over 4); 4 not judged: a client without a verdict on a deciding minor or
-on any minor, a fork, a bundle, an unreadable binary, a target without a recognised client;
-0 every target has a client judged RELOADS on every deciding minor (or --allow-none).`,
+Exit codes, from one outcome: 1 a target could not be scanned, or a --measure run failed
+(takes precedence); 3 a client is (predicted to be) FAILS_AFTER_EXPIRY or INTERMITTENT on
+a deciding minor (takes precedence over 4); 4 not judged: a client without a verdict on a
+deciding minor or on any minor, a fork, a bundle, an unreadable binary, a target without
+a recognised client; 0 every target has a client judged RELOADS on every deciding minor
+(or --allow-none).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := m.validate(cmd); err != nil {
+				return err
+			}
 			tbl, path, err := loadVerdictTable(tablePath)
 			if err != nil {
 				return err
@@ -92,16 +113,22 @@ on any minor, a fork, a bundle, an unreadable binary, a target without a recogni
 			var targets []scan.Scanned
 			for _, target := range args {
 				found, err := scanTarget(cmd.Context(), target)
-				for i := range found {
-					found[i].Judge(tbl, fp)
-				}
 				targets = append(targets, scan.Scanned{Target: target, Findings: found, Err: err})
 			}
+			judge(targets, tbl, fp, nil)
+			var runs []scan.Measured
+			if m.on {
+				if runs, err = m.measure(cmd, &tbl, targets); err != nil {
+					return err
+				}
+				judge(targets, tbl, fp, runs)
+			}
 			gate := scan.Decide(scan.GateInput{Targets: targets, AllowNone: allowNone})
+			merge := mergeCommand(path, tablePath == "", runs)
 			if asJSON {
-				err = printScanJSON(cmd.OutOrStdout(), path, targets, gate)
+				err = printScanJSON(cmd.OutOrStdout(), path, targets, gate, runs, merge)
 			} else {
-				err = printScanTable(cmd.OutOrStdout(), targets, gate)
+				err = printScanTable(cmd.OutOrStdout(), targets, gate, runs, merge)
 			}
 			if err != nil {
 				return err
@@ -114,6 +141,7 @@ on any minor, a fork, a bundle, an unreadable binary, a target without a recogni
 	c.Flags().BoolVar(&asJSON, "json", false, "print the findings and the outcome as JSON")
 	c.Flags().StringSliceVar(&k8s, "k8s", nil, "decide on these Kubernetes minors, vX.Y or vX.Y.Z, comma-separated or repeated; default: the minors where the client is judged")
 	c.Flags().BoolVar(&allowNone, "allow-none", false, "the targets are not expected to talk to the apiserver: no recognised Kubernetes client (or an unreadable binary) passes")
+	m.register(c, run)
 	c.AddCommand(newScanTableCommand(), newScanFingerprintsCommand())
 	return c
 }
@@ -151,8 +179,8 @@ written, with a warning.`,
 				if err != nil {
 					return err
 				}
-				if err := tbl.Add(rep); err != nil {
-					return fmt.Errorf("%s: %w", f, err)
+				if err := addReport(&tbl, f, rep); err != nil {
+					return err
 				}
 			}
 			if len(tbl.Entries) == 0 {
@@ -276,6 +304,19 @@ func loadFingerprints(path string) (scan.Fingerprints, error) {
 	return fp, nil
 }
 
+// judge judges every finding of the targets from tbl; after scan --measure's runs, it
+// marks the lines they measured (scan.Finding.MarkMeasured).
+func judge(targets []scan.Scanned, tbl scan.Table, fp scan.Fingerprints, runs []scan.Measured) {
+	for i := range targets {
+		for j := range targets[i].Findings {
+			f := &targets[i].Findings[j]
+			before := f.Prediction
+			f.Judge(tbl, fp)
+			f.MarkMeasured(before, runs)
+		}
+	}
+}
+
 // scanTarget treats an existing file as a binary or JavaScript file, an existing
 // directory as a tree (see scan.Image), and anything else as an image reference.
 func scanTarget(ctx context.Context, target string) ([]scan.Finding, error) {
@@ -285,7 +326,7 @@ func scanTarget(ctx context.Context, target string) ([]scan.Finding, error) {
 	return scan.Image(ctx, target)
 }
 
-func printScanTable(out io.Writer, targets []scan.Scanned, gate scan.Gate) error {
+func printScanTable(out io.Writer, targets []scan.Scanned, gate scan.Gate, runs []scan.Measured, merge string) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TARGET\tFILE\tCLIENT LIBRARY\tKUBERNETES\tVERDICT\tBASIS")
 	for _, t := range targets {
@@ -315,6 +356,7 @@ func printScanTable(out io.Writer, targets []scan.Scanned, gate scan.Gate) error
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	printMeasured(out, runs, merge)
 	if gate.Outcome == report.Passed {
 		for _, n := range gate.Notes {
 			fmt.Fprintln(out, "passed: "+n)
@@ -351,12 +393,15 @@ func predictionBasis(p scan.Prediction) string {
 	return basis
 }
 
-func printScanJSON(w io.Writer, tablePath string, targets []scan.Scanned, gate scan.Gate) error {
+func printScanJSON(w io.Writer, tablePath string, targets []scan.Scanned, gate scan.Gate, runs []scan.Measured, merge string) error {
 	out := struct {
 		Table    string         `json:"table"`
 		Findings []scan.Finding `json:"findings"`
+		// Measured are scan --measure's runs, Merge the command that keeps them.
+		Measured []scan.Measured `json:"measured,omitempty"`
+		Merge    string          `json:"merge,omitempty"`
 		scan.Gate
-	}{Table: tablePath, Findings: []scan.Finding{}, Gate: gate}
+	}{Table: tablePath, Findings: []scan.Finding{}, Measured: runs, Merge: merge, Gate: gate}
 	for _, t := range targets {
 		out.Findings = append(out.Findings, t.Findings...)
 	}

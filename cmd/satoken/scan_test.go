@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,17 +22,26 @@ import (
 // returning its output and error.
 func scanCommand(t *testing.T, tbl scan.Table, args ...string) (string, error) {
 	t.Helper()
+	out, _, err := scanWith(t, tbl, (*runFlags).reproduce, args...)
+	return out, err
+}
+
+// scanWith is scanCommand whose --measure runs are run's; it also returns the path of
+// the table file.
+func scanWith(t *testing.T, tbl scan.Table, run measurer, args ...string) (out, tablePath string, err error) {
+	t.Helper()
 	dir := t.TempDir()
 	tablePath, fpPath := filepath.Join(dir, "table.json"), filepath.Join(dir, "fp.json")
 	require.NoError(t, tbl.Write(tablePath))
 	require.NoError(t, scan.Fingerprints{SchemaVersion: scan.FingerprintSchemaVersion}.Write(fpPath))
-	var out bytes.Buffer
-	c := newScanCommand()
-	c.SetOut(&out)
+	var stdout bytes.Buffer
+	c := newScanCommandWith(run)
+	c.SetOut(&stdout)
+	c.SetErr(io.Discard)
 	c.SilenceUsage, c.SilenceErrors = true, true
 	c.SetArgs(append(args, "--table", tablePath, "--fingerprints", fpPath))
-	err := c.ExecuteContext(context.Background())
-	return out.String(), err
+	err = c.ExecuteContext(context.Background())
+	return stdout.String(), tablePath, err
 }
 
 // selfVersion is the client-go version this test binary links (its build info names it).

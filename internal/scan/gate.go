@@ -109,18 +109,23 @@ func (g *Gate) add(name string, f Finding) (judged bool) {
 	return false
 }
 
+// gateLines are the lines a gate that finds p not judged points at: the deciding minors'
+// lines, or every line when none decides (a client judged on no minor).
+func (p Prediction) gateLines() []Prediction {
+	if len(p.DecidedOn) == 0 && len(p.Minors) > 0 {
+		return p.Minors
+	}
+	return p.deciding()
+}
+
 // unjudgedDetail says where a prediction is not judged, why, and the command that would
-// judge it: the deciding minors' lines, or every line when none decides.
+// judge it, on its gateLines.
 func unjudgedDetail(p *Prediction) string {
 	if p == nil {
 		return ""
 	}
-	lines := p.deciding()
-	if len(p.DecidedOn) == 0 && len(p.Minors) > 0 {
-		lines = p.Minors
-	}
 	var parts []string
-	for _, l := range lines {
+	for _, l := range p.gateLines() {
 		if l.Verdict != verdict.NotJudged {
 			continue
 		}

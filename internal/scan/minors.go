@@ -74,7 +74,8 @@ func byMinor(t Table, clientNode bool, predict func(Table) Prediction) Predictio
 		}
 		l.K8sMinor = m
 		if l.Verdict == verdict.NotJudged && len(l.measure) > 0 {
-			l.Measure = fmt.Sprintf("satoken run --k8s %s --versions %s", t.measureK8s(m), strings.Join(l.measure, ","))
+			l.measurement = &Measurement{K8s: t.measureK8s(m), Minor: m, Versions: l.measure}
+			l.Measure = l.measurement.Command()
 		}
 		lines[i] = l
 	}
@@ -154,16 +155,13 @@ func (t Table) decide(lines []Prediction) Prediction {
 }
 
 // measureK8s is the Kubernetes version that measures a client on minor: the one named
-// with --k8s, else the latest the table measured on that minor, else a placeholder for
-// the patch, which the table cannot know.
+// with --k8s, else the latest the table measured on that minor, else "": the patch only
+// the user can choose.
 func (t Table) measureK8s(minor string) string {
 	if v := t.measureOn[minor]; v != "" {
 		return v
 	}
-	if v := latestOn(t.Entries, minor); v != "" {
-		return v
-	}
-	return minor + ".<patch>"
+	return latestOn(t.Entries, minor)
 }
 
 // latestOn is the Kubernetes version of the latest run on minor among entries: the latest

@@ -31,6 +31,8 @@ type Prediction struct {
 	// Measure is the command that measures the client on K8sMinor, when it is not judged
 	// there and a run of it would judge it.
 	Measure string `json:"measure,omitempty"`
+	// MeasuredBy is the report of the `scan --measure` run that measured this line.
+	MeasuredBy string `json:"measuredBy,omitempty"`
 	// K8sMinor is the Kubernetes minor the prediction is for. Empty when Minors holds one
 	// line per minor.
 	K8sMinor string `json:"k8sMinor,omitempty"`
@@ -42,8 +44,9 @@ type Prediction struct {
 	Minors []Prediction `json:"minors,omitempty"`
 
 	// measure are the labels `satoken run --versions` takes that would judge the client
-	// on this minor; byMinor turns them into Measure.
-	measure []string
+	// on this minor; byMinor turns them into measurement and Measure.
+	measure     []string
+	measurement *Measurement
 }
 
 // Lines are p's predictions one per Kubernetes minor: Minors, or p itself.
@@ -52,6 +55,18 @@ func (p Prediction) Lines() []Prediction {
 		return p.Minors
 	}
 	return []Prediction{p}
+}
+
+// lineRefs are p's lines, to change in place.
+func (p *Prediction) lineRefs() []*Prediction {
+	if len(p.Minors) == 0 {
+		return []*Prediction{p}
+	}
+	refs := make([]*Prediction, len(p.Minors))
+	for i := range p.Minors {
+		refs[i] = &p.Minors[i]
+	}
+	return refs
 }
 
 // deciding are p's lines the gate decides on.
