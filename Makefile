@@ -40,7 +40,7 @@ e2e-long:
 
 ## e2e-corpus: the real add-ons of fixtures/addons through satoken check, as they ship
 ## (built from their module source, their own manifests or chart), each on a cluster of its
-## own, side by side (~35 min); SATOKEN_CORPUS=name,... selects some
+## own, two side by side (~35 min); SATOKEN_CORPUS=name,... selects some
 .PHONY: e2e-corpus
 e2e-corpus: images
 	$(GO) test -tags e2e -v -count=1 -timeout 120m ./e2e -run 'TestSmoke|TestCorpus' -args --labels=scenario=smoke,scenario=corpus

@@ -41,9 +41,14 @@ func newCheckCommand() *cobra.Command {
 		Long: `Deploys manifests (plain YAML or a kustomization) or a Helm chart into a
 short-token kind cluster with every pod's token TTL set to --ttl, loads local images,
 waits until the tokens are past exp + 60s leeway and --settle more, and judges each pod
-from the apiserver's audit log (its calls, by the pod bound into the token; 401s, by the
-pod's IP), container restarts and log lines mentioning "Unauthorized" — not from the
-workload's own log format.
+from the apiserver's audit log (its calls, by the pod bound into the token; 401s, which
+carry no user, by the pod's IP, and for a hostNetwork pod by a user agent only its own
+calls used on its node), container restarts and log lines mentioning "Unauthorized"
+(every container's, init containers and native sidecars included) — not from the
+workload's own log format. A canary pod from each position the workload's pods call from
+(their namespace; their node when hostNetwork) sends requests with a bad token: where the
+audit log does not show them from its address (SNAT, a proxy, another apiserver's log), no
+pod passes on "no 401 seen".
 
 --chart (a chart directory or packaged .tgz, local only) is rendered in-process as
 "helm template" renders it, with --values, --set, --set-string, --set-file and --release
@@ -75,10 +80,13 @@ a pod whose tokens would outlive the check stops it with an error rather than pa
 Images the manifests reference that exist locally are loaded automatically; --image
 names more. Writes the same report formats as satoken run.
 
-Each pod is judged only on evidence: RELOADS needs a call authenticated with a newer
-token (JTI) after the start-up one stopped being accepted, and no 401; a pod that makes no
-call after its token expired (within --wait-for-call, which covers client-go's longest
-watch timeout) is not judged.
+Each pod is judged only on evidence: RELOADS needs calls that switched to a newer token
+(JTI) twice — the kubelet's second rotation too, so a process that read its token once
+but late, or re-reads on a timer slower than the rotation, does not pass on one switch —
+and no 401 it cannot explain; the watch goes on until that second switch, or until the
+token last used is itself past its refusal. A pod that makes no call after its token
+expired (within --wait-for-call, which covers client-go's longest watch timeout), or
+whose 401s cannot be attributed, or whose canary was not seen, is not judged.
 
 Exit codes: 0 every pod judged and none broke, 1 harness error or bad input, 3 the
 workload broke (401s after expiry, restarts, Unauthorized in its logs), 4 not judged

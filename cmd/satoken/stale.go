@@ -29,11 +29,15 @@ authentication.k8s.io/stale-token: clients still sending a token past its intend
 (3607 s) that only the apiserver's one-year extension keeps working. They will get
 401 Unauthorized when the extension ends (or on a cluster without it).
 
-A client passes only on evidence: it was seen using two or more versions of its
-pod-bound token (credential IDs, Kubernetes 1.29+), so it re-reads the file. A client seen
-with a single token version and no stale annotation is not judged: its token may simply
-not have been old enough yet (give a log covering more of its life, beyond the kubelet's
-rotation at ~80 % of 3607 s).
+Clients are keyed by pod UID (a pod of the same name later is another client). A client
+passes only on evidence: it was seen using two or more versions of its pod-bound token
+(credential IDs, Kubernetes 1.29+) in one process — no container restart between them,
+which only --kubeconfig can show (a restarted container reads the new token whatever its
+client) — and no 401 came from its addresses. A client seen with a single token version
+and no stale annotation is not judged: its token may simply not have been old enough yet
+(give a log covering more of its life, beyond the kubelet's rotation at ~80 % of 3607 s).
+A log that cannot show stale use at all (no stale-token annotation in it and --extension
+not on) passes no one.
 
 Exit codes: 0 every pod-bound client judged and none stale, 1 a log could not be read,
 3 some client uses stale tokens, 4 no stale use but some client not judged (or no
@@ -195,15 +199,21 @@ func reloadDoubt(c audit.BoundClient, in staleInput) string {
 	for _, r := range restarts {
 		// Only the current instance's start is known: earlier restarts of a container that
 		// restarted since the client's first request may lie anywhere in its span.
-		if r.Started.After(c.First) && (!r.Started.After(last) || r.Count > 1) {
-			return fmt.Sprintf("container %s of its pod restarted (%d times, last at %s) while it called: its token switches may be new processes reading the file once",
-				r.Container, r.Count, r.Started.UTC().Format(time.RFC3339))
+		// A restart whose time the status does not show may lie anywhere too.
+		if r.Started.IsZero() || r.Started.After(c.First) && (!r.Started.After(last) || r.Count > 1) {
+			at := "at a time its status does not show"
+			if !r.Started.IsZero() {
+				at = "last at " + r.Started.UTC().Format(time.RFC3339)
+			}
+			return fmt.Sprintf("container %s of its pod restarted (%d times, %s) while it called: its token switches may be new processes reading the file once",
+				r.Container, r.Count, at)
 		}
 	}
 	return ""
 }
 
-// restart is a container that restarted: how often, and when its current instance started.
+// restart is a container that restarted: how often, and when its newest instance started
+// (zero: not known).
 type restart struct {
 	Container string
 	Count     int32
@@ -219,20 +229,32 @@ func podRestarts(ctx context.Context, kc *kube.Client) (map[string][]restart, er
 	}
 	out := map[string][]restart{}
 	for _, p := range list.Items {
-		rs := []restart{}
-		for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-			if cs.RestartCount == 0 {
-				continue
-			}
-			r := restart{Container: cs.Name, Count: cs.RestartCount, Started: time.Now()} // not running: at the latest now
-			if cs.State.Running != nil {
-				r.Started = cs.State.Running.StartedAt.Time
-			}
-			rs = append(rs, r)
-		}
-		out[string(p.UID)] = rs
+		out[string(p.UID)] = restartsOf(p)
 	}
 	return out, nil
+}
+
+// restartsOf lists the pod's restarted containers with the start of their newest instance:
+// the running one's, or, for a container waiting to restart (CrashLoopBackOff), the one
+// that ended last; zero when the status shows neither.
+func restartsOf(p corev1.Pod) []restart {
+	rs := []restart{}
+	for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		if cs.RestartCount == 0 {
+			continue
+		}
+		r := restart{Container: cs.Name, Count: cs.RestartCount}
+		switch {
+		case cs.State.Running != nil:
+			r.Started = cs.State.Running.StartedAt.Time
+		case cs.State.Terminated != nil:
+			r.Started = cs.State.Terminated.StartedAt.Time
+		case cs.LastTerminationState.Terminated != nil:
+			r.Started = cs.LastTerminationState.Terminated.StartedAt.Time
+		}
+		rs = append(rs, r)
+	}
+	return rs
 }
 
 func printStale(out io.Writer, d staleDecision, events int) {

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/stretchr/testify/require"
@@ -105,7 +108,9 @@ func TestStaleDecisions(t *testing.T) {
 		}}, report.NotJudged, "one token version"},
 		{"no cluster: a restart cannot be ruled out", staleInput{Events: reload, Extension: "on"}, report.NotJudged, "give --kubeconfig"},
 		{"a restart between the versions", staleInput{Events: reload, Extension: "on", Restarts: map[string][]restart{"u1": {{Container: "c", Count: 1, Started: mustTime("2026-11-26T20:30:00Z")}}}}, report.NotJudged, "restarted"},
+		{"TestStaleLogsNewestFirst: a restart between the versions", staleInput{Events: []audit.Event{reload[1], reload[0]}, Extension: "on", Restarts: map[string][]restart{"u1": {{Container: "c", Count: 1, Started: mustTime("2026-11-26T20:30:00Z")}}}}, report.NotJudged, "restarted"},
 		{"a restart after the last switch", staleInput{Events: reload, Extension: "on", Restarts: map[string][]restart{"u1": {{Container: "c", Count: 1, Started: mustTime("2026-11-26T21:30:00Z")}}}}, report.Passed, ""},
+		{"a restart of unknown time", staleInput{Events: reload, Extension: "on", Restarts: map[string][]restart{"u1": {{Container: "c", Count: 1}}}}, report.NotJudged, "a time its status does not show"},
 		{"the pod is gone", staleInput{Events: reload, Extension: "on", Restarts: map[string][]restart{}}, report.NotJudged, "no longer in the cluster"},
 		{"a 401 from its address", staleInput{Extension: "on", Restarts: none, Events: append(slices.Clone(reload), audit.Event{AuditID: "x", Received: mustTime("2026-11-26T20:55:00Z"), SourceIPs: []string{"10.244.0.5"},
 			ResponseStatus: &struct {
@@ -125,4 +130,25 @@ func TestStaleDecisions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStaleRestartOfAWaitingContainer: a container waiting to restart (CrashLoopBackOff)
+// has no running instance; its newest instance is the one that ended last, and that start
+// is the restart to weigh — not "now", which would put it after every switch.
+func TestStaleRestartOfAWaitingContainer(t *testing.T) {
+	started := mustTime("2026-11-26T20:30:00Z")
+	var p corev1.Pod
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{
+		{Name: "quiet"},
+		{Name: "looping", RestartCount: 1, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{StartedAt: metav1.Time{Time: started}}}},
+	}
+	rs := restartsOf(p)
+	require.Equal(t, []restart{{Container: "looping", Count: 1, Started: started}}, rs)
+	d, err := decideStale(staleInput{Extension: "on", Restarts: map[string][]restart{"u1": rs}, Events: []audit.Event{
+		bound("1", "2026-11-26T20:00:00Z", "ns", "app", "u1", "a", "10.244.0.5"),
+		bound("2", "2026-11-26T20:50:00Z", "ns", "app", "u1", "b", "10.244.0.5"),
+	}})
+	require.NoError(t, err)
+	require.Equal(t, report.NotJudged, d.Outcome, "%v", d.why())
 }

@@ -269,6 +269,10 @@ func perClient[T any](events []Event, keep func(Event) bool, client func(*T) *Cl
 	seen := map[string]bool{}
 	index := map[string]int{}
 	var out []T
+	// First, Last and the switches are in time order whatever order the logs were given
+	// in (rotated backups, several apiservers).
+	events = slices.Clone(events)
+	slices.SortStableFunc(events, func(a, b Event) int { return a.Received.Compare(b.Received) })
 	for _, e := range events {
 		if seen[e.AuditID] || !keep(e) {
 			continue

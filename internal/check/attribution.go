@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
 )
 
 // attribution tells which pod a 401 came from. A request refused at authentication
@@ -15,10 +16,12 @@ import (
 // node's IP with every other host process: a 401 from there is the pod's only when the
 // user agent is one its own authenticated calls used and no other hostNetwork pod on that
 // node, alive then, used it too; otherwise it cannot be attributed, and the pod's verdict
-// must not rest on "no 401 seen".
+// must not rest on "no 401 seen". The canaries' own 401s (sent from the same node on
+// purpose, under user agents of their own) are theirs, never a stray 401 beside the pod.
 type attribution struct {
-	agents map[types.UID]map[string]bool // user agents of each pod's authenticated calls
-	hosts  []hostPod                     // the cluster's hostNetwork pods, as the pod watch saw them
+	agents   map[types.UID]map[string]bool // user agents of each pod's authenticated calls
+	hosts    []hostPod                     // the cluster's hostNetwork pods, as the pod watch saw them
+	canaries map[string]bool               // user agents of the canaries this check ran
 }
 
 type hostPod struct {
@@ -26,8 +29,11 @@ type hostPod struct {
 	life audit.Lifetime
 }
 
-func newAttribution(events []audit.Event, pods []seenPod) *attribution {
-	a := &attribution{agents: map[types.UID]map[string]bool{}}
+func newAttribution(events []audit.Event, pods []seenPod, canaries []*report.Canary) *attribution {
+	a := &attribution{agents: map[types.UID]map[string]bool{}, canaries: map[string]bool{}}
+	for _, c := range canaries {
+		a.canaries[canaryUserAgent+c.ID] = true
+	}
 	for _, e := range events {
 		if uid := types.UID(e.PodUID()); uid != "" && e.Code() != 401 && e.UserAgent != "" {
 			if a.agents[uid] == nil {
@@ -51,8 +57,8 @@ func (a *attribution) owns(pod corev1.Pod, deleted time.Time) func(audit.Event) 
 		return func(e audit.Event) (bool, bool) { return life.Holds(e), false }
 	}
 	return func(e audit.Event) (bool, bool) {
-		if !life.Holds(e) {
-			return false, false // not from its node while it ran
+		if !life.Holds(e) || a.canaries[e.UserAgent] {
+			return false, false // not from its node while it ran, or a canary's
 		}
 		users, self := 0, a.agents[pod.UID][e.UserAgent]
 		for _, h := range a.hosts {

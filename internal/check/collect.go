@@ -33,7 +33,7 @@ func (j *job) collect(ctx context.Context, kc *kube.Client, rep *report.Report) 
 	if j.podLog != nil {
 		seen = j.podLog.snapshot()
 	}
-	attr := newAttribution(events, seen)
+	attr := newAttribution(events, seen, j.canaries)
 	for _, c := range j.canaries {
 		verifyCanary(c, events)
 		rep.Canaries = append(rep.Canaries, *c)

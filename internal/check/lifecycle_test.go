@@ -210,7 +210,7 @@ func TestCheckHostNetworkAttributionByUserAgent(t *testing.T) {
 		ev("4", 12*time.Minute, 401, "", "agent-b/1"),
 		ev("5", 12*time.Minute, 401, "", "curl/8"), // some host process
 	}
-	attr := newAttribution(evs, []seenPod{{Pod: a}, {Pod: b}})
+	attr := newAttribution(evs, []seenPod{{Pod: a}, {Pod: b}}, nil)
 	owns := attr.owns(a, time.Time{})
 	for id, want := range map[string][2]bool{"3": {true, false}, "4": {false, false}, "5": {false, true}} {
 		for _, e := range evs {
@@ -223,7 +223,7 @@ func TestCheckHostNetworkAttributionByUserAgent(t *testing.T) {
 
 	// b used a's user agent too: a's 401s can no longer be told apart.
 	shared := append(evs, ev("6", 2*time.Minute, 200, "uid-b", "agent-a/1"))
-	attr = newAttribution(shared, []seenPod{{Pod: a}, {Pod: b}})
+	attr = newAttribution(shared, []seenPod{{Pod: a}, {Pod: b}}, nil)
 	mine, lost := attr.owns(a, time.Time{})(evs[2])
 	require.False(t, mine)
 	require.True(t, lost)
@@ -296,6 +296,46 @@ func TestCheckCanaryProvesAttribution(t *testing.T) {
 				require.Len(t, rep.Canaries, 1)
 				require.Equal(t, tc.problem == "", rep.Canaries[0].Problem == "", rep.Canaries[0].Problem)
 			}
+		})
+	}
+}
+
+// TestCheckHostNetworkCanaryIsNotAStray401: the canary of a hostNetwork position sends its
+// 401s from the node's address on purpose; they are the canary's, not 401s beside the
+// agent that nobody can claim, so a reloading agent passes. A 401 under a canary-like user
+// agent of a canary this check did not run is still nobody's.
+func TestCheckHostNetworkCanaryIsNotAStray401(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	const node = "172.18.0.2"
+	for _, tc := range []struct {
+		name    string
+		stray   []audit.Event
+		verdict verdict.Verdict
+	}{
+		{"only the canary's 401s", nil, verdict.Reloads},
+		{"a 401 posing as another canary", canaryEvents(t0.Add(5*time.Minute), "zz", node, 1), verdict.NotJudged},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			agent := podAt(t0)
+			agent.Spec.HostNetwork, agent.Spec.NodeName = true, "worker"
+			agent.Status.PodIP, agent.Status.HostIP = node, node
+			var calls []audit.Event
+			for _, e := range events(t0, true) {
+				if e.Code() != 401 { // the helper's stray 401 from another pod's address
+					e.SourceIPs, e.UserAgent = []string{node}, "agent/1"
+					calls = append(calls, e)
+				}
+			}
+			path := writeAudit(t, append(append(canaryEvents(t0, "c1", node, canaryRequests), tc.stray...), calls...))
+			j := &job{in: Input{Target: target.Target{AuditLog: path}, TTL: 10 * time.Minute, WaitForCall: DefaultWaitForCall, OutDir: t.TempDir(), Canary: "satoken/canary:x"},
+				pods:     []*podRun{{pod: agent}},
+				canaries: []*report.Canary{{Namespace: "ns", HostNetwork: true, Node: "worker", ID: "c1", IP: node, Sent: canaryRequests}}}
+			rep := &report.Report{Command: "check"}
+			require.NoError(t, j.collect(context.Background(), fakeCluster(), rep))
+			require.Empty(t, rep.Canaries[0].Problem, "the canary was seen whole from the node's address")
+			res := rep.Results[0]
+			require.Equal(t, tc.verdict, res.Verdict, res.Reason)
+			require.Equal(t, len(tc.stray), res.Workload.Unattributed401)
 		})
 	}
 }

@@ -155,7 +155,7 @@ func (p *podRun) anchorToken(issues []audit.TokenIssue, ttl, maxTTL time.Duratio
 // knows only this pod.
 func (p *podRun) observe(events []audit.Event, issues []audit.TokenIssue, attr *attribution, maxTTL time.Duration) verdict.Observation {
 	if attr == nil {
-		attr = newAttribution(events, []seenPod{{Pod: p.pod, Deleted: p.deleted}})
+		attr = newAttribution(events, []seenPod{{Pod: p.pod, Deleted: p.deleted}}, nil)
 	}
 	var o verdict.Observation
 	o, p.unattributed = observe(events, issues, p.pod.UID, attr.owns(p.pod, p.deleted), p.iat, p.exp, maxTTL)
@@ -237,7 +237,7 @@ func (j *job) watch(ctx context.Context, kc *kube.Client) error {
 		}
 		events, _ := in.events()
 		issues := audit.TokenIssues(events)
-		attr := newAttribution(events, j.podLog.snapshot())
+		attr := newAttribution(events, j.podLog.snapshot(), j.canaries)
 		now := time.Now()
 		logNow, lag := audit.Newest(events), time.Duration(0)
 		if !logNow.IsZero() && logNow.Before(now) {

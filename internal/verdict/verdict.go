@@ -421,7 +421,7 @@ func judgeFails(o Observation, ref expiry, p Params) Result {
 		return notJudged(fmt.Sprintf("a call succeeded at %s, after %s stopped being accepted, before the 401s from %s",
 			ref.at(*o.LastOKAt, o), ref.name(o), ref.at(at, o)), "read the client's log: it sent a valid token and then an invalid one")
 	case other > 0:
-		return notJudged(fmt.Sprintf("%d of %d 401s carried a newer token than %s: the client re-read the file and was still refused", other, o.UnauthorizedCount, ref.name(o)),
+		return notJudged(fmt.Sprintf("%d of %d 401s carried another token than %s: the client re-read the file and was still refused", other, o.UnauthorizedCount, ref.name(o)),
 			"this is not a client that reads its token once; check the token's audience and the ServiceAccount")
 	case o.OtherAfterFirst401 > 0:
 		return notJudged(fmt.Sprintf("after the first 401, %d calls got an HTTP answer other than 401", o.OtherAfterFirst401),

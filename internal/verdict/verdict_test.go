@@ -174,7 +174,7 @@ func TestAdversarialObservations(t *testing.T) {
 			}
 			return follows(at, current)
 		}},
-		want: "carried a newer token than the first token",
+		want: "carried another token than the first token",
 	}, {
 		name: "two trailing 401s do not show a client that never recovers",
 		s:    scenario{rotate: true, until: 665 * time.Second, call: readsOnce(0)},
