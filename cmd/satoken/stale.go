@@ -239,7 +239,7 @@ func podRestarts(ctx context.Context, kc *kube.Client) (map[string][]restart, er
 // that ended last; zero when the status shows neither.
 func restartsOf(p corev1.Pod) []restart {
 	rs := []restart{}
-	for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+	for _, cs := range kube.AllContainerStatuses(p) {
 		if cs.RestartCount == 0 {
 			continue
 		}

@@ -52,6 +52,8 @@ func (j *job) collect(ctx context.Context, kc *kube.Client, rep *report.Report) 
 		}
 		if p.deleted.IsZero() {
 			errs = append(errs, p.readLogs(ctx, kc, logDir)...)
+		} else {
+			p.restarts = restarts(p.pod) // as the pod watch last saw it; its logs went with it
 		}
 		p.obs = p.observe(events, issues, attr, in.Target.MaxTokenExpiration)
 		res := judge(p, owner(ctx, kc, p.pod), in, audit.Oldest(events))
@@ -80,10 +82,8 @@ func (j *job) collect(ctx context.Context, kc *kube.Client, rep *report.Report) 
 // lines that mention Unauthorized, and writes the logs into dir.
 func (p *podRun) readLogs(ctx context.Context, kc *kube.Client, dir string) []string {
 	var errs []string
-	statuses := append(append([]corev1.ContainerStatus(nil), p.pod.Status.InitContainerStatuses...), p.pod.Status.ContainerStatuses...)
-	p.restarts, p.unauthorized = 0, nil
-	for _, cs := range statuses {
-		p.restarts += cs.RestartCount
+	p.restarts, p.unauthorized = restarts(p.pod), nil
+	for _, cs := range kube.AllContainerStatuses(p.pod) {
 		if cs.State.Waiting != nil && cs.LastTerminationState.Terminated == nil && cs.RestartCount == 0 {
 			continue // never started: no log
 		}
@@ -200,4 +200,13 @@ func images(p corev1.Pod) string {
 		out = append(out, c.Image)
 	}
 	return strings.Join(out, ",")
+}
+
+// restarts is how often the pod's containers restarted.
+func restarts(pod corev1.Pod) int32 {
+	var n int32
+	for _, cs := range kube.AllContainerStatuses(pod) {
+		n += cs.RestartCount
+	}
+	return n
 }

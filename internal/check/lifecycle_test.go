@@ -130,6 +130,21 @@ func TestCheckEveryContainerCounts(t *testing.T) {
 	require.True(t, res.Broken())
 }
 
+// TestCheckDeletedPodRestartsCount: a pod that restarted and was then deleted (an
+// operator replacing its crash-looping operand) has no logs left to read, but its restarts
+// as the pod watch last saw them still make it broken.
+func TestCheckDeletedPodRestartsCount(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	gone := podAt(t0)
+	gone.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", RestartCount: 3, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
+	j := &job{in: Input{Target: target.Target{AuditLog: writeAudit(t, events(t0, true))}, TTL: 10 * time.Minute, WaitForCall: DefaultWaitForCall, OutDir: t.TempDir()},
+		pods: []*podRun{{pod: gone, deleted: t0.Add(19 * time.Minute)}}}
+	rep := &report.Report{Command: "check"}
+	require.NoError(t, j.collect(context.Background(), fakeCluster(), rep))
+	require.Equal(t, 3, rep.Results[0].Restarts)
+	require.True(t, rep.Results[0].Broken(), rep.Results[0].Reason)
+}
+
 // TestCheckReloadIsOfTheStartUpProcess: an init container calls with the start-up token,
 // then the main container starts after the kubelet's first rotation and reads the new
 // token once. One switch is not a reload: the check watches until the token it switched to

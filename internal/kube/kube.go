@@ -359,3 +359,9 @@ func sumMetric(text, name string) (sum float64, found bool, err error) {
 	}
 	return sum, found, nil
 }
+
+// AllContainerStatuses are the statuses of every container of the pod, init containers
+// and native sidecars (init containers that restart always) first.
+func AllContainerStatuses(pod corev1.Pod) []corev1.ContainerStatus {
+	return append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+}
