@@ -155,6 +155,7 @@ func PredictClientNode(t Table, version string) Prediction {
 	}
 	p.measure = []string{"js-" + strings.TrimPrefix(v, "v")}
 	major := semver.Major(v)
+	all := t.of(true)
 	return byMinor(t, true, func(t Table) Prediction {
 		p := p // each minor starts from the version alone
 		var measured []Entry
@@ -184,7 +185,10 @@ func PredictClientNode(t Table, version string) Prediction {
 		i, _ := slices.BinarySearchFunc(measured, v, func(e Entry, v string) int {
 			return cmp.Or(semver.Compare(e.npmVersion(), v), -1) // equal versions sort below: i is the first above
 		})
-		p = placeBetween(p, measured, i, "npm version order of "+strings.TrimPrefix(major, "v")+".x")
+		p = uniformOrNot(placeBetween(p, measured, i, "npm version order of "+strings.TrimPrefix(major, "v")+".x"), p.measure, all, func(e, low, up Entry) bool {
+			n := e.npmVersion()
+			return semver.IsValid(n) && semver.Major(n) == major && semver.Compare(n, low.npmVersion()) > 0 && semver.Compare(n, up.npmVersion()) < 0
+		})
 		if p.Verdict == verdict.NotJudged {
 			p.Reason += rewrite
 		}

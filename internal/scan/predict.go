@@ -117,6 +117,7 @@ func Predict(t Table, version string) Prediction {
 		return p
 	}
 	p.measure = []string{label}
+	all := t.of(false)
 	return byMinor(t, false, func(t Table) Prediction {
 		p := p // each minor starts from the version alone
 		for _, e := range t.Entries {
@@ -141,7 +142,10 @@ func Predict(t Table, version string) Prediction {
 		at := func(e Entry) int64 { pos, _ := ax.of(e); return pos }
 		slices.SortStableFunc(measured, func(a, b Entry) int { return cmp.Compare(at(a), at(b)) })
 		i, _ := slices.BinarySearchFunc(measured, ax.at+1, func(e Entry, pos int64) int { return cmp.Compare(at(e), pos) })
-		return placeBetween(p, measured, i, ax.name)
+		return uniformOrNot(placeBetween(p, measured, i, ax.name), p.measure, all, func(e, low, up Entry) bool {
+			pos, ok := ax.of(e)
+			return ok && pos > at(low) && pos < at(up)
+		})
 	})
 }
 
@@ -228,6 +232,28 @@ func placeBetween(p Prediction, measured []Entry, i int, axis string) Prediction
 		}
 		p.Reason = fmt.Sprintf("unmeasured, between %s (%s) and %s (%s) on the %s: the neighbours disagree, so neither is predicted",
 			low.Name(), low.Verdict, up.Name(), up.Verdict, axis)
+	}
+	return p
+}
+
+// uniformOrNot withholds a prediction drawn from agreeing neighbours when a version
+// between the same two (inside) was measured with another verdict on any Kubernetes minor:
+// the behaviour changes inside the bracket, so agreement at its ends says nothing of the
+// middle (client-go v9.0.0 and v10.0.0 re-read on a timer, between v8.0.0 and v11.0.0,
+// which read once). Another minor's measurement only ever withholds, never predicts.
+// measure is the command's versions placeBetween dropped when it predicted.
+func uniformOrNot(p Prediction, measure []string, all []Entry, inside func(e, low, up Entry) bool) Prediction {
+	if !p.Predicted || p.Verdict == verdict.NotJudged || len(p.Neighbours) != 2 {
+		return p
+	}
+	low, up := p.Neighbours[0], p.Neighbours[1]
+	for _, e := range all {
+		if e.Verdict != verdict.NotJudged && e.Verdict != p.Verdict && inside(e, low, up) {
+			p.Reason = fmt.Sprintf("unmeasured; its neighbours %s and %s are both %s, but %s, between them, measured %s on Kubernetes %s: the behaviour changes between them, so neither is predicted",
+				low.Name(), up.Name(), p.Verdict, e.Name(), e.Verdict, e.K8sVersion)
+			p.Verdict, p.measure = verdict.NotJudged, measure
+			return p
+		}
 	}
 	return p
 }

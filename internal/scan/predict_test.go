@@ -272,3 +272,37 @@ func TestTableFromReportsMergesRuns(t *testing.T) {
 	require.Equal(t, v9.Observed, p.Observed)
 	require.Contains(t, p.Reason, "2 run(s)")
 }
+
+// TestPredictBracketChangesInside: v8.0.0 and v11.0.0 both fail on every minor, but the
+// versions between them re-read on a timer (measured INTERMITTENT on v1.34). On a minor
+// where only the ends were measured, agreement at the ends would predict FAILS for
+// v10.0.0 — a verdict its own measurement elsewhere contradicts: not judged, naming the
+// measurement inside and the command. A bracket measured uniform everywhere still predicts.
+func TestPredictBracketChangesInside(t *testing.T) {
+	e := func(label, mod, rel, k8s string, v verdict.Verdict) Entry {
+		return Entry{Label: label, Module: mod, K8sRelease: rel, Verdict: v, K8sVersion: k8s, K8sMinor: k8s[:5], TTLSeconds: 600}
+	}
+	tbl := Table{SchemaVersion: TableSchemaVersion, Entries: []Entry{
+		e("v8.0.0", "v8.0.0+incompatible", "1.11", "v1.34.4", verdict.FailsAfterExpiry),
+		e("v10.0.0", "v10.0.0+incompatible", "1.13", "v1.34.4", verdict.Intermittent),
+		e("v11.0.0", "v11.0.0+incompatible", "1.14", "v1.34.4", verdict.FailsAfterExpiry),
+		e("v0.20.0", "v0.20.0", "1.20", "v1.34.4", verdict.Reloads),
+		e("v0.37.2", "v0.37.2", "1.37", "v1.34.4", verdict.Reloads),
+		e("v8.0.0", "v8.0.0+incompatible", "1.11", "v1.37.2", verdict.FailsAfterExpiry),
+		e("v11.0.0", "v11.0.0+incompatible", "1.14", "v1.37.2", verdict.FailsAfterExpiry),
+		e("v0.20.0", "v0.20.0", "1.20", "v1.37.2", verdict.Reloads),
+		e("v0.37.2", "v0.37.2", "1.37", "v1.37.2", verdict.Reloads),
+	}}
+	for _, version := range []string{"v10.0.0+incompatible", "v9.0.0+incompatible"} {
+		p := Predict(tbl.OnMinor("v1.37"), version)
+		require.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", version, p.Reason)
+		require.Contains(t, p.Reason, "but v10.0.0 (v10.0.0+incompatible), between them, measured INTERMITTENT on Kubernetes v1.34.4", version)
+		require.Equal(t, "satoken run --k8s v1.37.2 --versions "+normalize(version), p.Measure, version)
+	}
+	// On the minor that measured it, v10.0.0 is its measurement.
+	require.Equal(t, verdict.Intermittent, Predict(tbl.OnMinor("v1.34"), "v10.0.0+incompatible").Verdict)
+	// Between two that reload everywhere, nothing measured inside disagrees: predicted.
+	p := Predict(tbl.OnMinor("v1.37"), "v0.25.3")
+	require.Equal(t, verdict.Reloads, p.Verdict, p.Reason)
+	require.True(t, p.Predicted)
+}
