@@ -191,10 +191,12 @@ func (c *Cluster) Down() error {
 }
 
 func (c *Cluster) delete() error {
+	// The shared "kind" network stays, as kind leaves it: removing it when no container is
+	// attached raced with another session that kind had just given it ("network kind not
+	// found" before its node started).
 	if err := c.provider.Delete(c.Name, c.Kubeconfig()); err != nil {
 		return fmt.Errorf("delete cluster %q: %w", c.Name, err)
 	}
-	docker.RemoveNetworkIfUnused(context.Background(), "kind")
 	return nil
 }
 

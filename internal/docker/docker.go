@@ -65,13 +65,6 @@ func DefaultRuntime(ctx context.Context) (string, error) {
 	return hostcmd.Output(exec.CommandContext(ctx, "docker", "info", "--format", "{{.DefaultRuntime}}"))
 }
 
-// RemoveNetworkIfUnused removes a docker network no container is attached to.
-func RemoveNetworkIfUnused(ctx context.Context, network string) {
-	if n, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "network", "inspect", network, "--format", "{{len .Containers}}")); err == nil && n == "0" {
-		_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "network", "rm", network))
-	}
-}
-
 // NetworkGateway is the IPv4 gateway of a docker network: the host's address on it, which
 // the network's containers reach.
 func NetworkGateway(ctx context.Context, network string) (string, error) {
