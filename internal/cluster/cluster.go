@@ -33,31 +33,32 @@ func newProvider() *kindcluster.Provider {
 
 // Up creates the cluster (replacing one of the same name left behind by an earlier run,
 // unless Reuse) and writes its kubeconfig to o.Kubeconfig().
-func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
+func Up(ctx context.Context, o Options, log *phase.Recorder) (_ *Cluster, err error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
 	c := &Cluster{Options: o, provider: newProvider(), mirror: &mirror{name: o.Name}}
-	var err error
 	if c.lock, err = o.acquire(); err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			c.lock.release() // on every early error: the next session must not wait on it
+		}
+	}()
 	existing, err := c.provider.List()
 	if err != nil {
-		c.lock.release()
 		return nil, fmt.Errorf("list kind clusters: %w", err)
 	}
 	if slices.Contains(existing, o.Name) {
 		if o.Reuse {
 			if err := c.reuse(); err != nil {
-				c.lock.release()
 				return nil, err
 			}
 			return c, nil
 		}
 		log.Printf("cluster %q exists (left by an earlier run?): deleting it to start clean (--reuse keeps it)", o.Name)
 		if err := c.delete(); err != nil {
-			c.lock.release()
 			return nil, err
 		}
 	}
@@ -93,12 +94,14 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (*Cluster, error) {
 	if err == nil {
 		err = WaitServiceRouting(ctx, o.Name, log)
 	}
+	if err == nil {
+		err = c.saveOptions()
+	}
 	if err != nil {
 		_ = c.delete()
-		c.lock.release()
 		return nil, fmt.Errorf("create cluster %q: %w%s", o.Name, err, commandOutput(err))
 	}
-	return c, c.saveOptions()
+	return c, nil
 }
 
 // WaitServiceRouting waits until kube-proxy has programmed the kubernetes Service on every

@@ -1,12 +1,16 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )
 
 // TestLockRefusesASecondHolder: a second claim on a cluster in use fails and names the
@@ -28,4 +32,17 @@ func TestLockRefusesASecondHolder(t *testing.T) {
 	again, err := o.acquire()
 	require.NoError(t, err)
 	again.release()
+}
+
+// TestUpReleasesTheLockOnEarlyErrors: a create that fails before kind ran (here: no audit
+// policy among the fixtures, or no container engine to list clusters with) leaves the
+// cluster free for the next session.
+func TestUpReleasesTheLockOnEarlyErrors(t *testing.T) {
+	o := Options{Name: "early", StateDir: filepath.Join(t.TempDir(), "early"), FixturesDir: t.TempDir(),
+		MaxTokenExpiration: MinMaxTokenExpiration, NodeImage: "satoken/kind-node:none"}
+	_, err := Up(context.Background(), o, &phase.Recorder{Out: io.Discard})
+	require.Error(t, err)
+	l, err := o.acquire()
+	require.NoError(t, err, "the failed Up released its lock")
+	l.release()
 }
