@@ -27,8 +27,8 @@ func checkedInTable(t *testing.T) Table {
 func TestScanSurvivingAddOnOnCheckedInTable(t *testing.T) {
 	tbl := checkedInTable(t)
 	for version, neighbours := range map[string][]string{
-		"v0.0.0-20190918160344-1fbdaa4c8d90":    {"v12.0.0", "v0.17.0"}, // by date: 2019-09-18
-		"v0.16.9-0.20200415000000-0123456789ab": {"v0.15.7", "v0.17.0"}, // after v0.16.8
+		"v0.0.0-20190918160344-1fbdaa4c8d90":    {"v12.0.0", "v0.0.0-20191016111102-bec269661e48"}, // by date: 2019-09-18, before the on-demand run of 2019-10-16
+		"v0.16.9-0.20200415000000-0123456789ab": {"v0.15.7", "v0.17.0"},                            // after v0.16.8
 		"v0.16.8":                               {"v0.15.7", "v0.17.0"},
 	} {
 		p, g := gate(tbl, version)

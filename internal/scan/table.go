@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -337,7 +338,8 @@ func (t Table) Markdown() string {
 	}
 	var b strings.Builder
 	writeGrid(&b, []string{"client-go", "module", "Kubernetes release"}, on, goRows, func(e Entry) []string {
-		return []string{e.Label, "`" + e.Module + "`", e.K8sRelease}
+		release := cmp.Or(e.K8sRelease, "–") // a pseudo-version measured on demand: placed by its date
+		return []string{e.Label, "`" + e.Module + "`", release}
 	})
 	if len(jsRows) > 0 {
 		b.WriteString("\n")
