@@ -107,7 +107,7 @@ func newClusterCommand() *cobra.Command {
 	var downName string
 	down := &cobra.Command{
 		Use:   "down",
-		Short: "Delete the cluster, its state and kind's network when unused",
+		Short: "Delete the cluster and its state (the shared kind network stays, as kind leaves it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			root, err := repoRoot()
