@@ -18,6 +18,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
 	"github.com/satoken-e2e/satoken-e2e/internal/scan"
+	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -35,7 +36,7 @@ func reproductionFeature() features.Feature {
 	return features.New("token expiry across the client-go matrix (10m projected tokens)").
 		WithLabel("scenario", "fast").
 		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			rep := reproduce(ctx, t, "fast", repro.MinTTL, false)
+			rep := reproduce(ctx, t, "fast", target.StockMinTTL, false)
 			assertHeadlineVerdicts(t, rep)
 			assert.Equal(t, report.Passed, rep.Decide(), "every probe of the matrix is judged from its data")
 			for _, p := range rep.Results {

@@ -23,6 +23,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/check"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
+	"github.com/satoken-e2e/satoken-e2e/internal/target"
 )
 
 // TestSmoke proves the cluster is fit for token scenarios before any of them runs.
@@ -45,7 +46,7 @@ func TestSmoke(t *testing.T) {
 			kc := client(t)
 			newest := built[len(built)-1]
 			require.NoError(t, provider.cluster.LoadImages(ctx, newest.Image))
-			d, err := repro.NewDeployer(ctx, kc, provider.opts.FixturesDir, repro.PodSettings{TTL: repro.MinTTL, Interval: time.Second})
+			d, err := repro.NewDeployer(ctx, kc, provider.opts.FixturesDir, repro.PodSettings{TTL: target.StockMinTTL, Interval: time.Second})
 			require.NoError(t, err)
 			ns := "satoken-smoke"
 			_, err = d.Deploy(ctx, newest, ns, "probe", false)

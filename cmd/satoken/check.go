@@ -115,6 +115,7 @@ workload broke (401s after expiry, restarts, Unauthorized in its logs), 4 not ju
 
 func (f *checkFlags) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
+	f.accelerate(cmd)
 	if err := f.validate(cmd, true, false); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ type nodeImageFlags struct {
 	k8sSource        string
 	k8sSourceVersion string
 	source           *nodeimage.Source // set by validate from --k8s-source
+	fast             bool
 }
 
 func (f *nodeImageFlags) register(c *cobra.Command) {
@@ -27,6 +28,7 @@ func (f *nodeImageFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.k8sSource, "k8s-source", "", "build the node image from this local Kubernetes tree (a checkout, or an unpacked k8s.io/kubernetes module) instead of a release")
 	c.Flags().StringVar(&f.k8sSourceVersion, "k8s-source-version", "", "version of the --k8s-source tree when git describe and the tree cannot tell (the release it is based on, e.g. v1.34.4)")
 	c.MarkFlagsMutuallyExclusive("node-image", "k8s-source")
+	c.Flags().BoolVar(&f.fast, "fast", false, fmt.Sprintf("accelerated control plane: the node image's kube-apiserver is patched to accept token lifetimes down to %s (tag <version>-fast; the rest is the stock image)", nodeimage.AcceleratedMinTTL))
 }
 
 // validate rejects a bad --k8s or --k8s-source before any slow work (unused with
@@ -73,7 +75,7 @@ func (f *nodeImageFlags) version() string {
 
 // image returns the node image the flags name, building it when needed.
 func (f *nodeImageFlags) image(ctx context.Context, env *harness.Env) (string, error) {
-	return env.NodeImage(ctx, harness.NodeImageInput{K8sVersion: f.k8sVersion, Source: f.source, Override: f.nodeImage})
+	return env.NodeImage(ctx, harness.NodeImageInput{K8sVersion: f.k8sVersion, Source: f.source, Override: f.nodeImage, Accelerated: f.fast})
 }
 
 func newImageCommand() *cobra.Command {

@@ -26,11 +26,12 @@ import (
 
 type runFlags struct {
 	sessionFlags
-	parallel  int
-	versions  string
-	interval  time.Duration
-	expect    string
-	automount bool
+	parallel   int
+	versions   string
+	interval   time.Duration
+	expect     string
+	automount  bool
+	crossCheck bool
 }
 
 func newRunCommand() *cobra.Command { return runCommand(&runFlags{}) }
@@ -58,6 +59,7 @@ says why and what to do); 3 wins over 4.`,
 	c.Flags().DurationVar(&f.interval, "interval", 5*time.Second, "probe call interval")
 	c.Flags().StringVar(&f.expect, "expect", "", "label=VERDICT,... ; a mismatch fails the run (exit 3)")
 	c.Flags().BoolVar(&f.automount, "automount", false, "use the default automounted token (3607 s requested, capped by --max-token-expiration) instead of --ttl")
+	c.Flags().BoolVar(&f.crossCheck, "cross-check", false, "with --fast: a stock cluster (its own --ttl 10m, --settle 5m) beside each accelerated one, the same probes on both, and every verdict compared in the report")
 	c.Flags().StringSliceVar(&f.target.pullSecrets, "pull-secret", nil, "with --kubeconfig: an image pull secret NAMESPACE/NAME, copied into each probe namespace (repeatable)")
 	return c
 }
@@ -123,6 +125,7 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 // matrix's combined one): run exits from it, scan --measure merges it into its table.
 func (f *runFlags) reproduce(cmd *cobra.Command) (*report.Report, error) {
 	log := phase.New()
+	f.accelerate(cmd)
 	want, err := parseExpect(f.expect)
 	if err != nil {
 		return nil, err
@@ -131,7 +134,7 @@ func (f *runFlags) reproduce(cmd *cobra.Command) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := repro.Input{TTL: f.ttl, Automount: f.automount, Interval: f.interval, Settle: f.settle,
+	in := repro.Input{TTL: f.ttl, MinTTL: f.minTTL(), Automount: f.automount, Interval: f.interval, Settle: f.settle,
 		OutDir: f.out, FixturesDir: filepath.Join(root, "fixtures"), Log: log}
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -147,6 +150,11 @@ func (f *runFlags) reproduce(cmd *cobra.Command) (*report.Report, error) {
 	parts, err := f.parts()
 	if err != nil {
 		return nil, err
+	}
+	if f.crossCheck {
+		if parts, err = f.crossCheckParts(cmd, parts); err != nil {
+			return nil, err
+		}
 	}
 	for i := range parts {
 		if err := parts[i].validate(cmd, !f.automount, true); err != nil {
@@ -182,10 +190,53 @@ func (f *runFlags) reproduce(cmd *cobra.Command) (*report.Report, error) {
 	return f.matrix(cmd, env, in, want, parts)
 }
 
+// Stock defaults, which a cross-check's stock clusters keep whatever --fast chose.
+const (
+	stockTTL    = 10 * time.Minute
+	stockSettle = 5 * time.Minute
+)
+
+// crossCheckParts puts a stock cluster beside each accelerated one (named -stock and
+// -fast, reports in k8s-<version>-stock and -fast), all side by side unless --parallel
+// says otherwise.
+func (f *runFlags) crossCheckParts(cmd *cobra.Command, parts []sessionFlags) ([]sessionFlags, error) {
+	switch {
+	case !f.cluster.image.fast:
+		return nil, fmt.Errorf("--cross-check compares an accelerated cluster with stock: give --fast")
+	case f.automount:
+		return nil, fmt.Errorf("--cross-check with --automount: automounted tokens live an hour on both; nothing is accelerated")
+	case f.target.existing():
+		return nil, fmt.Errorf("--cross-check makes its own clusters; --kubeconfig names an existing one")
+	case f.cluster.image.nodeImage != "":
+		return nil, fmt.Errorf("--cross-check builds the stock and accelerated node images of --k8s; --node-image names one image")
+	}
+	var out []sessionFlags
+	for _, p := range parts {
+		suffix := p.cluster.image.version()
+		if p.cluster.image.source != nil {
+			suffix = "source"
+		}
+		for _, fast := range []bool{false, true} {
+			q := p.part(suffix + map[bool]string{false: "-stock", true: "-fast"}[fast])
+			q.cluster.image = p.cluster.image
+			q.cluster.image.fast = fast
+			if !fast {
+				q.ttl, q.settle = stockTTL, stockSettle
+			}
+			out = append(out, q)
+		}
+	}
+	if !cmd.Flags().Changed("parallel") {
+		f.parallel = len(out)
+	}
+	return out, nil
+}
+
 // runOn reproduces on one cluster (made for it, or the existing one) and writes its
 // report to p.out.
 func (p sessionFlags) runOn(cmd *cobra.Command, env *harness.Env, in repro.Input, want map[string]verdict.Verdict, stdout io.Writer) (*report.Report, error) {
 	in.OutDir, in.Log = p.out, env.Log
+	in.TTL, in.Settle, in.MinTTL = p.ttl, p.settle, p.minTTL()
 	return p.withTarget(cmd, env, stdout, func(t target.Target) (*report.Report, error) {
 		in.Target = t
 		rep, err := repro.Run(cmd.Context(), in)
@@ -297,7 +348,7 @@ func (f *runFlags) matrix(cmd *cobra.Command, env *harness.Env, in repro.Input, 
 				return
 			}
 			partEnv := *env
-			partEnv.Log = &phase.Recorder{Out: env.Log.Out, Prefix: "[" + p.cluster.image.version() + "] "}
+			partEnv.Log = &phase.Recorder{Out: env.Log.Out, Prefix: "[" + strings.TrimPrefix(filepath.Base(p.out), "k8s-") + "] "}
 			started := time.Now().UTC()
 			reps[i], errs[i] = p.runOn(cmd, &partEnv, in, want, io.Discard)
 			if reps[i] == nil {
@@ -307,6 +358,9 @@ func (f *runFlags) matrix(cmd *cobra.Command, env *harness.Env, in repro.Input, 
 	}
 	wg.Wait()
 	rep := report.Combine(reps)
+	if f.crossCheck {
+		rep.CrossCheck = report.CrossCheck(rep)
+	}
 	if err := writeReport(cmd.OutOrStdout(), env.Log, rep, f.out); err != nil {
 		return nil, err
 	}

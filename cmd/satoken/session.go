@@ -12,9 +12,9 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/artifacts"
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
+	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
-	"github.com/satoken-e2e/satoken-e2e/internal/repro"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
@@ -39,12 +39,49 @@ func (f *sessionFlags) register(c *cobra.Command, clusterName, ttlUsage string, 
 	c.Flags().BoolVar(&f.keepCluster, "keep-cluster", false, "leave the cluster running afterwards")
 }
 
+// Accelerated defaults (--fast): a token TTL of 2 minutes puts the first expiry at
+// exp + 60 s leeway ≈ 3 min; its refresh margin (20 %, 24 s, plus the kubelet's re-sync)
+// still leaves a client that re-reads the file every minute (client-go >= 1.15,
+// client-node >= 0.10.3) a new token well before the old one is refused.
+const (
+	acceleratedTTL    = 2 * time.Minute
+	acceleratedSettle = 2 * time.Minute
+)
+
+// accelerate applies --fast's defaults to the flags the user left alone.
+func (f *sessionFlags) accelerate(cmd *cobra.Command) {
+	if !f.cluster.image.fast {
+		return
+	}
+	if !cmd.Flags().Changed("ttl") {
+		f.ttl = acceleratedTTL
+	}
+	if !cmd.Flags().Changed("settle") {
+		f.settle = acceleratedSettle
+	}
+}
+
+// minTTL is the shortest --ttl the cluster's apiserver will accept.
+func (f *sessionFlags) minTTL() time.Duration {
+	if f.cluster.image.fast {
+		return nodeimage.AcceleratedMinTTL
+	}
+	return target.StockMinTTL
+}
+
 // validate checks the flags before any slow work; probeImages: the command ships images
 // of its own.
 func (f *sessionFlags) validate(cmd *cobra.Command, checkTTL, probeImages bool) error {
+	if f.cluster.image.fast && f.target.existing() {
+		return fmt.Errorf("--fast makes satoken's own accelerated cluster; an existing cluster (--kubeconfig) keeps its apiserver's 10-minute minimum")
+	}
 	if checkTTL {
-		if f.ttl < repro.MinTTL {
-			return fmt.Errorf("--ttl %s: a projected token's expirationSeconds must be at least %s", f.ttl, repro.MinTTL)
+		if min := f.minTTL(); f.ttl < min {
+			hint := ""
+			if !f.cluster.image.fast {
+				hint = fmt.Sprintf(" (--fast: down to %s on an accelerated control plane)", nodeimage.AcceleratedMinTTL)
+			}
+			return fmt.Errorf("--ttl %s: a projected token's expirationSeconds must be at least %s%s", f.ttl, min, hint)
 		}
 		// An existing cluster's maximum is unknown: a cap shows in the tokens' claims.
 		if !f.target.existing() && f.ttl > f.cluster.maxExpiry {

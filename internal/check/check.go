@@ -65,6 +65,9 @@ func Run(ctx context.Context, in Input) (*report.Report, error) {
 	if err := Validate(in.Manifests); err != nil {
 		return nil, err
 	}
+	if err := in.Target.AcceptsTTL(in.TTL); err != nil {
+		return nil, err
+	}
 	if in.WaitForCall == 0 {
 		in.WaitForCall = DefaultWaitForCall
 	}

@@ -16,6 +16,7 @@ import (
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
+	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )
 
@@ -66,6 +67,8 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (_ *Cluster, err er
 		return nil, err
 	}
 	offline := docker.BuiltBySatoken(ctx, o.NodeImage) // internal/nodeimage's, not a registry's
+	o.AcceleratedMinTTL, _ = nodeimage.AcceleratedMinTTLOf(ctx, o.NodeImage)
+	c.Options = o
 	config, err := o.RenderConfig(offline)
 	if err != nil {
 		return nil, err

@@ -31,7 +31,15 @@ type Options struct {
 	Reuse                 bool   // keep an existing cluster of this name instead of replacing it
 	FixturesDir           string // holds kind/cluster.yaml.tmpl and kind/audit-policy.yaml
 	StateDir              string // kubeconfig, audit log and options of this cluster
+	// AcceleratedMinTTL is the shortest token lifetime the node image's apiserver accepts
+	// when it is an accelerated one (read from the image by Up), 0 for a stock image.
+	AcceleratedMinTTL time.Duration
 }
+
+// AcceleratedSyncFrequency is the kubelet's pod re-sync period on an accelerated node: the
+// kubelet only considers refreshing a projected token when it re-syncs the pod, so with
+// the default 1m a 2-minute token would rotate anywhere between 96 s and 156 s.
+const AcceleratedSyncFrequency = 10 * time.Second
 
 var nameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
@@ -63,6 +71,8 @@ type renderInput struct {
 	// KubeletAllowCgroupV1 sets failCgroupV1: false, which kubelet >= 1.35 needs on a
 	// cgroup v1 host (only then: elsewhere the kubelet's default stays).
 	KubeletAllowCgroupV1 bool
+	Accelerated          bool
+	KubeletSyncFrequency string
 }
 
 // imageVersionRE finds the Kubernetes minor version in a node image tag such as
@@ -125,6 +135,8 @@ func (o Options) RenderConfig(offline bool) ([]byte, error) {
 		ExtendTokenExpiration: o.ExtendTokenExpiration,
 		AdmissionPolicyAPI:    o.AdmissionPolicyAPI(),
 		KubeletAllowCgroupV1:  o.KubeletAllowCgroupV1(),
+		Accelerated:           o.AcceleratedMinTTL > 0,
+		KubeletSyncFrequency:  AcceleratedSyncFrequency.String(),
 	})
 	return buf.Bytes(), err
 }

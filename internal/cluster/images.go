@@ -82,7 +82,7 @@ func (c *Cluster) Images() Nodes { return Nodes{Name: c.Name} }
 // Target is the cluster as `run` and `check` deploy into it.
 func (c *Cluster) Target() target.Target {
 	t := target.Target{Name: c.Name, Kubeconfig: c.Kubeconfig(), NodeImage: c.NodeImage,
-		MaxTokenExpiration: c.MaxTokenExpiration, AuditLog: c.AuditLog(), Images: c.Images()}
+		MaxTokenExpiration: c.MaxTokenExpiration, AcceleratedMinTTL: c.AcceleratedMinTTL, AuditLog: c.AuditLog(), Images: c.Images()}
 	if c.mirror != nil {
 		t.Mirror = c.mirror
 	}

@@ -3,7 +3,9 @@ package fileutil
 
 import (
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // Copy copies src to dst (created or truncated with mode), streaming large files.
@@ -22,4 +24,23 @@ func Copy(src, dst string, mode os.FileMode) error {
 		return err
 	}
 	return out.Close()
+}
+
+// LinkTree makes dst a tree of hard links to every file under src (directories are
+// created): a writable-by-path copy of a read-only tree that costs no space.
+func LinkTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		return os.Link(path, target)
+	})
 }

@@ -3,8 +3,10 @@ package nodeimage
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/kind/pkg/exec"
@@ -92,32 +94,50 @@ RUN systemctl enable %s && echo %s > /kind/version
 	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "build", "-q", "-t", buildImage, ctxDir)); err != nil {
 		return err
 	}
-	// cleanup runs a docker command on the way out, even after Ctrl-C; a failure leaves a
-	// stray image or container behind, nothing the build's result depends on.
-	cleanup := func(args ...string) {
-		_, _ = hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", args...))
-	}
-	defer cleanup("rmi", buildImage)
+	defer func() {
+		_, _ = hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", "rmi", buildImage))
+	}()
 
 	refs := []string{string(im.Etcd), string(im.Pause)}
 	for _, c := range im.Components {
 		refs = append(refs, string(c))
 	}
+	return b.preloadCommit(ctx, preloadCommitInput{From: buildImage, Refs: refs, Image: image, Labels: map[string]string{inputsLabel: hash}})
+}
+
+// preloadCommitInput: a container of From gets Refs (images in the host's docker, removed
+// from it afterwards) in its containerd and is committed as Image with Labels.
+type preloadCommitInput struct {
+	From   string
+	Refs   []string
+	Image  string
+	Labels map[string]string
+}
+
+// preloadCommit imports images into a node's containerd the way the node will find them
+// (kubeadm runs what is there under the expected names) and commits the node image. An
+// image of the same name already in From is replaced.
+func (b *builder) preloadCommit(ctx context.Context, in preloadCommitInput) error {
+	// cleanup runs a docker command on the way out, even after Ctrl-C; a failure leaves a
+	// stray image or container behind, nothing the build's result depends on.
+	cleanup := func(args ...string) {
+		_, _ = hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", args...))
+	}
 	preload := filepath.Join(b.workDir, "preload")
 	if err := os.MkdirAll(preload, 0o755); err != nil {
 		return err
 	}
-	b.log.Printf("saving %d control-plane images for preload", len(refs))
-	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", append([]string{"save", "-o", filepath.Join(preload, "images.tar")}, refs...)...)); err != nil {
+	b.log.Printf("saving %d control-plane images for preload", len(in.Refs))
+	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", append([]string{"save", "-o", filepath.Join(preload, "images.tar")}, in.Refs...)...)); err != nil {
 		return err
 	}
 	// The images now live in the tarball; the host's docker does not need them.
-	defer cleanup(append([]string{"rmi"}, refs...)...)
+	defer cleanup(append([]string{"rmi"}, in.Refs...)...)
 
-	container := "satoken-nodeimage-" + hash
+	container := "satoken-nodeimage-" + shortHash(in.Image+in.Labels[inputsLabel])
 	_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "rm", "-f", container)) // left over by an interrupted build
 	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "run", "-d", "--name", container, "--entrypoint=sleep",
-		"--security-opt", "seccomp=unconfined", "-v", preload+":/preload:ro", buildImage, "infinity")); err != nil {
+		"--security-opt", "seccomp=unconfined", "-v", preload+":/preload:ro", in.From, "infinity")); err != nil {
 		return err
 	}
 	defer cleanup("rm", "-f", "-v", container)
@@ -125,16 +145,18 @@ RUN systemctl enable %s && echo %s > /kind/version
 	if err != nil {
 		return fmt.Errorf("preload images: %w", err)
 	}
-	for _, r := range refs {
+	for _, r := range in.Refs {
 		if !strings.Contains(listed, r) {
 			return fmt.Errorf("image %s missing from the node's containerd after import; it has:\n%s", r, listed)
 		}
 	}
-	b.log.Printf("committing %s", image)
-	_, err = hostcmd.Output(exec.CommandContext(ctx, "docker", "commit",
+	b.log.Printf("committing %s", in.Image)
+	args := []string{"commit",
 		"--change", `ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]`,
-		"--change", `CMD []`,
-		"--change", fmt.Sprintf("LABEL %s=%s", inputsLabel, hash),
-		container, image))
+		"--change", `CMD []`}
+	for _, k := range slices.Sorted(maps.Keys(in.Labels)) {
+		args = append(args, "--change", fmt.Sprintf("LABEL %s=%s", k, in.Labels[k]))
+	}
+	_, err = hostcmd.Output(exec.CommandContext(ctx, "docker", append(args, container, in.Image)...))
 	return err
 }

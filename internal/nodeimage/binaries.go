@@ -34,18 +34,28 @@ func (b *builder) kubernetesBinaries(ctx context.Context, outDir string) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	if err := b.buildKubernetes(ctx, filepath.Join(b.workDir, "kubernetes"), outDir); err != nil {
+	if err := b.buildKubernetes(ctx, kubernetesBuild{WorkDir: filepath.Join(b.workDir, "kubernetes"), OutDir: outDir, Commands: kubeCommands}); err != nil {
 		return err
 	}
 	return os.WriteFile(stamp, nil, 0o644)
 }
 
-// buildKubernetes compiles kubeCommands from k8s.io/kubernetes into outDir: the published
-// module at the version, or the source tree. k8s.io/kubernetes points its staging modules
+// kubernetesBuild says which commands of k8s.io/kubernetes to compile, where, and with
+// which source files replaced (a go build -overlay file; "" for none).
+type kubernetesBuild struct {
+	WorkDir, OutDir string
+	Commands        []string
+	Overlay         string
+	Expected        time.Duration // cold compile time on 2 idle cores; 0: the whole node's
+}
+
+// buildKubernetes compiles Kubernetes commands into OutDir: from the published module at
+// the version, or from the source tree. k8s.io/kubernetes points its staging modules
 // (k8s.io/api, ...) at ./staging paths, which do not exist in the module zip, so a
 // throw-away module re-points them at their published v0.x.y tags (or at a checkout's
 // staging/src).
-func (b *builder) buildKubernetes(ctx context.Context, workDir, outDir string) error {
+func (b *builder) buildKubernetes(ctx context.Context, kb kubernetesBuild) error {
+	workDir, outDir := kb.WorkDir, kb.OutDir
 	v, release, src := b.in.KubernetesVersion, b.in.KubernetesVersion, b.in.Source
 	var gomod []byte
 	var err error
@@ -70,14 +80,20 @@ func (b *builder) buildKubernetes(ctx context.Context, workDir, outDir string) e
 		return err
 	}
 	args := []string{"build", "-trimpath", "-ldflags", versionLDFlags(v, b.now), "-o", outDir + "/"}
-	for _, c := range kubeCommands {
+	if kb.Overlay != "" {
+		args = append(args, "-overlay", kb.Overlay)
+	}
+	for _, c := range kb.Commands {
 		args = append(args, "k8s.io/kubernetes/cmd/"+c)
 	}
-	expected := 9 * time.Minute // v1.34 on 2 idle cores; v1.37 took 26 min on 2 busy ones
-	if minorOf(v) >= 35 {
-		expected = 15 * time.Minute
+	expected := kb.Expected
+	if expected == 0 {
+		expected = 9 * time.Minute // v1.34 on 2 idle cores; v1.37 took 26 min on 2 busy ones
+		if minorOf(v) >= 35 {
+			expected = 15 * time.Minute
+		}
 	}
-	b.log.Printf("compiling %s at %s%s (cold: ~%s on 2 idle cores; cached: seconds)", strings.Join(kubeCommands, ", "), v, from, expected)
+	b.log.Printf("compiling %s at %s%s (cold: ~%s on 2 idle cores; cached: seconds)", strings.Join(kb.Commands, ", "), v, from, expected)
 	defer b.log.Heartbeat("compiling Kubernetes "+v, expected)()
 	_, err = hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", args...), workDir, goBuildEnv...))
 	return err

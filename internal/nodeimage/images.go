@@ -80,28 +80,34 @@ func (im kubeadmImages) etcdModuleVersion() string {
 // as it needs iptables/nft) and saves them for import into the node's containerd.
 func (b *builder) componentImages(ctx context.Context, binDir string, im kubeadmImages) error {
 	for _, ref := range append(append([]imageRef(nil), im.Components...), im.Etcd, im.Pause) {
-		name := ref.name()
-		ctxDir := filepath.Join(b.workDir, "images", name)
-		if err := os.MkdirAll(ctxDir, 0o755); err != nil {
-			return err
-		}
-		if err := fileutil.Copy(filepath.Join(binDir, name), filepath.Join(ctxDir, name), 0o755); err != nil {
-			return err
-		}
-		dockerfile := fmt.Sprintf("FROM scratch\nCOPY %s /usr/local/bin/%s\nENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n", name, name)
-		switch name {
-		case "kube-proxy":
-			dockerfile = fmt.Sprintf("FROM %s\nCOPY %s /usr/local/bin/%s\n", b.baseImage, name, name)
-		case "pause":
-			dockerfile = "FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT [\"/pause\"]\n"
-		}
-		if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-			return err
-		}
-		b.log.Printf("image %s", ref)
-		if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "build", "-q", "-t", string(ref), ctxDir)); err != nil {
+		if err := b.componentImage(ctx, binDir, ref); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// componentImage builds the image ref from the binary of its name in binDir.
+func (b *builder) componentImage(ctx context.Context, binDir string, ref imageRef) error {
+	name := ref.name()
+	ctxDir := filepath.Join(b.workDir, "images", name)
+	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
+		return err
+	}
+	if err := fileutil.Copy(filepath.Join(binDir, name), filepath.Join(ctxDir, name), 0o755); err != nil {
+		return err
+	}
+	dockerfile := fmt.Sprintf("FROM scratch\nCOPY %s /usr/local/bin/%s\nENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n", name, name)
+	switch name {
+	case "kube-proxy":
+		dockerfile = fmt.Sprintf("FROM %s\nCOPY %s /usr/local/bin/%s\n", b.baseImage, name, name)
+	case "pause":
+		dockerfile = "FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT [\"/pause\"]\n"
+	}
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		return err
+	}
+	b.log.Printf("image %s", ref)
+	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "build", "-q", "-t", string(ref), ctxDir))
+	return err
 }

@@ -56,31 +56,31 @@ func ValidateVersion(v string) error {
 // Build makes ImageName(in.KubernetesVersion) (or of in.Source.Version) unless an image
 // with the same inputs exists.
 func Build(ctx context.Context, in Input) (string, error) {
+	st, err := build(ctx, in)
+	return st.image, err
+}
+
+// stock is a built node image: its tag, its inputs hash and where its Kubernetes
+// binaries are cached (an accelerated image is made from it).
+type stock struct {
+	image, hash, binDir string
+}
+
+func build(ctx context.Context, in Input) (stock, error) {
 	release := in.KubernetesVersion
 	if in.Source != nil {
 		in.KubernetesVersion, release = in.Source.Version, in.Source.Release
 	}
 	if err := ValidateVersion(release); err != nil {
-		return "", err
+		return stock{}, err
 	}
 	b := &builder{in: in, log: in.Log, now: time.Now()}
 	image := ImageName(in.KubernetesVersion)
 	inputs, err := b.inputs(ctx)
 	if err != nil {
-		return "", err
+		return stock{}, err
 	}
 	hash := inputs.hash()
-	if docker.UpToDate(ctx, image, hash) {
-		b.log.Printf("node image %s is up to date (inputs %s)", image, hash)
-		return image, nil
-	}
-	b.log.Printf("building node image %s (inputs %s): %s", image, hash, inputs.summary())
-	b.workDir, err = os.MkdirTemp(in.CacheDir, "nodeimage-build-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(b.workDir)
-
 	kubeDir := filepath.Join(in.CacheDir, "kubernetes")
 	binName := in.KubernetesVersion
 	what := in.KubernetesVersion
@@ -89,7 +89,19 @@ func Build(ctx context.Context, in Input) (string, error) {
 		binName = sourceBinPrefix + inputs.Source + "-" + in.KubernetesVersion
 		what += " from " + in.Source.Dir
 	}
-	binDir := filepath.Join(kubeDir, binName, "bin")
+	st := stock{image: image, hash: hash, binDir: filepath.Join(kubeDir, binName, "bin")}
+	if docker.UpToDate(ctx, image, hash) {
+		b.log.Printf("node image %s is up to date (inputs %s)", image, hash)
+		return st, nil
+	}
+	b.log.Printf("building node image %s (inputs %s): %s", image, hash, inputs.summary())
+	b.workDir, err = os.MkdirTemp(in.CacheDir, "nodeimage-build-")
+	if err != nil {
+		return stock{}, err
+	}
+	defer os.RemoveAll(b.workDir)
+
+	binDir := st.binDir
 	var images kubeadmImages
 	type step struct {
 		name string
@@ -119,12 +131,12 @@ func Build(ctx context.Context, in Input) (string, error) {
 	}...)
 	for _, s := range steps {
 		if err := b.log.Run(s.name, s.fn); err != nil {
-			return "", fmt.Errorf("%s: %w", s.name, err)
+			return stock{}, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 	docker.PruneDangling(ctx)
 	if in.Source != nil {
 		pruneSourceBinaries(kubeDir, binName)
 	}
-	return image, nil
+	return st, nil
 }

@@ -35,11 +35,14 @@ type junitFailure struct {
 // failed case of its own.
 func (r *Report) JUnit() []byte {
 	s := junitSuite{Name: "satoken " + r.Command + " " + strings.Join(r.Versions(), ","), Time: r.FinishedAt.Sub(r.StartedAt).Seconds()}
+	if r.Accelerated() {
+		s.Name += fmt.Sprintf(" (accelerated control plane, token TTL %ds)", r.TTLSeconds)
+	}
 	matrix := r.matrix()
 	for _, res := range r.Results {
 		name := res.Name()
 		if matrix {
-			name += " on " + res.K8sVersion
+			name += " on " + res.On()
 		}
 		c := junitCase{Name: fmt.Sprintf("%s %s", name, res.Verdict), Classname: "satoken." + r.Command, SystemOut: res.Reason}
 		e, expected := r.expectationOf(res)

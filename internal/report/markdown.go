@@ -20,6 +20,9 @@ func (r *Report) Markdown() string {
 	if r.TokenTTLBy != "" {
 		mode += ", set by " + r.TokenTTLBy
 	}
+	if r.Accelerated() {
+		b.WriteString("Accelerated control plane: a short token TTL, checked against stock Kubernetes by `satoken run --fast --cross-check`. ")
+	}
 	fmt.Fprintf(&b, "Token TTL %ds (%s), validator leeway %ds, %s. Run %s → %s.\n\n",
 		r.TTLSeconds, mode, r.ValidatorLeewaySeconds, watch, r.StartedAt.Format(time.RFC3339), r.FinishedAt.Format(time.RFC3339))
 	r.clusterLines(&b)
@@ -33,6 +36,9 @@ func (r *Report) Markdown() string {
 	switch {
 	case matrix:
 		r.matrixTable(&b)
+		if len(r.CrossCheck) > 0 {
+			crossCheckTable(&b, r.CrossCheck)
+		}
 		for _, v := range r.Versions() {
 			fmt.Fprintf(&b, "\n### Kubernetes %s\n\n", v)
 			r.table(&b, r.resultsOn(v))
@@ -44,7 +50,7 @@ func (r *Report) Markdown() string {
 	for _, res := range r.Results {
 		on := ""
 		if matrix {
-			on = " on " + res.K8sVersion
+			on = " on " + res.On()
 		}
 		fmt.Fprintf(&b, "- **%s**%s %s: %s\n", res.Name(), on, res.Verdict, res.Reason)
 		if res.Hint != "" {

@@ -49,16 +49,42 @@ func Combine(parts []*Report) *Report {
 func (r *Report) Versions() []string {
 	var out []string
 	for _, c := range r.Clusters {
-		if !slices.Contains(out, c.K8sVersion) {
-			out = append(out, c.K8sVersion)
+		if !slices.Contains(out, c.On()) {
+			out = append(out, c.On())
 		}
 	}
 	for _, res := range r.Results {
-		if !slices.Contains(out, res.K8sVersion) {
-			out = append(out, res.K8sVersion)
+		if !slices.Contains(out, res.On()) {
+			out = append(out, res.On())
 		}
 	}
 	return out
+}
+
+// accelerated marks, in a version's name, what an accelerated control plane measured: a
+// cross-check puts it beside the same version's stock cluster.
+const accelerated = " accelerated"
+
+// On names what a cluster's results were measured on: its version, marked when the
+// control plane was accelerated.
+func (c Cluster) On() string {
+	if c.AcceleratedMinTokenSeconds > 0 {
+		return c.K8sVersion + accelerated
+	}
+	return c.K8sVersion
+}
+
+// On names what the result was measured on (see Cluster.On).
+func (res Result) On() string {
+	if res.Accelerated {
+		return res.K8sVersion + accelerated
+	}
+	return res.K8sVersion
+}
+
+// Accelerated reports whether any of the report's clusters had an accelerated control plane.
+func (r *Report) Accelerated() bool {
+	return slices.ContainsFunc(r.Clusters, func(c Cluster) bool { return c.AcceleratedMinTokenSeconds > 0 })
 }
 
 // matrix reports whether the results come from more than one Kubernetes version.
@@ -68,7 +94,7 @@ func (r *Report) matrix() bool { return len(r.Versions()) > 1 }
 func (r *Report) resultsOn(version string) []Result {
 	var out []Result
 	for _, res := range r.Results {
-		if res.K8sVersion == version {
+		if res.On() == version {
 			out = append(out, res)
 		}
 	}
@@ -84,7 +110,7 @@ func (r *Report) matrixTable(b *strings.Builder) {
 		if !slices.Contains(clients, res.Name()) {
 			clients = append(clients, res.Name())
 		}
-		cell[[2]string{res.Name(), res.K8sVersion}] = res
+		cell[[2]string{res.Name(), res.On()}] = res
 	}
 	fmt.Fprintf(b, "| client | %s |\n|---|%s\n", strings.Join(versions, " | "), strings.Repeat("---|", len(versions)))
 	for _, name := range clients {
@@ -116,12 +142,18 @@ func (res Result) matrixCell() string {
 // clusterLines says where each part ran and what its Kubernetes did with tokens.
 func (r *Report) clusterLines(b *strings.Builder) {
 	for _, c := range r.Clusters {
-		fmt.Fprintf(b, "- **Kubernetes %s**: %s", dash(c.K8sVersion), dash(c.Kind))
+		fmt.Fprintf(b, "- **Kubernetes %s**: %s", dash(c.On()), dash(c.Kind))
+		if c.AcceleratedMinTokenSeconds > 0 {
+			fmt.Fprintf(b, "; accelerated control plane (apiserver accepts tokens down to %ds, kubelet re-syncs pods more often; validator leeway and auth cache stock)", c.AcceleratedMinTokenSeconds)
+		}
 		if c.Images != "" {
 			fmt.Fprintf(b, "; images via %s", c.Images)
 		}
 		if c.NodeImage != "" {
 			fmt.Fprintf(b, "; node image %s", c.NodeImage)
+		}
+		if c.TTLSeconds > 0 && len(r.Clusters) > 1 {
+			fmt.Fprintf(b, "; token TTL %ds", c.TTLSeconds)
 		}
 		if c.Error != "" {
 			fmt.Fprintf(b, "; **ended early: %s**", c.Error)

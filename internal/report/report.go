@@ -42,6 +42,9 @@ type Report struct {
 	// Canaries are satoken check's proofs that the audit log shows the 401s of each
 	// position the workload's pods call from.
 	Canaries []Canary `json:"canaries,omitempty"`
+	// CrossCheck compares, client by client, the verdicts of a stock and an accelerated
+	// cluster of the same Kubernetes version (run --fast --cross-check).
+	CrossCheck []CrossCheckRow `json:"crossCheck,omitempty"`
 	// Outcome is the run's result (see Decide); it sets the command's exit code.
 	Outcome Outcome `json:"outcome"`
 	// Error is the harness error that ended the run early: the verdicts are incomplete.
@@ -56,6 +59,12 @@ type Cluster struct {
 	Images             string `json:"images,omitempty"` // how the probe images reached the nodes
 	NodeImage          string `json:"nodeImage,omitempty"`
 	MaxTokenExpiration string `json:"maxTokenExpiration"`
+	// AcceleratedMinTokenSeconds is set when the cluster's apiserver was an accelerated one
+	// (satoken image build --fast): the shortest token lifetime it accepts. 0: stock.
+	AcceleratedMinTokenSeconds int `json:"acceleratedMinTokenSeconds,omitempty"`
+	// TTLSeconds is the token TTL asked for on this cluster (a cross-check's stock and
+	// accelerated clusters differ).
+	TTLSeconds int `json:"ttlSeconds,omitempty"`
 	// Measured is how this version issued, rotated and refused tokens, from this run's
 	// data: a change across versions shows here rather than being assumed.
 	Measured *measure.Measured `json:"measured,omitempty"`
@@ -71,7 +80,10 @@ type Result struct {
 	Image     string `json:"image"`
 	// K8sVersion is the apiserver's version (gitVersion) of the cluster the result was
 	// measured on: a matrix run (run --k8s a,b) has results of several.
-	K8sVersion          string          `json:"k8sVersion"`
+	K8sVersion string `json:"k8sVersion"`
+	// Accelerated: measured on an accelerated control plane (see Cluster), never pooled
+	// with stock measurements.
+	Accelerated         bool            `json:"accelerated,omitempty"`
 	Verdict             verdict.Verdict `json:"verdict"`
 	Reason              string          `json:"reason"`
 	Hint                string          `json:"hint,omitempty"` // what to do when NOT_JUDGED
@@ -239,7 +251,7 @@ func (r *Report) Decide() Outcome {
 	// A pass needs verdicts from every cluster: one of a matrix that measured nothing
 	// (and reported no error) is not judged, whatever the others showed.
 	for _, c := range r.Clusters {
-		unjudged = unjudged || len(r.resultsOn(c.K8sVersion)) == 0
+		unjudged = unjudged || len(r.resultsOn(c.On())) == 0
 	}
 	switch {
 	case r.Error != "":
@@ -319,7 +331,7 @@ func (r *Report) Why() []string {
 		}
 	}
 	for _, res := range r.Results {
-		line := fmt.Sprintf("%s (%s: %s", name(res.Name(), res.K8sVersion), res.Verdict, res.Reason)
+		line := fmt.Sprintf("%s (%s: %s", name(res.Name(), res.On()), res.Verdict, res.Reason)
 		if res.Hint != "" {
 			line += "; " + res.Hint
 		}
@@ -332,8 +344,8 @@ func (r *Report) Why() []string {
 		}
 	}
 	for _, c := range r.Clusters {
-		if len(r.resultsOn(c.K8sVersion)) == 0 {
-			open = append(open, "Kubernetes "+c.K8sVersion+": no result")
+		if len(r.resultsOn(c.On())) == 0 {
+			open = append(open, "Kubernetes "+c.On()+": no result")
 		}
 	}
 	if len(r.Results) == 0 && len(r.Clusters) == 0 {

@@ -36,8 +36,11 @@ func (r *Report) TimelineSVG() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="12">`+"\n", tlLeft+tlWidth+tlRight, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="10" y="22" font-size="15" font-weight="bold">%s</text>`+"\n",
-		esc(fmt.Sprintf("satoken %s — token TTL %ds (%s), leeway %ds", r.Command, r.TTLSeconds, r.TokenMode, r.ValidatorLeewaySeconds)))
+	title := fmt.Sprintf("satoken %s — token TTL %ds (%s), leeway %ds", r.Command, r.TTLSeconds, r.TokenMode, r.ValidatorLeewaySeconds)
+	if r.Accelerated() {
+		title += ", accelerated control plane"
+	}
+	fmt.Fprintf(&b, `<text x="10" y="22" font-size="15" font-weight="bold">%s</text>`+"\n", esc(title))
 	y := tlTop
 	for _, v := range versions {
 		y = r.panel(&b, v, y)

@@ -5,6 +5,7 @@ package repro
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -32,18 +33,18 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
-// MinTTL is the apiserver's floor for a projected token's expirationSeconds.
-const MinTTL = 600 * time.Second
-
 // AutomountTTL is what the kubelet's default projection requests (3607 s); with
 // --service-account-max-token-expiration=1h the apiserver caps it to 3600 s.
 const AutomountTTL = 3607 * time.Second
 
 // Input configures a reproduction.
 type Input struct {
-	Target      target.Target
-	Probes      []probes.Built
-	TTL         time.Duration // projected token TTL; ignored with Automount
+	Target target.Target
+	Probes []probes.Built
+	TTL    time.Duration // projected token TTL; ignored with Automount
+	// MinTTL is the shortest TTL the cluster asked for accepts: target.StockMinTTL (also
+	// when 0), or an accelerated control plane's; the cluster's own is checked again once up.
+	MinTTL      time.Duration
 	Automount   bool          // use the default automounted token instead of a projection
 	Interval    time.Duration // probe call interval
 	Settle      time.Duration // keep watching a failing probe this long after its first 401
@@ -54,8 +55,9 @@ type Input struct {
 
 // Validate checks the settings before anything slow starts.
 func (in Input) Validate() error {
-	if !in.Automount && in.TTL < MinTTL {
-		return field.Invalid(field.NewPath("TTL"), in.TTL.String(), fmt.Sprintf("a projected token's expirationSeconds must be at least %s", MinTTL))
+	minTTL := cmp.Or(in.MinTTL, target.StockMinTTL)
+	if !in.Automount && in.TTL < minTTL {
+		return field.Invalid(field.NewPath("TTL"), in.TTL.String(), fmt.Sprintf("a projected token's expirationSeconds must be at least %s", minTTL))
 	}
 	if in.Interval <= 0 || in.Interval > time.Minute {
 		return field.Invalid(field.NewPath("Interval"), in.Interval.String(), "use a value in (0, 1m]")
@@ -98,6 +100,11 @@ type runner struct {
 func Run(ctx context.Context, in Input) (*report.Report, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
+	}
+	if !in.Automount {
+		if err := in.Target.AcceptsTTL(in.TTL); err != nil {
+			return nil, err
+		}
 	}
 	return session.Run(ctx, "run", in.Target, in.Log, &runner{in: in, params: verdict.Steady(in.Interval)})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
+	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -143,7 +144,7 @@ func TestPullSecretsAreCopiedBeforeThePod(t *testing.T) {
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ci", Name: "regcred"}, Type: corev1.SecretTypeDockerConfigJson,
 		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}
 	kc := &kube.Client{Typed: fake.NewSimpleClientset(secret)}
-	d, err := NewDeployer(ctx, kc, fixtures(), PodSettings{TTL: MinTTL, Interval: 5 * time.Second, PullSecrets: []string{"ci/regcred"}})
+	d, err := NewDeployer(ctx, kc, fixtures(), PodSettings{TTL: target.StockMinTTL, Interval: 5 * time.Second, PullSecrets: []string{"ci/regcred"}})
 	require.NoError(t, err)
 	b := probes.Built{Probe: probes.Probe{Label: "v8.0.0"}, Image: "satoken/probe:v8.0.0"}
 	data, err := d.Render(b, "satoken-v8-0-0", "probe")

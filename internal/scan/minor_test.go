@@ -302,3 +302,16 @@ func TestTableRefusesSourceBuilds(t *testing.T) {
 		require.NoError(t, checkRelease(v), v)
 	}
 }
+
+// TestTableRefusesAcceleratedRuns: a verdict measured on an accelerated control plane is
+// never pooled with stock measurements, even at the table's own TTL.
+func TestTableRefusesAcceleratedRuns(t *testing.T) {
+	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	tbl, err := TableFromReports(runOf(at, probeOn("v1.34.4", "v0.20.0", verdict.Reloads)))
+	require.NoError(t, err)
+	fast := runOf(at.Add(time.Hour), probeOn("v1.34.4", "v8.0.0", verdict.FailsAfterExpiry))
+	fast.Clusters = []report.Cluster{{K8sVersion: "v1.34.4", AcceleratedMinTokenSeconds: 60}}
+	fast.Results[0].Accelerated = true
+	require.ErrorContains(t, tbl.Add(fast), "accelerated control plane")
+	require.Len(t, tbl.Entries, 1)
+}

@@ -134,7 +134,8 @@ func measured(res report.Result) bool {
 }
 
 // Add merges more matrix runs into t. It refuses, before merging anything, a run that
-// ended early (its verdicts are incomplete), runs of another token mode or TTL than the
+// ended early (its verdicts are incomplete), runs on an accelerated control plane (never
+// pooled with stock ones), runs of another token mode or TTL than the
 // table's, and results that do not say which Kubernetes version they were measured on.
 // Results that are not probes (check's workload pods), or have no verdict or client-go
 // version, are left out; NOT_JUDGED probes are counted apart, not as measurements. Each
@@ -147,6 +148,8 @@ func (t *Table) Add(reports ...*report.Report) error {
 		switch {
 		case r.Error != "":
 			return fmt.Errorf("%s ended early (%s): its verdicts are incomplete", name, r.Error)
+		case r.Accelerated():
+			return fmt.Errorf("%s was measured on an accelerated control plane: the table holds stock measurements only (satoken run --fast --cross-check compares the two)", name)
 		case mode == "" && ttl == 0:
 			mode, ttl = r.TokenMode, r.TTLSeconds
 		case r.TokenMode != mode || r.TTLSeconds != ttl:

@@ -69,7 +69,8 @@ func Run(ctx context.Context, command string, t target.Target, log *phase.Record
 			return nil, err
 		}
 	}
-	cl := report.Cluster{Name: t.Name, Kind: t.Describe(), NodeImage: t.NodeImage, MaxTokenExpiration: t.MaxTokenExpirationString()}
+	cl := report.Cluster{Name: t.Name, Kind: t.Describe(), NodeImage: t.NodeImage, MaxTokenExpiration: t.MaxTokenExpirationString(),
+		AcceleratedMinTokenSeconds: int(t.AcceleratedMinTTL.Seconds())}
 	if t.Images != nil {
 		cl.Images = t.Images.String()
 	}
@@ -81,6 +82,7 @@ func Run(ctx context.Context, command string, t target.Target, log *phase.Record
 		Clusters: []report.Cluster{cl}, ValidatorLeewaySeconds: int(verdict.ValidatorLeeway.Seconds()),
 	}
 	job.Header(rep)
+	rep.Clusters[0].TTLSeconds = rep.TTLSeconds
 	var runErr error
 	for _, step := range job.Steps(s) {
 		if runErr = log.Run(step.Name, func() error { return step.Run(ctx) }); runErr != nil {
@@ -92,7 +94,7 @@ func Run(ctx context.Context, command string, t target.Target, log *phase.Record
 	cleanErr := job.Cleanup(quiet, s)
 	rep.FinishedAt = time.Now().UTC()
 	for i := range rep.Results {
-		rep.Results[i].K8sVersion = cl.K8sVersion
+		rep.Results[i].K8sVersion, rep.Results[i].Accelerated = cl.K8sVersion, t.AcceleratedMinTTL > 0
 	}
 	if runErr != nil {
 		return rep, runErr

@@ -25,6 +25,9 @@ type Target struct {
 	// Known only for clusters satoken created.
 	NodeImage          string
 	MaxTokenExpiration time.Duration // 0 = unknown
+	// AcceleratedMinTTL is the shortest token lifetime an accelerated control plane
+	// accepts; 0 for a stock one (and for any existing cluster).
+	AcceleratedMinTTL time.Duration
 	// AuditLog is the apiserver's audit log (a file or a directory of them), "" when none.
 	AuditLog string
 	Images   Sink
@@ -55,6 +58,37 @@ func (t Target) Describe() string {
 		return fmt.Sprintf("kind cluster %s, made by satoken", t.Name)
 	}
 	return fmt.Sprintf("existing cluster (context %s)", t.Name)
+}
+
+// StockMinTTL is a stock apiserver's floor for a pod token's expirationSeconds.
+const StockMinTTL = 10 * time.Minute
+
+// MinTTL is the shortest token lifetime the target's apiserver accepts.
+func (t Target) MinTTL() time.Duration {
+	if t.AcceleratedMinTTL > 0 {
+		return t.AcceleratedMinTTL
+	}
+	return StockMinTTL
+}
+
+// AcceptsTTL refuses, before anything is deployed, a token lifetime the cluster's
+// apiserver would refuse (a pod's projection would fail validation).
+func (t Target) AcceptsTTL(ttl time.Duration) error {
+	if ttl >= t.MinTTL() {
+		return nil
+	}
+	if t.AcceleratedMinTTL == 0 {
+		return fmt.Errorf("token TTL %s: this cluster's apiserver (%s) is stock and refuses token lifetimes under %s; an accelerated one comes with --fast", ttl, t.NodeImageOrName(), StockMinTTL)
+	}
+	return fmt.Errorf("token TTL %s: this accelerated apiserver accepts token lifetimes down to %s", ttl, t.AcceleratedMinTTL)
+}
+
+// NodeImageOrName names the cluster by its node image where known.
+func (t Target) NodeImageOrName() string {
+	if t.NodeImage != "" {
+		return "node image " + t.NodeImage
+	}
+	return t.Name
 }
 
 // MaxTokenExpirationString is the apiserver's maximum token lifetime for reports.
