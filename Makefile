@@ -31,6 +31,7 @@ unit:
 
 e2e:
 	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestGOPATHVendoredClientGo|TestScanRealGarbledBinaryNotJudged' ./internal/scan
+	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestAccelerated' ./internal/nodeimage
 	$(GO) test -tags e2e -v -count=1 -timeout 75m ./e2e -args $(E2E_ARGS)
 
 ## e2e-long: the hour-long scenarios (automounted token capped to 1h; grace period), ~70 min,
@@ -54,6 +55,15 @@ e2e-versions: satoken
 	  SATOKEN_K8S=$$v SATOKEN_E2E_CLUSTER=satoken-e2e-$${v//./-} ARTIFACTS=$(CURDIR)/_artifacts/k8s-$$v \
 	  $(GO) test -tags e2e -v -count=1 -timeout 75m ./e2e -args --labels=scenario=fast; \
 	done
+
+## cross-check: the probe matrix on a stock and an accelerated cluster of $(K8S) side by side
+## (~20 min), then the comparison into fixtures/cross-check.json and the README (exit 4, some
+## probe not judged, still records the comparison)
+K8S ?= v1.34.4
+.PHONY: cross-check
+cross-check: satoken
+	./bin/satoken run --fast --cross-check --k8s $(K8S) --out $(OUT)/cross-check-$(K8S) || [ $$? -eq 4 ]
+	./bin/satoken crosscheck --from $(OUT)/cross-check-$(K8S)/report.json --table fixtures/cross-check.json --readme README.md
 
 ## k8s-matrix: the probe matrix on every verified version, one report ($(OUT)/k8s-matrix);
 ## `make verdict-table OUT=$(OUT)/k8s-matrix` then adds it to the table

@@ -3,15 +3,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -55,14 +52,9 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 
 func main() {
-	// Ctrl-C cancels the context; every command cleans up what it created before returning.
-	// Only a signal cancels ctx (stop is never deferred), so the message below is true.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop() // a second Ctrl-C kills at once
-		fmt.Fprintln(os.Stderr, "satoken: interrupted: cleaning up (Ctrl-C again to abort without cleanup)")
-	}()
+	// Ctrl-C or SIGTERM cancels the context; every command cleans up what it created
+	// before returning.
+	ctx, _ := signalContext(os.Stderr, cleanupLimit, os.Exit)
 	root := newRootCommand()
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -85,6 +77,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newHostCommand(), newImageCommand(), newClusterCommand(), newAppsCommand(), newRunCommand(), newCheckCommand(), newScanCommand(), newStaleCommand(), newCleanCommand(), newVersionCommand(), newCorpusCommand())
+	root.AddCommand(newHostCommand(), newImageCommand(), newClusterCommand(), newAppsCommand(), newRunCommand(), newCheckCommand(), newScanCommand(), newStaleCommand(), newCleanCommand(), newVersionCommand(), newCorpusCommand(), newCrossCheckCommand())
 	return root
 }

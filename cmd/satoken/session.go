@@ -135,7 +135,7 @@ func (f *sessionFlags) withTarget(cmd *cobra.Command, env *harness.Env, stdout i
 	if rep != nil {
 		switch {
 		case cmd.Context().Err() != nil:
-			rep.Error = "interrupted"
+			rep.Error = stopReason(cmd.Context())
 		case err != nil:
 			rep.Error = err.Error()
 		}

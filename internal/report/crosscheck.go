@@ -2,9 +2,12 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/semver"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
@@ -17,8 +20,9 @@ type CrossCheckRow struct {
 	Stock       verdict.Verdict `json:"stock"`
 	Accelerated verdict.Verdict `json:"accelerated"`
 	Same        bool            `json:"same"`
-	// SwitchLag is the longest the client took, on the stock cluster, to send a token
-	// after the kubelet issued it (its re-read period, at least); 0 when it never switched.
+	// SwitchLagSeconds is the longest the client took, on the stock cluster, to send a
+	// token after the kubelet issued it (its re-read period, at least); 0 when it never
+	// switched.
 	SwitchLagSeconds float64 `json:"switchLagSeconds,omitempty"`
 	// MarginSeconds is, on the accelerated cluster, how long an old token was still
 	// accepted after its successor was issued (exp + leeway - the successor's iat).
@@ -68,13 +72,18 @@ func CrossCheck(r *Report) []CrossCheckRow {
 
 func (r *Report) leeway() time.Duration { return time.Duration(r.ValidatorLeewaySeconds) * time.Second }
 
-// switchLag is the longest time between a token's issue (iat) and the client's first call
-// with it, over the tokens it switched to.
+// switchLag is the longest time between a token's issue (iat, from the file the kubelet
+// wrote) and the client's first call carrying it (the header actually sent), over the
+// tokens it switched to; 0 when it never sent another token.
 func switchLag(o verdict.Observation) time.Duration {
-	var lag time.Duration
+	iat := map[string]time.Time{}
 	for _, t := range o.Tokens {
-		if t.Rotation > 0 && !t.Iat.IsZero() && !t.ReadAt.IsZero() {
-			lag = max(lag, t.ReadAt.Sub(t.Iat))
+		iat[t.Hash] = t.Iat
+	}
+	var lag time.Duration
+	for i, c := range o.Credentials {
+		if issued, ok := iat[c.Hash]; ok && i > 0 && !issued.IsZero() {
+			lag = max(lag, c.FirstUsedAt.Sub(issued))
 		}
 	}
 	return lag
@@ -136,7 +145,7 @@ func crossCheckTable(b *strings.Builder, rows []CrossCheckRow) {
 			same++
 		}
 	}
-	fmt.Fprintf(b, "\n### Cross-check: stock vs accelerated\n\n%d of %d clients drew the same verdict on both.\n\n", same, len(rows))
+	fmt.Fprintf(b, "%d of %d clients drew the same verdict on both.\n\n", same, len(rows))
 	b.WriteString("| client | Kubernetes | stock | accelerated | stock switch lag | accelerated margin | |\n|---|---|---|---|---|---|---|\n")
 	for _, row := range rows {
 		mark := "same"
@@ -159,4 +168,76 @@ func seconds(s float64) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.0fs", s)
+}
+
+// CrossCheckTable keeps the latest cross-check of each Kubernetes version
+// (fixtures/cross-check.json); the README's table of when an accelerated gate may be
+// trusted is generated from it.
+type CrossCheckTable struct {
+	Runs []CrossCheckRun `json:"runs"`
+}
+
+// CrossCheckRun is one cross-check's rows on one Kubernetes version.
+type CrossCheckRun struct {
+	K8sVersion            string          `json:"k8sVersion"`
+	FinishedAt            time.Time       `json:"finishedAt"`
+	StockTTLSeconds       int             `json:"stockTtlSeconds"`
+	AcceleratedTTLSeconds int             `json:"acceleratedTtlSeconds"`
+	Rows                  []CrossCheckRow `json:"rows"`
+}
+
+// Add puts a cross-check report's rows in the table, replacing an older run of the same
+// version. A report that ended early or compared nothing is refused.
+func (t *CrossCheckTable) Add(r *Report) error {
+	switch {
+	case r.Error != "":
+		return fmt.Errorf("the cross-check ended early (%s): its verdicts are incomplete", r.Error)
+	}
+	// Compared afresh from the results, whichever satoken wrote the report's own rows.
+	rows := CrossCheck(r)
+	if len(rows) == 0 {
+		return fmt.Errorf("the report pairs no stock with an accelerated result (satoken run --fast --cross-check makes both)")
+	}
+	byVersion := map[string]*CrossCheckRun{}
+	for _, row := range rows {
+		run := byVersion[row.K8sVersion]
+		if run == nil {
+			run = &CrossCheckRun{K8sVersion: row.K8sVersion, FinishedAt: r.FinishedAt}
+			for _, c := range r.Clusters {
+				if c.K8sVersion != row.K8sVersion {
+					continue
+				}
+				if c.AcceleratedMinTokenSeconds > 0 {
+					run.AcceleratedTTLSeconds = c.TTLSeconds
+				} else {
+					run.StockTTLSeconds = c.TTLSeconds
+				}
+			}
+			byVersion[row.K8sVersion] = run
+		}
+		run.Rows = append(run.Rows, row)
+	}
+	for _, v := range slices.Sorted(maps.Keys(byVersion)) {
+		run := byVersion[v]
+		i := slices.IndexFunc(t.Runs, func(have CrossCheckRun) bool { return have.K8sVersion == v })
+		switch {
+		case i < 0:
+			t.Runs = append(t.Runs, *run)
+		case !run.FinishedAt.Before(t.Runs[i].FinishedAt):
+			t.Runs[i] = *run
+		}
+	}
+	slices.SortFunc(t.Runs, func(a, b CrossCheckRun) int { return semver.Compare(a.K8sVersion, b.K8sVersion) })
+	return nil
+}
+
+// Markdown renders every version's cross-check.
+func (t CrossCheckTable) Markdown() string {
+	var b strings.Builder
+	for _, run := range t.Runs {
+		fmt.Fprintf(&b, "\n**Kubernetes %s** (cross-check finished %s; stock token TTL %ds, accelerated %ds): ",
+			run.K8sVersion, run.FinishedAt.Format("2006-01-02 15:04 MST"), run.StockTTLSeconds, run.AcceleratedTTLSeconds)
+		crossCheckTable(&b, run.Rows)
+	}
+	return b.String()
 }

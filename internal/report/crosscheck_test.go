@@ -1,6 +1,10 @@
 package report
 
 import (
+	"cmp"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,13 +16,16 @@ import (
 // measuredOn is a probe result whose client sent its first token and, when switchAfter
 // > 0, a second one issued at rotateAt and first sent switchAfter later.
 func measuredOn(label string, accelerated bool, v verdict.Verdict, iat time.Time, ttl, rotateAt, switchAfter time.Duration) Result {
-	tokens := []verdict.Token{{Hash: "a", Iat: iat, Exp: iat.Add(ttl), ReadAt: iat}}
+	// The probe reads every token the kubelet writes (Tokens), switching or not; what the
+	// client sent is in Credentials.
+	next := iat.Add(cmp.Or(rotateAt, ttl*4/5))
+	tokens := []verdict.Token{{Hash: "a", Iat: iat, Exp: iat.Add(ttl), ReadAt: iat}, {Hash: "b", Iat: next, Exp: next.Add(ttl), ReadAt: next.Add(2 * time.Second), Rotation: 1}}
+	sent := []verdict.Credential{{Hash: "a", FirstUsedAt: iat}}
 	if switchAfter > 0 {
-		next := iat.Add(rotateAt)
-		tokens = append(tokens, verdict.Token{Hash: "b", Iat: next, Exp: next.Add(ttl), ReadAt: next.Add(switchAfter), Rotation: 1})
+		sent = append(sent, verdict.Credential{Hash: "b", FirstUsedAt: next.Add(switchAfter)})
 	}
 	return Result{K8sVersion: "v1.34.4", Accelerated: accelerated, Verdict: v, Reason: string(v) + " because",
-		Observation: verdict.Observation{Tokens: tokens}, Probe: &ProbeResult{ClientGo: label}}
+		Observation: verdict.Observation{Tokens: tokens, Credentials: sent}, Probe: &ProbeResult{ClientGo: label}}
 }
 
 // TestCrossCheck: equal verdicts are counted; a difference is explained by the data only
@@ -60,4 +67,42 @@ func TestCrossCheck(t *testing.T) {
 	require.Contains(t, md, "2 of 4 clients drew the same verdict on both")
 	require.Contains(t, md, "| v10.0.0 | v1.34.4 | RELOADS | FAILS_AFTER_EXPIRY | 200s | 84s | **differs** |")
 	require.Contains(t, md, "| v1.34.4 | v1.34.4 accelerated |", "the matrix puts the accelerated cluster beside stock")
+}
+
+// TestReadmeCrossCheckIsGenerated: the README's cross-check block is the rendering of
+// fixtures/cross-check.json, which make cross-check writes from a run; never typed.
+func TestReadmeCrossCheckIsGenerated(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "cross-check.json"))
+	require.NoError(t, err)
+	var tbl CrossCheckTable
+	require.NoError(t, json.Unmarshal(data, &tbl))
+	require.NotEmpty(t, tbl.Runs, "the checked-in cross-check holds a measured run")
+	doc, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	want, err := tbl.ReplaceInReadme(string(doc))
+	require.NoError(t, err)
+	require.Equal(t, want, string(doc), "README's cross-check differs from fixtures/cross-check.json: run make cross-check (or satoken crosscheck --from REPORT --table fixtures/cross-check.json --readme README.md)")
+}
+
+// TestCrossCheckTableKeepsTheLatestPerVersion: a newer cross-check of a version replaces
+// the older; one that ended early is refused.
+func TestCrossCheckTableKeepsTheLatestPerVersion(t *testing.T) {
+	at := time.Date(2026, 12, 5, 13, 0, 0, 0, time.UTC)
+	mk := func(finished time.Time, v verdict.Verdict) *Report {
+		return &Report{FinishedAt: finished, ValidatorLeewaySeconds: 60,
+			Clusters: []Cluster{{K8sVersion: "v1.34.4", TTLSeconds: 600}, {K8sVersion: "v1.34.4", TTLSeconds: 120, AcceleratedMinTokenSeconds: 60}},
+			Results: []Result{measuredOn("v8.0.0", false, verdict.FailsAfterExpiry, at, 600*time.Second, 0, 0),
+				measuredOn("v8.0.0", true, v, at, 120*time.Second, 0, 0)}}
+	}
+	var tbl CrossCheckTable
+	require.NoError(t, tbl.Add(mk(at, verdict.FailsAfterExpiry)))
+	require.NoError(t, tbl.Add(mk(at.Add(-time.Hour), verdict.Reloads)), "an older run is accepted and ignored")
+	require.Len(t, tbl.Runs, 1)
+	require.True(t, tbl.Runs[0].Rows[0].Same)
+	require.Equal(t, 600, tbl.Runs[0].StockTTLSeconds)
+	require.Equal(t, 120, tbl.Runs[0].AcceleratedTTLSeconds)
+	failed := mk(at.Add(time.Hour), verdict.Reloads)
+	failed.Error = "interrupted"
+	require.ErrorContains(t, tbl.Add(failed), "ended early")
+	require.ErrorContains(t, tbl.Add(&Report{}), "pairs no stock with an accelerated result")
 }

@@ -37,6 +37,7 @@ func (r *Report) Markdown() string {
 	case matrix:
 		r.matrixTable(&b)
 		if len(r.CrossCheck) > 0 {
+			b.WriteString("\n### Cross-check: stock vs accelerated\n\n")
 			crossCheckTable(&b, r.CrossCheck)
 		}
 		for _, v := range r.Versions() {

@@ -447,10 +447,5 @@ const (
 
 // ReplaceInReadme puts the table's Markdown between the README's markers.
 func (t Table) ReplaceInReadme(doc string) (string, error) {
-	i := strings.Index(doc, readmeBegin)
-	j := strings.Index(doc, readmeEnd)
-	if i < 0 || j < i {
-		return "", fmt.Errorf("no %q … %q block", strings.TrimSpace(readmeBegin), strings.TrimSpace(readmeEnd))
-	}
-	return doc[:i+len(readmeBegin)] + t.Markdown() + doc[j:], nil
+	return report.ReplaceMarked(doc, readmeBegin, readmeEnd, t.Markdown())
 }
