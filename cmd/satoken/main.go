@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +62,9 @@ func main() {
 		return
 	}
 	err = asFlagError(err)
+	if reason := stopReason(ctx); reason != "" && errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("%s", reason) // what stopped the command, not "context canceled"
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		fmt.Fprintln(os.Stderr, "satoken:", err) // a judgement, not a harness error
