@@ -53,7 +53,7 @@ says why and what to do); 3 wins over 4.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
-	f.register(c, runClusterName, "projected token expirationSeconds (>= 10m)", 5*time.Minute, "keep watching a failing probe this long after its first 401", "out")
+	f.register(c, runClusterName, "projected token expirationSeconds (>= 10m)", target.StockSettle, "keep watching a failing probe this long after its first 401", "out")
 	c.Flags().IntVar(&f.parallel, "parallel", 1, "with --k8s naming several versions: clusters at once (each needs about 3 GiB)")
 	c.Flags().StringVar(&f.versions, "versions", "all", "comma-separated probe labels (client-go v…, client-node js-…), or all, go, js; "+unpinnedHelp)
 	c.Flags().DurationVar(&f.interval, "interval", 5*time.Second, "probe call interval")
@@ -190,12 +190,6 @@ func (f *runFlags) reproduce(cmd *cobra.Command) (*report.Report, error) {
 	return f.matrix(cmd, env, in, want, parts)
 }
 
-// Stock defaults, which a cross-check's stock clusters keep whatever --fast chose.
-const (
-	stockTTL    = 10 * time.Minute
-	stockSettle = 5 * time.Minute
-)
-
 // crossCheckParts puts a stock cluster beside each accelerated one (named -stock and
 // -fast, reports in k8s-<version>-stock and -fast), all side by side unless --parallel
 // says otherwise.
@@ -221,7 +215,7 @@ func (f *runFlags) crossCheckParts(cmd *cobra.Command, parts []sessionFlags) ([]
 			q.cluster.image = p.cluster.image
 			q.cluster.image.fast = fast
 			if !fast {
-				q.ttl, q.settle = stockTTL, stockSettle
+				q.ttl, q.settle = target.StockTTL, target.StockSettle // whatever --fast chose
 			}
 			out = append(out, q)
 		}

@@ -33,31 +33,23 @@ type sessionFlags struct {
 func (f *sessionFlags) register(c *cobra.Command, clusterName, ttlUsage string, settle time.Duration, settleUsage, out string) {
 	f.cluster.register(c, clusterName)
 	f.target.register(c)
-	c.Flags().DurationVar(&f.ttl, "ttl", 10*time.Minute, ttlUsage)
+	c.Flags().DurationVar(&f.ttl, "ttl", target.StockTTL, ttlUsage)
 	c.Flags().DurationVar(&f.settle, "settle", settle, settleUsage)
 	c.Flags().StringVar(&f.out, "out", out, "directory for the report and artifacts")
 	c.Flags().BoolVar(&f.keepCluster, "keep-cluster", false, "leave the cluster running afterwards")
 }
 
-// Accelerated defaults (--fast): a token TTL of 2 minutes puts the first expiry at
-// exp + 60 s leeway ≈ 3 min; its refresh margin (20 %, 24 s, plus the kubelet's re-sync)
-// still leaves a client that re-reads the file every minute (client-go >= 1.15,
-// client-node >= 0.10.3) a new token well before the old one is refused.
-const (
-	acceleratedTTL    = 2 * time.Minute
-	acceleratedSettle = 2 * time.Minute
-)
-
-// accelerate applies --fast's defaults to the flags the user left alone.
+// accelerate applies --fast's defaults (target.AcceleratedTTL and AcceleratedSettle) to
+// the flags the user left alone.
 func (f *sessionFlags) accelerate(cmd *cobra.Command) {
 	if !f.cluster.image.fast {
 		return
 	}
 	if !cmd.Flags().Changed("ttl") {
-		f.ttl = acceleratedTTL
+		f.ttl = target.AcceleratedTTL
 	}
 	if !cmd.Flags().Changed("settle") {
-		f.settle = acceleratedSettle
+		f.settle = target.AcceleratedSettle
 	}
 }
 

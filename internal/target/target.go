@@ -63,6 +63,18 @@ func (t Target) Describe() string {
 // StockMinTTL is a stock apiserver's floor for a pod token's expirationSeconds.
 const StockMinTTL = 10 * time.Minute
 
+// A session's token lifetime and settle on a stock control plane (the floor, and five
+// minutes: client-go 1.12/1.13 re-read their token every 4-5 min) and on an accelerated
+// one: a 2-minute token is refused at exp + 60 s leeway ≈ 3 min, and its refresh margin
+// (20 %, 24 s, plus the kubelet's 10 s re-sync) still gives a client that re-reads the
+// file every minute (client-go >= 1.15, client-node >= 0.10.3) a new token before then.
+const (
+	StockTTL          = StockMinTTL
+	StockSettle       = 5 * time.Minute
+	AcceleratedTTL    = 2 * time.Minute
+	AcceleratedSettle = 2 * time.Minute
+)
+
 // MinTTL is the shortest token lifetime the target's apiserver accepts.
 func (t Target) MinTTL() time.Duration {
 	if t.AcceleratedMinTTL > 0 {
