@@ -18,7 +18,6 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/check"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
-	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -47,7 +46,7 @@ func addonCheckFeature(a addonCheck) features.Feature {
 
 			out := filepath.Join(artifactsDir, "check-"+name)
 			rep, err := check.Run(ctx, check.Input{Target: provider.cluster.Target(), Manifests: objs, Load: append(check.Images(objs), a.extra...), Canary: canaryImage, Mutate: a.mutate,
-				TTL: target.StockMinTTL, Settle: 3 * time.Minute, OutDir: out, Log: hctx.Log})
+				TTL: tokenTTL(), Settle: settle(3 * time.Minute), OutDir: out, Log: hctx.Log})
 			require.NoError(t, err)
 			if a.mutate == check.MutatePolicy {
 				assert.Contains(t, rep.TokenTTLBy, "MutatingAdmissionPolicy")

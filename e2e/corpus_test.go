@@ -65,7 +65,7 @@ func corpusFeature(b addons.Built, cluster string) features.Feature {
 			flags, err := a.Render(ctx, t.TempDir())
 			require.NoError(t, err)
 			out := filepath.Join(artifactsDir, "corpus", a.Name)
-			args := append([]string{"check", "--node-image", provider.opts.NodeImage, "--cluster", cluster, "--out", out}, flags...)
+			args := append([]string{"check", "--node-image", stockImage, "--cluster", cluster, "--out", out}, flags...)
 			t.Logf("satoken %v", args)
 			log, code := satoken(ctx, t, args...)
 			require.NoError(t, os.MkdirAll(out, 0o755))

@@ -172,7 +172,7 @@ func (b *byoCluster) up(ctx context.Context, t *testing.T) {
 	_ = b.provider.Delete(b.name, b.kubeconfig) // a leftover of an interrupted suite
 	create := func() error {
 		return b.provider.Create(b.name, kindcluster.CreateWithRawConfig([]byte(byoKindConfig)),
-			kindcluster.CreateWithNodeImage(provider.opts.NodeImage), kindcluster.CreateWithKubeconfigPath(b.kubeconfig),
+			kindcluster.CreateWithNodeImage(stockImage), kindcluster.CreateWithKubeconfigPath(b.kubeconfig),
 			kindcluster.CreateWithWaitForReady(3*time.Minute), kindcluster.CreateWithDisplayUsage(false), kindcluster.CreateWithDisplaySalutation(false))
 	}
 	if err := create(); err != nil {

@@ -37,7 +37,7 @@ func gracePeriodFeature() features.Feature {
 			require.NoError(t, err)
 			// As on a real cluster: extension on and a maximum above the kubelet's 3607 s
 			// request (a 1h maximum would cap it first, and capped tokens are not extended).
-			o.NodeImage, o.ExtendTokenExpiration, o.MaxTokenExpiration = provider.opts.NodeImage, true, 24*time.Hour
+			o.NodeImage, o.ExtendTokenExpiration, o.MaxTokenExpiration = stockImage, true, 24*time.Hour
 			gc, err = cluster.Up(ctx, o, hctx.Log)
 			require.NoError(t, err)
 			return ctx

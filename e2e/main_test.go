@@ -2,7 +2,8 @@
 
 // Package e2e is the regression suite: real kind clusters, real probes, real token expiry.
 // Run it with `make test` (see README); select scenarios with e2e-framework's
-// --labels/--skip-labels (scenario=smoke|fast|long).
+// --labels/--skip-labels (scenario=smoke|fast|long). The suite's cluster is accelerated
+// (2-minute tokens) unless SATOKEN_E2E_STOCK is set (make e2e-stock: 10-minute tokens).
 package e2e
 
 import (
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
@@ -22,6 +24,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
+	"github.com/satoken-e2e/satoken-e2e/internal/target"
 )
 
 var (
@@ -38,7 +41,29 @@ var (
 	artifactsDir string
 	// canaryImage is satoken check's canary, built in Setup.
 	canaryImage string
+	// accelerated: the suite's cluster runs the accelerated control plane (2-minute
+	// tokens, verdicts in minutes); SATOKEN_E2E_STOCK=1 (make e2e-stock) runs it stock.
+	// A registry node image (SATOKEN_NODE_IMAGE) is always stock.
+	accelerated = os.Getenv("SATOKEN_E2E_STOCK") == "" && os.Getenv("SATOKEN_NODE_IMAGE") == ""
+	// stockImage is the stock node image: clusters that stand for a user's (the
+	// existing-cluster feature, the corpus) run it whatever the suite's mode.
+	stockImage string
 )
+
+// tokenTTL and settle are the suite's session timings for its control plane.
+func tokenTTL() time.Duration {
+	if accelerated {
+		return target.AcceleratedTTL
+	}
+	return target.StockTTL
+}
+
+func settle(stock time.Duration) time.Duration {
+	if accelerated {
+		return target.AcceleratedSettle
+	}
+	return stock
+}
 
 func TestMain(m *testing.M) {
 	cfg, err := envconf.NewFromFlags()
@@ -80,11 +105,18 @@ func prepareHost(ctx context.Context, cfg *envconf.Config) (context.Context, err
 // buildImages builds (or finds cached) the node image and every probe image.
 // SATOKEN_NODE_IMAGE selects a registry node image instead (e.g. kindest/node:v1.34.0).
 func buildImages(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-	image, err := hctx.NodeImage(ctx, harness.NodeImageInput{K8sVersion: envOr("SATOKEN_K8S", nodeimage.DefaultKubernetesVersion), Override: os.Getenv("SATOKEN_NODE_IMAGE")})
-	if err != nil {
+	in := harness.NodeImageInput{K8sVersion: envOr("SATOKEN_K8S", nodeimage.DefaultKubernetesVersion), Override: os.Getenv("SATOKEN_NODE_IMAGE")}
+	var err error
+	if stockImage, err = hctx.NodeImage(ctx, in); err != nil {
 		return ctx, err
 	}
-	provider.opts.NodeImage = image
+	provider.opts.NodeImage = stockImage
+	if accelerated { // the patched kube-apiserver on the stock image just built
+		in.Accelerated = true
+		if provider.opts.NodeImage, err = hctx.NodeImage(ctx, in); err != nil {
+			return ctx, err
+		}
+	}
 	all, err := probes.Load(hctx.Root)
 	if err != nil {
 		return ctx, err

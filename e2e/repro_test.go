@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -27,23 +28,26 @@ const (
 	interval    = 5 * time.Second
 )
 
-// reproductionFeature is the fast scenario (10 min projected tokens, the whole matrix). It
+// reproductionFeature is the fast scenario (the whole matrix on the suite's shortest
+// token: 2 minutes accelerated, 10 stock). It
 // asserts only what the problem statement fixes — the newest client-go reloads, v8.0.0
 // fails after expiry and recovers after a restart — and that every verdict agrees with its
 // own data. The other versions' verdicts are what the harness discovers, not asserted;
 // the checked-in verdict table must agree with them (else regenerate it).
 func reproductionFeature() features.Feature {
-	return features.New("token expiry across the client-go matrix (10m projected tokens)").
+	ttl := tokenTTL()
+	return features.New(fmt.Sprintf("token expiry across the client-go matrix (%s projected tokens, accelerated %t)", ttl, accelerated)).
 		WithLabel("scenario", "fast").
 		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			rep := reproduce(ctx, t, "fast", target.StockMinTTL, false)
+			rep := reproduce(ctx, t, "fast", ttl, settle(target.StockSettle), false)
+			assert.Equal(t, accelerated, rep.Accelerated(), "the report says whether its control plane was accelerated")
 			assertHeadlineVerdicts(t, rep)
 			assert.Equal(t, report.Passed, rep.Decide(), "every probe of the matrix is judged from its data")
 			for _, p := range rep.Results {
-				require.Equal(t, int64(600), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: projected token lifetime", p.Name())
+				require.Equal(t, int64(ttl.Seconds()), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: projected token lifetime", p.Name())
 			}
 			assertScanPredictions(ctx, t, rep)
-			assertJSProbes(t, rep)
+			assertJSProbes(t, rep, ttl)
 			return ctx
 		}).
 		Feature()
@@ -52,9 +56,9 @@ func reproductionFeature() features.Feature {
 // assertJSProbes: the oldest and the newest @kubernetes/client-node probes ran beside the
 // client-go matrix. Their verdicts are what the harness discovers (the checked-in table
 // records them, assertScanPredictions compares), not asserted here; what their data must
-// show is asserted: each was judged, on a 600 s token, and the token each call sent was
-// observed (the probe reads the Authorization header off node's http(s).request).
-func assertJSProbes(t *testing.T, rep *report.Report) {
+// show is asserted: each was judged, on the suite's token lifetime, and the token each call
+// sent was observed (the probe reads the Authorization header off node's http(s).request).
+func assertJSProbes(t *testing.T, rep *report.Report, ttl time.Duration) {
 	byLabel := map[string]report.Result{}
 	for _, p := range rep.Results {
 		byLabel[p.Name()] = p
@@ -72,7 +76,7 @@ func assertJSProbes(t *testing.T, rep *report.Report) {
 		assert.NotEqual(t, verdict.NotJudged, p.Verdict, "%s is judged from its data: %s", label, p.Reason)
 		require.NotNil(t, p.TokenIat, label)
 		require.NotNil(t, p.TokenExp, label)
-		assert.Equal(t, int64(600), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: projected token lifetime", label)
+		assert.Equal(t, int64(ttl.Seconds()), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: projected token lifetime", label)
 		assert.Positive(t, p.Observation.CallsWithHeader, "%s: the token each call sent is observed", label)
 	}
 }
@@ -118,7 +122,7 @@ func automountFeature() features.Feature {
 	return features.New("token expiry with the default automounted token capped to 1h").
 		WithLabel("scenario", "long").
 		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			rep := reproduce(ctx, t, "long", 0, true)
+			rep := reproduce(ctx, t, "long", 0, target.StockSettle, true)
 			assertHeadlineVerdicts(t, rep)
 			for _, p := range rep.Results {
 				require.Equal(t, int64(3600), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: 3607 s capped to the 1h maximum, not extended", p.Name())
@@ -128,11 +132,11 @@ func automountFeature() features.Feature {
 		Feature()
 }
 
-func reproduce(ctx context.Context, t *testing.T, name string, ttl time.Duration, automount bool) *report.Report {
+func reproduce(ctx context.Context, t *testing.T, name string, ttl, settle time.Duration, automount bool) *report.Report {
 	out := filepath.Join(artifactsDir, name)
 	rep, err := repro.Run(ctx, repro.Input{
-		Target: provider.cluster.Target(), Probes: built, TTL: ttl, Automount: automount,
-		Interval: interval, Settle: 5 * time.Minute, OutDir: out,
+		Target: provider.cluster.Target(), Probes: built, TTL: ttl, MinTTL: provider.cluster.Target().MinTTL(), Automount: automount,
+		Interval: interval, Settle: settle, OutDir: out,
 		FixturesDir: provider.opts.FixturesDir, Log: hctx.Log,
 	})
 	if rep != nil {
