@@ -46,7 +46,7 @@ func addonCheckFeature(a addonCheck) features.Feature {
 
 			out := filepath.Join(artifactsDir, "check-"+name)
 			rep, err := check.Run(ctx, check.Input{Target: provider.cluster.Target(), Manifests: objs, Load: append(check.Images(objs), a.extra...), Canary: canaryImage, Mutate: a.mutate,
-				TTL: tokenTTL(), Settle: settle(3 * time.Minute), OutDir: out, Log: hctx.Log})
+				TTL: tokenTTL(), Settle: settleFor(3 * time.Minute), OutDir: out, Log: hctx.Log})
 			require.NoError(t, err)
 			if a.mutate == check.MutatePolicy {
 				assert.Contains(t, rep.TokenTTLBy, "MutatingAdmissionPolicy")

@@ -50,7 +50,7 @@ var (
 	stockImage string
 )
 
-// tokenTTL and settle are the suite's session timings for its control plane.
+// tokenTTL and settleFor are the suite's session timings for its control plane.
 func tokenTTL() time.Duration {
 	if accelerated {
 		return target.AcceleratedTTL
@@ -58,7 +58,7 @@ func tokenTTL() time.Duration {
 	return target.StockTTL
 }
 
-func settle(stock time.Duration) time.Duration {
+func settleFor(stock time.Duration) time.Duration {
 	if accelerated {
 		return target.AcceleratedSettle
 	}

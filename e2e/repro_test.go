@@ -39,7 +39,7 @@ func reproductionFeature() features.Feature {
 	return features.New(fmt.Sprintf("token expiry across the client-go matrix (%s projected tokens, accelerated %t)", ttl, accelerated)).
 		WithLabel("scenario", "fast").
 		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			rep := reproduce(ctx, t, "fast", ttl, settle(target.StockSettle), false)
+			rep := reproduce(ctx, t, "fast", ttl, settleFor(target.StockSettle), false)
 			assert.Equal(t, accelerated, rep.Accelerated(), "the report says whether its control plane was accelerated")
 			assertHeadlineVerdicts(t, rep)
 			assert.Equal(t, report.Passed, rep.Decide(), "every probe of the matrix is judged from its data")
@@ -135,7 +135,7 @@ func automountFeature() features.Feature {
 func reproduce(ctx context.Context, t *testing.T, name string, ttl, settle time.Duration, automount bool) *report.Report {
 	out := filepath.Join(artifactsDir, name)
 	rep, err := repro.Run(ctx, repro.Input{
-		Target: provider.cluster.Target(), Probes: built, TTL: ttl, MinTTL: provider.cluster.Target().MinTTL(), Automount: automount,
+		Target: provider.cluster.Target(), Probes: built, TTL: ttl, Automount: automount,
 		Interval: interval, Settle: settle, OutDir: out,
 		FixturesDir: provider.opts.FixturesDir, Log: hctx.Log,
 	})

@@ -42,8 +42,8 @@ type Input struct {
 	Target target.Target
 	Probes []probes.Built
 	TTL    time.Duration // projected token TTL; ignored with Automount
-	// MinTTL is the shortest TTL the cluster asked for accepts: target.StockMinTTL (also
-	// when 0), or an accelerated control plane's; the cluster's own is checked again once up.
+	// MinTTL is the shortest TTL the cluster asked for accepts, before it is up (an
+	// accelerated control plane's); 0: the Target's own (target.StockMinTTL when unknown).
 	MinTTL      time.Duration
 	Automount   bool          // use the default automounted token instead of a projection
 	Interval    time.Duration // probe call interval
@@ -55,7 +55,7 @@ type Input struct {
 
 // Validate checks the settings before anything slow starts.
 func (in Input) Validate() error {
-	minTTL := cmp.Or(in.MinTTL, target.StockMinTTL)
+	minTTL := cmp.Or(in.MinTTL, in.Target.MinTTL())
 	if !in.Automount && in.TTL < minTTL {
 		return field.Invalid(field.NewPath("TTL"), in.TTL.String(), fmt.Sprintf("a projected token's expirationSeconds must be at least %s", minTTL))
 	}

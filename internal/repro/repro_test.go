@@ -35,6 +35,13 @@ func TestValidate(t *testing.T) {
 	auto := short
 	auto.Automount = true
 	require.NoError(t, auto.Validate(), "--ttl does not apply to the automounted token")
+	fast := ok
+	fast.TTL = 2 * time.Minute
+	require.ErrorContains(t, fast.Validate(), "at least 10m", "a stock target refuses a 2-minute token")
+	fast.Target.AcceleratedMinTTL = time.Minute
+	require.NoError(t, fast.Validate(), "an accelerated target accepts it without MinTTL repeated")
+	fast.TTL = 59 * time.Second
+	require.ErrorContains(t, fast.Validate(), "at least 1m0s")
 	bad := ok
 	bad.Interval = 0
 	require.Error(t, bad.Validate())
