@@ -58,6 +58,8 @@ type Input struct {
 	WaitForCall time.Duration
 	OutDir      string
 	Log         *phase.Recorder
+	// outages are the session's apiserver outages, for the verdicts (set at Collect).
+	outages []verdict.Outage
 }
 
 // Run deploys the manifests, waits past expiry and judges every pod they created.
@@ -154,6 +156,7 @@ func (j *job) Steps(s *session.Session) []session.Step {
 
 func (j *job) Collect(ctx context.Context, s *session.Session, rep *report.Report) error {
 	rep.TokenTTLBy = j.tokenTTLBy
+	j.in.outages = s.Outages
 	return j.collect(ctx, s.Kube, rep)
 }
 

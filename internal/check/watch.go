@@ -164,7 +164,7 @@ func (p *podRun) observe(events []audit.Event, issues []audit.TokenIssue, attr *
 
 // params are the verdict settings for workloads, whose call cadence is their own.
 func (in Input) params() verdict.Params {
-	return verdict.Params{Interval: timingTolerance, Leeway: verdict.ValidatorLeeway, Late: in.WaitForCall, MinSettle: verdict.MinSettle}
+	return verdict.Params{Interval: timingTolerance, Leeway: verdict.ValidatorLeeway, Late: in.WaitForCall, MinSettle: verdict.MinSettle, Outages: in.outages}
 }
 
 // until is when the pod has been watched long enough: --settle past the refusal of its

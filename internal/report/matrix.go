@@ -162,6 +162,10 @@ func (r *Report) clusterLines(b *strings.Builder) {
 		if c.Measured != nil {
 			fmt.Fprintf(b, "  Measured: %s.\n", c.Measured.Summary())
 		}
+		for _, o := range c.ApiserverOutages {
+			fmt.Fprintf(b, "  The apiserver was unavailable from %s to %s (%s): no verdict is built on that span.\n",
+				o.From.UTC().Format(time.TimeOnly), o.To.UTC().Format(time.TimeOnly), o.To.Sub(o.From).Round(time.Second))
+		}
 	}
 	b.WriteString("\nEach verdict's evidence is in report.json (`evidence`).\n\n")
 }

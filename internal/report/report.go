@@ -68,6 +68,9 @@ type Cluster struct {
 	// Measured is how this version issued, rotated and refused tokens, from this run's
 	// data: a change across versions shows here rather than being assumed.
 	Measured *measure.Measured `json:"measured,omitempty"`
+	// ApiserverOutages are the spans in which the apiserver answered none of satoken's
+	// polls while the job ran: no verdict is built on them.
+	ApiserverOutages []verdict.Outage `json:"apiserverOutages,omitempty"`
 	// Error is the harness error that ended this cluster's part early.
 	Error string `json:"error,omitempty"`
 }

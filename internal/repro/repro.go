@@ -151,7 +151,8 @@ func (r *runner) Steps(s *session.Session) []session.Step {
 	}
 }
 
-func (r *runner) Collect(ctx context.Context, _ *session.Session, rep *report.Report) error {
+func (r *runner) Collect(ctx context.Context, s *session.Session, rep *report.Report) error {
+	r.params.Outages = s.Outages
 	return r.collect(ctx, rep)
 }
 

@@ -22,6 +22,9 @@ type Session struct {
 	Target target.Target
 	Kube   *kube.Client
 	Log    *phase.Recorder
+	// Outages are the spans, while the steps ran, in which the apiserver did not answer
+	// satoken's polls; known when Collect runs.
+	Outages []verdict.Outage
 }
 
 // Step is one step of a job, run in order; the first error ends the steps.
@@ -84,11 +87,14 @@ func Run(ctx context.Context, command string, t target.Target, log *phase.Record
 	job.Header(rep)
 	rep.Clusters[0].TTLSeconds = rep.TTLSeconds
 	var runErr error
+	stopWatching := watchApiserver(ctx, kc.Ready, pollApiserverEvery, log)
 	for _, step := range job.Steps(s) {
 		if runErr = log.Run(step.Name, func() error { return step.Run(ctx) }); runErr != nil {
 			break
 		}
 	}
+	s.Outages = stopWatching()
+	rep.Clusters[0].ApiserverOutages = s.Outages
 	quiet := context.WithoutCancel(ctx)
 	collectErr := log.Run("collect evidence", func() error { return job.Collect(quiet, s, rep) })
 	cleanErr := job.Cleanup(quiet, s)

@@ -44,8 +44,9 @@ const AuthCacheTTL = 10 * time.Second
 // 401s at the end of an observation do not show a client that never recovers.
 const MinSettle = time.Minute
 
-// maxErrorRatio bounds non-HTTP failures (timeouts, refused connections): beyond it the
-// environment, not the token, was the problem and no verdict is drawn.
+// maxErrorRatio bounds failures that are neither 401 nor part of a gap (runs of unanswered
+// calls, weighed by blindSpot): beyond it the environment, not the token, was the problem
+// and no verdict is drawn.
 const maxErrorRatio = 0.1
 
 // Token is one version of the token as observed.
@@ -93,7 +94,12 @@ type Observation struct {
 	// UnauthorizedWithOtherToken counts 401s that carried a rotated token.
 	UnauthorizedWithOtherToken int      `json:"unauthorizedWithOtherToken,omitempty"`
 	UnauthorizedWindows        []Window `json:"unauthorizedWindows,omitempty"`
-	Errors                     []string `json:"sampleErrors,omitempty"`
+	// Unanswered are the runs of calls that got no answer at all (Start: the last answered
+	// call before, End: the first after, or the run's last call): what the client saw of an
+	// apiserver or network outage. Only runs of two calls or more count as a gap.
+	Unanswered   []Window `json:"unansweredRuns,omitempty"`
+	lastAnswered time.Time
+	Errors       []string `json:"sampleErrors,omitempty"`
 	// Credentials are the token versions the calls carried, in the order first used (the
 	// start-up token first when it was used); a reload shows as a switch to the next one.
 	Credentials []Credential `json:"credentials,omitempty"`
@@ -156,6 +162,7 @@ func Observe(e Evidence) Observation {
 	for _, c := range e.Calls {
 		o.observeCall(c, &open)
 	}
+	o.closeUnanswered()
 	o.RotationsSeen = max(len(o.Tokens)-1, 0)
 	for i := range o.Credentials {
 		for _, t := range o.Tokens {
@@ -212,6 +219,14 @@ func (o *Observation) observeCall(c Call, open **Window) {
 	if c.Token != "" {
 		cred = o.credential(c.Token, t)
 	}
+	if c.Outcome == OutcomeOK || c.Outcome == OutcomeUnauthorized || c.Status != 0 {
+		if n := len(o.Unanswered); n > 0 && o.Unanswered[n-1].End.IsZero() {
+			o.Unanswered[n-1].End = t
+		}
+		o.lastAnswered = t
+	} else {
+		o.noAnswer(t)
+	}
 	switch c.Outcome {
 	case OutcomeOK:
 		o.OKCount++
@@ -258,6 +273,37 @@ func (o *Observation) observeCall(c Call, open **Window) {
 	}
 }
 
+// noAnswer records a call at t that got no answer.
+func (o *Observation) noAnswer(t time.Time) {
+	if n := len(o.Unanswered); n > 0 && o.Unanswered[n-1].End.IsZero() {
+		o.Unanswered[n-1].Calls++
+		return
+	}
+	start := o.lastAnswered
+	if start.IsZero() {
+		start = t
+	}
+	o.Unanswered = append(o.Unanswered, Window{Start: start, Calls: 1})
+}
+
+// closeUnanswered ends a run still open at the last call, and keeps the runs of two
+// calls or more.
+func (o *Observation) closeUnanswered() {
+	runs := o.Unanswered[:0]
+	for _, w := range o.Unanswered {
+		if w.End.IsZero() {
+			w.End = o.LastCallAt
+		}
+		if w.Calls >= 2 {
+			runs = append(runs, w)
+		}
+	}
+	o.Unanswered = runs
+	if len(runs) == 0 {
+		o.Unanswered = nil
+	}
+}
+
 func unix(s int64) time.Time {
 	if s == 0 {
 		return time.Time{}
@@ -278,7 +324,21 @@ type Params struct {
 	Late time.Duration
 	// MinSettle is how long 401s must be observed for FAILS_AFTER_EXPIRY (default MinSettle).
 	MinSettle time.Duration
+	// Outages are the spans in which satoken's own polling found the apiserver unavailable.
+	Outages []Outage
 }
+
+// Outage is a span in which the apiserver did not answer: From is the last answer before
+// it, To the first after.
+type Outage struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// AfterOutage is how long after an outage a 401 is not told apart from a restarting
+// apiserver's: until its informers have synced, it refuses tokens whose pod or secret it
+// cannot find yet.
+const AfterOutage = 30 * time.Second
 
 // Steady is the parameters for a client that calls every interval (the probes).
 func Steady(interval time.Duration) Params {
@@ -307,8 +367,13 @@ func Judge(o Observation, p Params) Result {
 		return notJudged("the first token has no exp claim", "check the token projection")
 	case o.Calls == 0:
 		return notJudged("no API call was observed", "exercise the client so that it calls the API after its token expires")
-	case float64(o.ErrorCount) > maxErrorRatio*float64(o.Calls):
-		return notJudged(fmt.Sprintf("%d of %d calls failed without an HTTP answer or with a status other than 401 (e.g. %v)", o.ErrorCount, o.Calls, o.Errors),
+	}
+	if r, blind := o.blindSpot(first, p); blind {
+		return r
+	}
+	switch {
+	case float64(o.scatteredErrors()) > maxErrorRatio*float64(o.Calls):
+		return notJudged(fmt.Sprintf("%d of %d calls failed without an HTTP answer or with a status other than 401 (e.g. %v)", o.scatteredErrors(), o.Calls, o.Errors),
 			"fix the network or permissions; the token's effect is hidden behind these failures")
 	}
 	if o.FirstUnauthorizedAt == nil {
@@ -328,6 +393,67 @@ func Judge(o Observation, p Params) Result {
 		return Result{Verdict: Intermittent, Reason: reason}
 	}
 	return judgeFails(o, ref, p)
+}
+
+// gap is a span of the observation in which no call was answered; what says which one.
+type gap struct {
+	from, to time.Time
+	what     string
+}
+
+// gaps are the apiserver's outages and the client's own runs of unanswered calls.
+func (o Observation) gaps(p Params) []gap {
+	var out []gap
+	for _, g := range p.Outages {
+		out = append(out, gap{g.From, g.To, "the apiserver was unavailable (satoken's readiness polls)"})
+	}
+	for _, w := range o.Unanswered {
+		out = append(out, gap{w.Start, w.End, fmt.Sprintf("%d calls of the client went without an HTTP answer", w.Calls)})
+	}
+	return out
+}
+
+// blindSpot refuses a verdict that would be built on a gap: a call the apiserver did not
+// answer is neither a 401 nor a success, so a gap from the moment the first token may be
+// refused on hides what decides the verdict (a slow re-reader's 401s, a read-once
+// client's first 401), and a 401 right after a gap may be the restarted apiserver's.
+// A gap before the expiry with no 401 near it changes nothing.
+func (o Observation) blindSpot(first Token, p Params) (Result, bool) {
+	opens := first.Exp.Add(p.Leeway - p.Interval) // the first token's refusal window
+	const hint = "run again; if the apiserver restarted on its own, read its log (kind's logs in the artifacts)"
+	for _, g := range o.gaps(p) {
+		if g.to.Before(o.FirstCallAt) || g.from.After(o.LastCallAt) {
+			continue
+		}
+		span := fmt.Sprintf("%s from %s to %s (exp%s to exp%s)", g.what,
+			g.from.UTC().Format(time.TimeOnly), g.to.UTC().Format(time.TimeOnly), Offset(g.from, first.Exp), Offset(g.to, first.Exp))
+		switch {
+		case !g.to.Before(opens):
+			return notJudged(span+fmt.Sprintf(", after the first token's refusal window opened at exp%s: a call without an answer is neither a 401 nor a success, so what decides the verdict was not observed", Offset(opens, first.Exp)), hint), true
+		case o.unauthorizedBetween(g.from, g.to.Add(AfterOutage)):
+			return notJudged(span+fmt.Sprintf(", and a 401 came within %s after it: a restarting apiserver's refusals are not told apart from a token's expiry", AfterOutage), hint), true
+		}
+	}
+	return Result{}, false
+}
+
+// scatteredErrors are the failed calls outside the gaps blindSpot has weighed.
+func (o Observation) scatteredErrors() int {
+	n := o.ErrorCount
+	for _, w := range o.Unanswered {
+		n -= w.Calls
+	}
+	return n
+}
+
+// unauthorizedBetween: some 401 was answered in [from, to].
+func (o Observation) unauthorizedBetween(from, to time.Time) bool {
+	for _, w := range o.UnauthorizedWindows {
+		if !w.Start.After(to) && !w.End.Before(from) {
+			return true
+		}
+	}
+	return false
 }
 
 // expiry is a token version whose refusal a first 401 is taken for: the start-up token,

@@ -17,6 +17,8 @@ var (
 const (
 	ok     = probelog.OutcomeOK
 	unauth = probelog.OutcomeUnauthorized
+	// absent: no call is recorded at that moment (audit evidence while the apiserver was down).
+	absent = ""
 )
 
 // scenario synthesizes a probe log: 600 s tokens, the first issued at t0 and, when
@@ -48,6 +50,9 @@ func (s scenario) lines() []probelog.Line {
 			lines = append(lines, probelog.Line{Time: t0.Add(at), Kind: probelog.KindStart, ClientGo: "v0.0.0-test"})
 		}
 		outcome, hash := s.call(at, versions[current])
+		if outcome == absent {
+			continue
+		}
 		l := probelog.Line{Time: t0.Add(at), Kind: probelog.KindCall, Outcome: outcome, AuthHash: hash}
 		if outcome != ok && outcome != unauth && outcome != probelog.OutcomeError {
 			l.Status = 403
@@ -332,4 +337,128 @@ func TestWorkloadCadence(t *testing.T) {
 	r := Judge(o, workload)
 	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)
 	require.Equal(t, NotJudged, Judge(o, params).Verdict)
+}
+
+// during replaces the calls of client in [from, to) by outcome (no answer, or absent).
+func during(from, to time.Duration, outcome string, client func(time.Duration, string) (string, string)) func(time.Duration, string) (string, string) {
+	return func(at time.Duration, current string) (string, string) {
+		o, h := client(at, current)
+		if at >= from && at < to {
+			return outcome, h
+		}
+		return o, h
+	}
+}
+
+// timer re-reads the token file every period (client-go 1.12/1.13 style): with 300 s it
+// holds the second token past its refusal (exp+9m05s to exp+10m) until it re-reads.
+func timer(period time.Duration) func(time.Duration, string) (string, string) {
+	held := "first"
+	return func(at time.Duration, current string) (string, string) {
+		if at%period == 0 {
+			held = current
+		}
+		if held == "second" && at >= 1145*time.Second {
+			return unauth, held
+		}
+		return ok, held
+	}
+}
+
+// outage is an apiserver outage seen by satoken's polling, relative to t0.
+func outage(from, to time.Duration) []Outage {
+	return []Outage{{From: t0.Add(from), To: t0.Add(to)}}
+}
+
+// TestOutages: a call the apiserver did not answer is neither a 401 nor a success. Each
+// case is an observation a gap would fool a rule with; where the gap hides what decides,
+// the verdict is NOT_JUDGED and its reason names the gap; where it does not, the verdict
+// stands.
+func TestOutages(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		s       scenario
+		outages []Outage
+		want    Verdict
+		reason  string
+	}{{
+		name: "a slow re-reader whose 401s fell into unanswered calls is not RELOADS",
+		s:    scenario{rotate: true, until: 1400 * time.Second, call: during(1140*time.Second, 1200*time.Second, probelog.OutcomeError, timer(300*time.Second))},
+		want: NotJudged, reason: "12 calls of the client went without an HTTP answer from 20:18:55 to 20:20:00 (exp+8m55s to exp+10m0s), after the first token's refusal window opened at exp+55s",
+	}, {
+		name: "the same with the calls absent (audit evidence) and the outage seen by satoken's polls",
+		s:    scenario{rotate: true, until: 1400 * time.Second, call: during(1140*time.Second, 1200*time.Second, absent, timer(300*time.Second))},
+		outages: outage(1137*time.Second, 1202*time.Second),
+		want:    NotJudged, reason: "the apiserver was unavailable (satoken's readiness polls) from 20:18:57 to 20:20:02",
+	}, {
+		name: "a read-once client whose first 401s were hidden: the reason names the outage, not another cause",
+		s:    scenario{rotate: true, until: 1000 * time.Second, call: during(640*time.Second, 720*time.Second, absent, readsOnce(0))},
+		outages: outage(637*time.Second, 722*time.Second),
+		want:    NotJudged, reason: "the apiserver was unavailable",
+	}, {
+		name: "a 401 right after a restart, inside the refusal window, then success: not INTERMITTENT",
+		s: scenario{rotate: true, until: 1200 * time.Second, call: during(640*time.Second, 670*time.Second, absent,
+			func(at time.Duration, c string) (string, string) {
+				if at == 670*time.Second {
+					return unauth, c
+				}
+				return follows(at, c)
+			})},
+		outages: outage(637*time.Second, 668*time.Second),
+		want:    NotJudged, reason: "refusal window opened",
+	}, {
+		name: "a 401 right after an early restart: the restart, not another cause",
+		s: scenario{rotate: true, until: 1200 * time.Second, call: during(300*time.Second, 340*time.Second, absent,
+			func(at time.Duration, c string) (string, string) {
+				if at == 340*time.Second {
+					return unauth, c
+				}
+				return follows(at, c)
+			})},
+		outages: outage(298*time.Second, 338*time.Second),
+		want:    NotJudged, reason: "a 401 came within 30s after it",
+	}, {
+		name:    "an outage before the expiry with no 401 near it: a reloading client still RELOADS",
+		s:       scenario{rotate: true, until: 1200 * time.Second, call: during(200*time.Second, 240*time.Second, absent, follows)},
+		outages: outage(198*time.Second, 242*time.Second),
+		want:    Reloads,
+	}, {
+		name:    "an outage before the expiry: a read-once client still FAILS_AFTER_EXPIRY",
+		s:       scenario{rotate: true, until: 960 * time.Second, call: during(200*time.Second, 240*time.Second, probelog.OutcomeError, readsOnce(0))},
+		outages: outage(198*time.Second, 242*time.Second),
+		want:    FailsAfterExpiry,
+	}, {
+		name: "a two-minute gap long before the expiry (an eighth of the calls) is weighed as a gap, not as scattered failures",
+		s:    scenario{rotate: true, until: 960 * time.Second, call: during(100*time.Second, 220*time.Second, probelog.OutcomeError, readsOnce(0))},
+		want: FailsAfterExpiry,
+	}, {
+		name: "scattered failures are still too many",
+		s: scenario{rotate: true, until: 960 * time.Second, call: func(at time.Duration, c string) (string, string) {
+			if at%(40*time.Second) == 0 {
+				return probelog.OutcomeError, c
+			}
+			return readsOnce(0)(at, c)
+		}},
+		want: NotJudged, reason: "24 of 192 calls failed without an HTTP answer",
+	}, {
+		name: "one unanswered call is no gap",
+		s:    scenario{rotate: true, until: 1200 * time.Second, call: during(900*time.Second, 905*time.Second, probelog.OutcomeError, follows)},
+		want: Reloads,
+	}, {
+		name:    "an outage outside the observation changes nothing",
+		s:       scenario{rotate: true, until: 960 * time.Second, call: readsOnce(0)},
+		outages: outage(1000*time.Second, 1100*time.Second),
+		want:    FailsAfterExpiry,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := params
+			p.Outages = tc.outages
+			r := Judge(Observe(FromProbeLog(tc.s.lines())), p)
+			require.Equal(t, tc.want, r.Verdict, r.Reason)
+			require.Contains(t, r.Reason, tc.reason)
+			if tc.want == NotJudged {
+				require.NotEmpty(t, r.Hint)
+			}
+		})
+	}
 }

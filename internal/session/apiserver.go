@@ -1,0 +1,89 @@
+package session
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+// Polling the apiserver while a job runs: an outage is two failed polls or more in a row,
+// so one slow answer on a busy machine is not one.
+const (
+	pollApiserverEvery = 2 * time.Second
+	pollApiserverFor   = 5 * time.Second
+	outageAfterFails   = 2
+)
+
+// availability is what satoken's own polling saw of the apiserver: the verdicts must not
+// be built on a span in which it answered nobody (a missing call is not a 401, and not a
+// success), and audit evidence has no record of such a span at all.
+type availability struct {
+	ready func(context.Context) error
+	log   *phase.Recorder
+
+	mu      sync.Mutex
+	outages []verdict.Outage
+	lastOK  time.Time // the last answer
+	fails   int       // failed polls since
+	lastErr error
+}
+
+// watchApiserver polls ready until stop is called; stop returns the outages seen, one
+// still going on at the end included.
+func watchApiserver(ctx context.Context, ready func(context.Context) error, every time.Duration, log *phase.Recorder) (stop func() []verdict.Outage) {
+	a := &availability{ready: ready, log: log, lastOK: time.Now()}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			a.poll(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() []verdict.Outage {
+		cancel()
+		<-done
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.fails >= outageAfterFails {
+			a.outages = append(a.outages, verdict.Outage{From: a.lastOK, To: time.Now()})
+		}
+		return a.outages
+	}
+}
+
+func (a *availability) poll(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, pollApiserverFor)
+	err := a.ready(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return // stopped while asking: not the apiserver's doing
+	}
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err != nil {
+		a.fails++
+		a.lastErr = err
+		if a.fails == outageAfterFails {
+			a.log.Printf("the apiserver has not answered since %s (%v): verdicts will not be built on this gap", a.lastOK.Format(time.TimeOnly), err)
+		}
+		return
+	}
+	if a.fails >= outageAfterFails {
+		a.outages = append(a.outages, verdict.Outage{From: a.lastOK, To: now})
+		a.log.Printf("the apiserver answers again after %s (unavailable from %s to %s)", now.Sub(a.lastOK).Round(time.Second),
+			a.lastOK.Format(time.TimeOnly), now.Format(time.TimeOnly))
+	}
+	a.fails, a.lastOK = 0, now
+}
