@@ -386,13 +386,13 @@ func TestOutages(t *testing.T) {
 		s:    scenario{rotate: true, until: 1400 * time.Second, call: during(1140*time.Second, 1200*time.Second, probelog.OutcomeError, timer(300*time.Second))},
 		want: NotJudged, reason: "12 calls of the client went without an HTTP answer from 20:18:55 to 20:20:00 (exp+8m55s to exp+10m0s), after the first token's refusal window opened at exp+55s",
 	}, {
-		name: "the same with the calls absent (audit evidence) and the outage seen by satoken's polls",
-		s:    scenario{rotate: true, until: 1400 * time.Second, call: during(1140*time.Second, 1200*time.Second, absent, timer(300*time.Second))},
+		name:    "the same with the calls absent (audit evidence) and the outage seen by satoken's polls",
+		s:       scenario{rotate: true, until: 1400 * time.Second, call: during(1140*time.Second, 1200*time.Second, absent, timer(300*time.Second))},
 		outages: outage(1137*time.Second, 1202*time.Second),
 		want:    NotJudged, reason: "the apiserver was unavailable (satoken's readiness polls) from 20:18:57 to 20:20:02",
 	}, {
-		name: "a read-once client whose first 401s were hidden: the reason names the outage, not another cause",
-		s:    scenario{rotate: true, until: 1000 * time.Second, call: during(640*time.Second, 720*time.Second, absent, readsOnce(0))},
+		name:    "a read-once client whose first 401s were hidden: the reason names the outage, not another cause",
+		s:       scenario{rotate: true, until: 1000 * time.Second, call: during(640*time.Second, 720*time.Second, absent, readsOnce(0))},
 		outages: outage(637*time.Second, 722*time.Second),
 		want:    NotJudged, reason: "the apiserver was unavailable",
 	}, {
