@@ -21,3 +21,12 @@ func TestExpiry(t *testing.T) {
 func TestLong(t *testing.T) {
 	testenv.TestInParallel(t, automountFeature(), gracePeriodFeature())
 }
+
+// TestFaults injects faults on clusters of their own (label scenario=faults): a probe pod
+// deleted and the kube-apiserver killed before the tokens expire, and the kube-apiserver
+// killed when they stop being accepted, side by side; then concurrent cluster
+// create/delete cycles.
+func TestFaults(t *testing.T) {
+	testenv.TestInParallel(t, faultsBeforeExpiry(), faultsInRefusalWindow())
+	testenv.Test(t, concurrentClustersFeature())
+}

@@ -366,20 +366,21 @@ func AllContainerStatuses(pod corev1.Pod) []corev1.ContainerStatus {
 	return append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
 }
 
-// Ready asks the apiserver's /readyz. Any answer below 500 (a 401 or 403 for a user who
-// may not read it) shows it serving; a server error or no answer does not.
-func (c *Client) Ready(ctx context.Context) error {
+// Ready asks the apiserver's /readyz: the HTTP status (0 when there was no answer), and
+// an error unless it was 200.
+func (c *Client) Ready(ctx context.Context) (int, error) {
 	rc := c.Typed.Discovery().RESTClient()
 	if rc == nil {
-		return errors.New("no REST client to reach the apiserver")
+		return 0, errors.New("no REST client to reach the apiserver")
 	}
 	res := rc.Get().AbsPath("/readyz").Do(ctx)
 	var code int
-	if res.StatusCode(&code); code != 0 && code < 500 {
-		return nil
+	res.StatusCode(&code)
+	if code == 200 {
+		return code, nil
 	}
 	if err := res.Error(); err != nil {
-		return err
+		return code, err
 	}
-	return fmt.Errorf("/readyz answered %d", code)
+	return code, fmt.Errorf("/readyz answered %d", code)
 }

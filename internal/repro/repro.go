@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -84,6 +86,9 @@ type probeRun struct {
 	restartAt  time.Time
 	afterRaw   []byte
 	afterLines []probelog.Line
+	// goneAt is when its first pod was found deleted, by someone else than satoken: its
+	// log ends at the read before.
+	goneAt time.Time
 }
 
 type runner struct {
@@ -254,29 +259,45 @@ func issueClaims(ctx context.Context, kc *kube.Client, pod *corev1.Pod, ttl time
 }
 
 // refresh re-reads the log and observation of every probe whose first pod still runs
-// (a restarted probe's first pod is gone; its log was read just before the restart).
+// (a restarted probe's first pod is gone; its log was read just before the restart). A
+// pod deleted by someone else keeps what was read of it; one probe's failure does not
+// stop the others' reads.
 func (r *runner) refresh(ctx context.Context) error {
+	var errs []error
 	for _, pr := range r.runs {
-		if pr.restart != nil {
+		if pr.restart != nil || !pr.goneAt.IsZero() {
 			continue
 		}
-		pod, err := r.kc.Typed.CoreV1().Pods(pr.namespace).Get(ctx, pr.pod, metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("pod of %s: %w", pr.built.Probe.Label, err)
+		if err := r.read(ctx, pr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", pr.built.Probe.Label, err))
 		}
-		// A restarted container's earlier process is part of the record: its log
-		// holds the calls made with the start-up token.
-		pr.restarts = kube.Restarts(pod, "probe")
-		raw, complete, err := r.kc.ProcessLogs(ctx, pr.namespace, pr.pod, "probe", pr.restarts)
-		if err != nil {
-			return fmt.Errorf("logs of %s: %w", pr.built.Probe.Label, err)
-		}
-		pr.raw, pr.complete = raw, complete
-		if pr.lines, err = probelog.Parse(bytes.NewReader(raw)); err != nil {
-			return err
-		}
-		pr.obs = verdict.Observe(verdict.FromProbeLog(pr.lines))
 	}
+	return errors.Join(errs...)
+}
+
+// read re-reads one probe's log and observation.
+func (r *runner) read(ctx context.Context, pr *probeRun) error {
+	pod, err := r.kc.Typed.CoreV1().Pods(pr.namespace).Get(ctx, pr.pod, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		pr.goneAt = time.Now().UTC()
+		r.in.Log.Printf("the pod of %s was deleted (not by satoken): its log ends at the last read", pr.built.Probe.Label)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("pod: %w", err)
+	}
+	// A restarted container's earlier process is part of the record: its log holds the
+	// calls made with the start-up token.
+	pr.restarts = kube.Restarts(pod, "probe")
+	raw, complete, err := r.kc.ProcessLogs(ctx, pr.namespace, pr.pod, "probe", pr.restarts)
+	if err != nil {
+		return fmt.Errorf("logs: %w", err)
+	}
+	pr.raw, pr.complete = raw, complete
+	if pr.lines, err = probelog.Parse(bytes.NewReader(raw)); err != nil {
+		return err
+	}
+	pr.obs = verdict.Observe(verdict.FromProbeLog(pr.lines))
 	return nil
 }
 
@@ -410,6 +431,9 @@ func (r *runner) restartFailing(ctx context.Context) error {
 	}
 	var failing []*probeRun
 	for _, pr := range r.runs {
+		if !pr.goneAt.IsZero() {
+			continue // nothing of ours to restart
+		}
 		if last := lastCall(pr.lines); last != nil && last.Outcome == probelog.OutcomeUnauthorized {
 			failing = append(failing, pr)
 		}
@@ -564,14 +588,29 @@ func (r *runner) evidence() []string {
 	return out
 }
 
-// judge draws the probe's verdict; a log that lost the first process cannot be judged.
+// judge draws the probe's verdict; a log that lost the first process cannot be judged,
+// and one whose pod was deleted is judged on what was read before, saying so.
 func (r *runner) judge(pr *probeRun) verdict.Result {
 	if !pr.complete {
 		return verdict.Result{Verdict: verdict.NotJudged,
 			Reason: fmt.Sprintf("the probe container restarted %d times: the log of its first process, the one that started with the first token, is gone", pr.restarts),
 			Hint:   "read the restarts' reason (kubectl describe pod) and run again"}
 	}
-	return verdict.Judge(pr.obs, r.params)
+	res := verdict.Judge(pr.obs, r.params)
+	if pr.goneAt.IsZero() {
+		return res
+	}
+	gone := pr.goneAt.Format(time.TimeOnly)
+	if first, ok := pr.obs.FirstToken(); ok && !first.Exp.IsZero() {
+		gone += ", exp" + verdict.Offset(pr.goneAt, first.Exp)
+	}
+	if res.Verdict == verdict.NotJudged {
+		res.Reason = fmt.Sprintf("its pod was deleted, not by satoken (found gone at %s), and what was read of its log before does not decide: %s", gone, res.Reason)
+		res.Hint = "find what deleted the pod (events, the audit log) and run again"
+		return res
+	}
+	res.Reason += fmt.Sprintf("; its pod was deleted afterwards, not by satoken (found gone at %s)", gone)
+	return res
 }
 
 func calls(lines []probelog.Line, restarted bool) []report.Call {

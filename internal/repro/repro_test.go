@@ -16,6 +16,7 @@ import (
 
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/probelog"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
@@ -163,4 +164,42 @@ func TestPullSecretsAreCopiedBeforeThePod(t *testing.T) {
 
 	_, err = NewDeployer(ctx, kc, fixtures(), PodSettings{PullSecrets: []string{"ci/missing"}})
 	require.ErrorContains(t, err, "pull secret ci/missing")
+}
+
+// TestDeletedProbePod: a probe pod deleted by someone else mid-run neither stops the other
+// probes' reads nor is restarted as a failing probe; its verdict comes from what was read
+// before and says the pod went away (NOT_JUDGED when that does not decide).
+func TestDeletedProbePod(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+	here := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "satoken-v0-37-2", Name: "probe"}}
+	kc := &kube.Client{Typed: fake.NewSimpleClientset(here)}
+	failing := []probelog.Line{{Time: t0, Kind: probelog.KindStart}, {Time: t0, Kind: probelog.KindToken, TokenHash: "a", Iat: t0.Unix(), Exp: t0.Add(10 * time.Minute).Unix()}}
+	for at := 5 * time.Second; at <= 13*time.Minute; at += 5 * time.Second {
+		outcome := probelog.OutcomeOK
+		if at >= 11*time.Minute {
+			outcome = probelog.OutcomeUnauthorized
+		}
+		failing = append(failing, probelog.Line{Time: t0.Add(at), Kind: probelog.KindCall, Outcome: outcome, AuthHash: "a"})
+	}
+	gone := &probeRun{built: probes.Built{Probe: probes.Probe{Label: "v8.0.0"}}, namespace: "satoken-v8-0-0", pod: "probe", complete: true,
+		lines: failing, obs: verdict.Observe(verdict.FromProbeLog(failing))}
+	other := &probeRun{built: probes.Built{Probe: probes.Probe{Label: "v0.37.2"}}, namespace: "satoken-v0-37-2", pod: "probe"}
+	r := &runner{in: Input{Interval: 5 * time.Second, Log: &phase.Recorder{}}, kc: kc, params: verdict.Steady(5 * time.Second), runs: []*probeRun{gone, other}}
+
+	require.NoError(t, r.refresh(ctx))
+	require.False(t, gone.goneAt.IsZero(), "the deleted pod is noticed")
+	require.Equal(t, "fake logs", string(other.raw), "the next probe is still read")
+	require.NoError(t, r.restartFailing(ctx), "a deleted pod is not restarted")
+	require.Nil(t, gone.restart)
+
+	res := r.judge(gone)
+	require.Equal(t, verdict.FailsAfterExpiry, res.Verdict, "two minutes of 401s were read before the pod went: %s", res.Reason)
+	require.Contains(t, res.Reason, "its pod was deleted afterwards, not by satoken")
+
+	gone.obs = verdict.Observe(verdict.FromProbeLog(failing[:50])) // deleted before its token expired
+	res = r.judge(gone)
+	require.Equal(t, verdict.NotJudged, res.Verdict)
+	require.Contains(t, res.Reason, "its pod was deleted, not by satoken")
+	require.Contains(t, res.Hint, "what deleted the pod")
 }

@@ -21,8 +21,12 @@ const (
 // be built on a span in which it answered nobody (a missing call is not a 401, and not a
 // success), and audit evidence has no record of such a span at all.
 type availability struct {
-	ready func(context.Context) error
+	ready func(context.Context) (int, error)
 	log   *phase.Recorder
+	// anyAnswer: the first answer was not 200 (a user who may not read /readyz), so any
+	// answer below 500 counts as available. Else only 200 does: a restarted apiserver
+	// answers 403 until its RBAC roles are bootstrapped, and refuses tokens meanwhile.
+	anyAnswer, baseline bool
 
 	mu      sync.Mutex
 	outages []verdict.Outage
@@ -33,7 +37,7 @@ type availability struct {
 
 // watchApiserver polls ready until stop is called; stop returns the outages seen, one
 // still going on at the end included.
-func watchApiserver(ctx context.Context, ready func(context.Context) error, every time.Duration, log *phase.Recorder) (stop func() []verdict.Outage) {
+func watchApiserver(ctx context.Context, ready func(context.Context) (int, error), every time.Duration, log *phase.Recorder) (stop func() []verdict.Outage) {
 	a := &availability{ready: ready, log: log, lastOK: time.Now()}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -64,7 +68,7 @@ func watchApiserver(ctx context.Context, ready func(context.Context) error, ever
 
 func (a *availability) poll(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, pollApiserverFor)
-	err := a.ready(pctx)
+	code, err := a.ready(pctx)
 	cancel()
 	if ctx.Err() != nil {
 		return // stopped while asking: not the apiserver's doing
@@ -72,6 +76,12 @@ func (a *availability) poll(ctx context.Context) {
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if !a.baseline && code != 0 {
+		a.baseline, a.anyAnswer = true, code != 200
+	}
+	if a.anyAnswer && code != 0 && code < 500 {
+		err = nil
+	}
 	if err != nil {
 		a.fails++
 		a.lastErr = err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,16 +14,29 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )
 
-// fakeApiserver answers poll n (from 1) as down(n) says, and stops the test's wait once
-// polls have been made.
-func fakeApiserver(down func(n int64) bool) (ready func(context.Context) error, polls *atomic.Int64) {
+// fakeApiserver answers poll n (from 1) with the status code(n) says (0: no answer).
+func fakeApiserver(code func(n int64) int) (ready func(context.Context) (int, error), polls *atomic.Int64) {
 	polls = &atomic.Int64{}
-	return func(context.Context) error {
-		if down(polls.Add(1)) {
-			return errors.New("connection refused")
+	return func(context.Context) (int, error) {
+		switch c := code(polls.Add(1)); c {
+		case 200:
+			return c, nil
+		case 0:
+			return 0, errors.New("connection refused")
+		default:
+			return c, fmt.Errorf("/readyz answered %d", c)
 		}
-		return nil
 	}, polls
+}
+
+// down is a fake apiserver without an answer while when(n) holds, 200 otherwise.
+func down(when func(n int64) bool) func(int64) int {
+	return func(n int64) int {
+		if when(n) {
+			return 0
+		}
+		return 200
+	}
 }
 
 func waitPolls(t *testing.T, polls *atomic.Int64, n int64) {
@@ -34,7 +48,7 @@ func TestWatchApiserver(t *testing.T) {
 	const every = 5 * time.Millisecond
 	t.Run("an outage of several polls is recorded from the last answer to the next", func(t *testing.T) {
 		var out bytes.Buffer
-		ready, polls := fakeApiserver(func(n int64) bool { return n >= 3 && n <= 6 })
+		ready, polls := fakeApiserver(down(func(n int64) bool { return n >= 3 && n <= 6 }))
 		start := time.Now()
 		stop := watchApiserver(context.Background(), ready, every, &phase.Recorder{Out: &out})
 		waitPolls(t, polls, 10)
@@ -47,13 +61,13 @@ func TestWatchApiserver(t *testing.T) {
 		require.Contains(t, out.String(), "the apiserver answers again after")
 	})
 	t.Run("one failed poll is no outage", func(t *testing.T) {
-		ready, polls := fakeApiserver(func(n int64) bool { return n == 3 })
+		ready, polls := fakeApiserver(down(func(n int64) bool { return n == 3 }))
 		stop := watchApiserver(context.Background(), ready, every, nil)
 		waitPolls(t, polls, 6)
 		require.Empty(t, stop())
 	})
 	t.Run("an outage still going on at the end lasts until then", func(t *testing.T) {
-		ready, polls := fakeApiserver(func(n int64) bool { return n >= 3 })
+		ready, polls := fakeApiserver(down(func(n int64) bool { return n >= 3 }))
 		stop := watchApiserver(context.Background(), ready, every, nil)
 		waitPolls(t, polls, 6)
 		before := time.Now()
@@ -61,9 +75,36 @@ func TestWatchApiserver(t *testing.T) {
 		require.Len(t, outages, 1)
 		require.False(t, outages[0].To.Before(before))
 	})
+	t.Run("a restarted apiserver's 403s before its RBAC roles are bootstrapped are an outage", func(t *testing.T) {
+		ready, polls := fakeApiserver(func(n int64) int {
+			switch {
+			case n == 3 || n == 4:
+				return 0
+			case n >= 5 && n <= 7:
+				return 403
+			}
+			return 200
+		})
+		stop := watchApiserver(context.Background(), ready, every, nil)
+		waitPolls(t, polls, 10)
+		outages := stop()
+		require.Len(t, outages, 1)
+		require.GreaterOrEqual(t, outages[0].To.Sub(outages[0].From), 5*every, "from the last 200 to the next")
+	})
+	t.Run("a user who may not read /readyz: any answer is the apiserver serving", func(t *testing.T) {
+		ready, polls := fakeApiserver(func(n int64) int {
+			if n == 4 || n == 5 {
+				return 0
+			}
+			return 403
+		})
+		stop := watchApiserver(context.Background(), ready, every, nil)
+		waitPolls(t, polls, 8)
+		require.Len(t, stop(), 1, "403s are answers, the two without are the outage")
+	})
 	t.Run("a cancelled session is not an outage", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		ready, polls := fakeApiserver(func(int64) bool { return ctx.Err() != nil })
+		ready, polls := fakeApiserver(down(func(int64) bool { return ctx.Err() != nil }))
 		stop := watchApiserver(ctx, ready, every, nil)
 		waitPolls(t, polls, 2)
 		cancel()

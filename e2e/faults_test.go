@@ -1,0 +1,333 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
+	"github.com/satoken-e2e/satoken-e2e/internal/harness"
+	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/probes"
+	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/repro"
+	"github.com/satoken-e2e/satoken-e2e/internal/target"
+	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+)
+
+// Faults injected on purpose (label scenario=faults), each on clusters of its own: what
+// the harness says when the machine misbehaves must still be true.
+
+// outage is how long a fault keeps the kube-apiserver away: longer than satoken's polls
+// and the probes' interval can miss, shorter than the token's lifetime.
+const outage = 40 * time.Second
+
+type faultClusterKey struct{}
+
+// faultCluster brings up a cluster of the suite's node image for one feature; it is
+// deleted when the feature's test ends, however it ends.
+func faultCluster(name string) features.Func {
+	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		opts, err := harness.ClusterOptions(hctx.Root, name)
+		require.NoError(t, err)
+		opts.NodeImage = provider.opts.NodeImage
+		c, err := cluster.Up(ctx, opts, hctx.Log)
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			if t.Failed() {
+				dir := filepath.Join(artifactsDir, "kind-logs", name)
+				t.Logf("exporting %s's logs to %s: %v", name, dir, c.ExportLogs(dir))
+			}
+			assert.NoError(t, c.Down(), "delete %s", name)
+		})
+		return context.WithValue(ctx, faultClusterKey{}, c)
+	}
+}
+
+// apiserverDown takes the control plane's kube-apiserver away for `down`: its static pod
+// manifest moved aside (so the kubelet does not start it again at once) and its container
+// killed (SIGKILL, as an OOM kill would); then the manifest is put back and the kubelet
+// starts it as it does any static pod. killed is when the container was gone.
+func apiserverDown(clusterName string, down time.Duration) (killed time.Time, err error) {
+	nodes, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).ListNodes(clusterName)
+	if err != nil {
+		return killed, err
+	}
+	for _, n := range nodes {
+		if n.String() != clusterName+"-control-plane" {
+			continue
+		}
+		run := func(script string) error {
+			var out bytes.Buffer
+			if err := n.Command("sh", "-c", script).SetStdout(&out).SetStderr(&out).Run(); err != nil {
+				return fmt.Errorf("%s: %w: %s", script, err, out.String())
+			}
+			return nil
+		}
+		const manifest, aside = "/etc/kubernetes/manifests/kube-apiserver.yaml", "/etc/kubernetes/kube-apiserver.yaml.satoken-down"
+		if err := run("mv " + manifest + " " + aside + " && id=$(crictl ps -q --name kube-apiserver) && test -n \"$id\" && crictl stop --timeout 0 $id"); err != nil {
+			return killed, err
+		}
+		killed = time.Now()
+		time.Sleep(down)
+		return killed, run("mv " + aside + " " + manifest)
+	}
+	return killed, fmt.Errorf("no control-plane node in cluster %s", clusterName)
+}
+
+// probesStartedAt waits for the first probe pod to start: its token is issued then, so
+// its exp is about that time plus the TTL.
+func probesStartedAt(ctx context.Context, kc *kube.Client) (time.Time, error) {
+	var started time.Time
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		nss, err := kc.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kube.PartOfSelector})
+		if err != nil {
+			return false, nil
+		}
+		for _, ns := range nss.Items {
+			pods, err := kc.Typed.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, nil
+			}
+			for _, p := range pods.Items {
+				if p.Status.Phase == corev1.PodRunning && p.Status.StartTime != nil {
+					started = p.Status.StartTime.Time
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	return started, err
+}
+
+// fault is one thing done to a running reproduction, `after` the probes started (a
+// function of the token TTL); do says when it took effect.
+type fault struct {
+	what  string
+	after func(ttl time.Duration) time.Duration
+	do    func(ctx context.Context, clusterName string, kc *kube.Client) (time.Time, error)
+}
+
+type injected struct {
+	at  time.Time
+	err error
+}
+
+// apiserverKilled takes the kube-apiserver away for `outage`.
+func apiserverKilled(after func(time.Duration) time.Duration) fault {
+	return fault{what: "apiserver", after: after, do: func(_ context.Context, clusterName string, _ *kube.Client) (time.Time, error) {
+		return apiserverDown(clusterName, outage)
+	}}
+}
+
+// podDeleted deletes the pod of probe label, as a person or a controller might.
+func podDeleted(label string, after func(time.Duration) time.Duration) fault {
+	return fault{what: "pod of " + label, after: after, do: func(ctx context.Context, _ string, kc *kube.Client) (time.Time, error) {
+		return time.Now(), kc.Typed.CoreV1().Pods(repro.NamespaceFor(label)).Delete(ctx, "probe", metav1.DeleteOptions{})
+	}}
+}
+
+// faultRunFeature runs the reproduction with the oldest and the newest client-go (and
+// extra probes) on a cluster of its own, injecting faults, in order, while it runs; want
+// judges the report and what was injected when.
+func faultRunFeature(name, title string, extra []probes.Built, faults []fault, want func(*testing.T, *report.Report, map[string]injected)) features.Feature {
+	clusterName := "satoken-fault-" + name
+	return features.New("faults: "+title).
+		WithLabel("scenario", "faults").
+		Setup(faultCluster(clusterName)).
+		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := ctx.Value(faultClusterKey{}).(*cluster.Cluster)
+			ttl := tokenTTL()
+			log := &phase.Recorder{Out: os.Stderr, Prefix: name + ": "}
+			kc, err := c.Target().Client()
+			require.NoError(t, err)
+			done := make(chan map[string]injected, 1)
+			injectCtx, stopInjecting := context.WithCancel(ctx)
+			defer stopInjecting()
+			go func() {
+				got := map[string]injected{}
+				defer func() { done <- got }()
+				started, err := probesStartedAt(injectCtx, kc)
+				for _, f := range faults {
+					if err != nil {
+						got[f.what] = injected{err: fmt.Errorf("no probe started: %w", err)}
+						continue
+					}
+					select {
+					case <-injectCtx.Done():
+						got[f.what] = injected{err: injectCtx.Err()}
+						continue
+					case <-time.After(time.Until(started.Add(f.after(ttl)))):
+					}
+					log.Printf("fault: %s at the probes' start + %s", f.what, f.after(ttl))
+					at, err := f.do(injectCtx, clusterName, kc)
+					got[f.what] = injected{at: at, err: err}
+				}
+			}()
+			run := append([]probes.Built{}, extra...)
+			for _, b := range built {
+				if b.Probe.Label == oldestLabel {
+					run = append(run, b)
+				}
+			}
+			run = append(run, built[len(built)-1])
+			out := filepath.Join(artifactsDir, "fault-"+name)
+			rep, err := repro.Run(ctx, repro.Input{Target: c.Target(), Probes: run, TTL: ttl, Interval: interval,
+				Settle: settleFor(target.StockSettle), OutDir: out, FixturesDir: provider.opts.FixturesDir, Log: log})
+			require.NotNil(t, rep, "%v", err)
+			rep.Decide()
+			require.NoError(t, rep.WriteAll(out))
+			t.Logf("report in %s:\n%s", out, rep.Markdown())
+			require.NoError(t, err)
+			got := <-done
+			for _, f := range faults {
+				require.NoError(t, got[f.what].err, "fault %s was injected during the run", f.what)
+			}
+			require.Len(t, rep.Results, len(run))
+			for _, p := range rep.Results {
+				assertConsistent(t, p, rep)
+			}
+			want(t, rep, got)
+			return ctx
+		}).
+		Feature()
+}
+
+// assertOutage: satoken's polls saw the apiserver go away when it was killed, for as long
+// as it was kept away at least.
+func assertOutage(t *testing.T, rep *report.Report, killed time.Time) {
+	outages := rep.Clusters[0].ApiserverOutages
+	require.NotEmpty(t, outages, "satoken's polls saw the apiserver go away")
+	o := outages[0]
+	assert.True(t, !killed.Before(o.From) && !killed.After(o.To), "the outage %v–%v holds the kill at %v", o.From, o.To, killed)
+	assert.GreaterOrEqual(t, o.To.Sub(o.From), outage, "the outage lasts as long as the apiserver was kept down, at least")
+}
+
+func byName(rep *report.Report) map[string]report.Result {
+	out := map[string]report.Result{}
+	for _, p := range rep.Results {
+		out[p.Name()] = p
+	}
+	return out
+}
+
+// faultsBeforeExpiry: a probe's pod deleted, then the kube-apiserver killed, long before
+// any token expires. The deleted probe is NOT_JUDGED, saying its pod went; the outage
+// hides nothing the others' verdicts stand on: v8.0.0 still fails after expiry, the newest
+// client-go still reloads.
+func faultsBeforeExpiry() features.Feature {
+	victim := built[len(built)-2]
+	return faultRunFeature("before-expiry", "a probe pod deleted and the kube-apiserver killed before the tokens expire", []probes.Built{victim},
+		[]fault{podDeleted(victim.Probe.Label, func(ttl time.Duration) time.Duration { return ttl / 12 }),
+			apiserverKilled(func(ttl time.Duration) time.Duration { return ttl / 6 })},
+		func(t *testing.T, rep *report.Report, got map[string]injected) {
+			assertOutage(t, rep, got["apiserver"].at)
+			assertHeadlineVerdicts(t, rep)
+			p := byName(rep)[victim.Probe.Label]
+			assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
+			assert.Contains(t, p.Reason, "its pod was deleted, not by satoken")
+		})
+}
+
+// faultsInRefusalWindow: the kube-apiserver killed when the first tokens stop being
+// accepted hides what decides every verdict: all NOT_JUDGED, saying when it was away.
+func faultsInRefusalWindow() features.Feature {
+	return faultRunFeature("in-refusal-window", "the kube-apiserver killed when the first tokens stop being accepted", nil,
+		[]fault{apiserverKilled(func(ttl time.Duration) time.Duration { return ttl + verdict.ValidatorLeeway + 2*time.Second })},
+		func(t *testing.T, rep *report.Report, got map[string]injected) {
+			assertOutage(t, rep, got["apiserver"].at)
+			assert.Equal(t, report.NotJudged, rep.Decide())
+			for _, p := range rep.Results {
+				assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
+				assert.Contains(t, p.Reason, "the apiserver was unavailable", p.Name())
+				assert.NotEmpty(t, p.Hint, p.Name())
+			}
+		})
+}
+
+// concurrentClustersFeature creates and deletes two clusters side by side, cycle after
+// cycle, and meanwhile tries to take one of them under its own name: every create must
+// succeed on the first try (no "retrying" in its log: the shared kind network is never
+// removed under another create), and the same-name attempt must be refused before it
+// touches anything. SATOKEN_E2E_CYCLES sets the cycles (CI: 2; the closing note: 10).
+func concurrentClustersFeature() features.Feature {
+	return features.New("faults: concurrent cluster create/delete cycles").
+		WithLabel("scenario", "faults").
+		Assess("no failure, no retry, equal names refused", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			cycles, err := strconv.Atoi(envOr("SATOKEN_E2E_CYCLES", "2"))
+			require.NoError(t, err, "SATOKEN_E2E_CYCLES")
+			names := []string{"satoken-fault-a", "satoken-fault-b"}
+			for cycle := 1; cycle <= cycles; cycle++ {
+				start := time.Now()
+				logs := make([]bytes.Buffer, len(names))
+				up := make([]*cluster.Cluster, len(names))
+				errs := make([]error, len(names))
+				var wg sync.WaitGroup
+				for i, name := range names {
+					wg.Go(func() {
+						opts, err := harness.ClusterOptions(hctx.Root, name)
+						if err == nil {
+							opts.NodeImage = provider.opts.NodeImage
+							up[i], err = cluster.Up(ctx, opts, &phase.Recorder{Out: &logs[i]})
+						}
+						errs[i] = err
+					})
+				}
+				wg.Wait()
+				t.Cleanup(func() {
+					for _, c := range up {
+						if c != nil {
+							_ = c.Down()
+						}
+					}
+				})
+				for i, name := range names {
+					require.NoError(t, errs[i], "cycle %d: create %s:\n%s", cycle, name, logs[i].String())
+					assert.NotContains(t, logs[i].String(), "retrying", "cycle %d: %s needed a retry", cycle, name)
+				}
+				// The same name while it is up: refused, and the cluster left as it was.
+				opts, err := harness.ClusterOptions(hctx.Root, names[0])
+				require.NoError(t, err)
+				opts.NodeImage = provider.opts.NodeImage
+				_, err = cluster.Up(ctx, opts, hctx.Log)
+				require.ErrorContains(t, err, "in use by another satoken process")
+				kc, err := up[0].Target().Client()
+				require.NoError(t, err)
+				_, err = kc.Typed.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+				require.NoError(t, err, "cycle %d: %s still answers after the refused attempt", cycle, names[0])
+				for i := range names {
+					wg.Go(func() {
+						if errs[i] = up[i].Down(); errs[i] == nil {
+							up[i] = nil // deleted: nothing for the cleanup
+						}
+					})
+				}
+				wg.Wait()
+				for i, name := range names {
+					require.NoError(t, errs[i], "cycle %d: delete %s", cycle, name)
+				}
+				t.Logf("cycle %d/%d: two clusters created and deleted side by side in %s, no retry", cycle, cycles, time.Since(start).Round(time.Second))
+			}
+			return ctx
+		}).
+		Feature()
+}
