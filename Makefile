@@ -32,6 +32,7 @@ unit:
 e2e:
 	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestGOPATHVendoredClientGo|TestScanRealGarbledBinaryNotJudged' ./internal/scan
 	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestAccelerated' ./internal/nodeimage
+	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestDiskFullLeavesNothingTrusted|TestJSProbeImages' ./internal/probes
 	$(GO) test -tags e2e -v -count=1 -timeout 75m ./e2e -args $(E2E_ARGS)
 
 ## e2e-stock: the same suite on a stock control plane (10-minute tokens, ~20 min): the
@@ -39,6 +40,13 @@ e2e:
 .PHONY: e2e-stock
 e2e-stock:
 	SATOKEN_E2E_STOCK=1 $(GO) test -tags e2e -v -count=1 -timeout 75m ./e2e -args $(E2E_ARGS)
+
+## e2e-faults: the fault scenarios alone (scenario=faults: the kube-apiserver killed before
+## and during the tokens' refusal, a probe pod deleted, the audit log rotated during check)
+## and 10 concurrent cluster create/delete cycles (CI runs them with 2 cycles), ~20 min
+.PHONY: e2e-faults
+e2e-faults: images
+	SATOKEN_E2E_CYCLES=10 $(GO) test -tags e2e -v -count=1 -timeout 60m ./e2e -run 'TestSmoke|TestFaults' -args --labels=scenario=smoke,scenario=faults
 
 ## e2e-long: the hour-long scenarios (automounted token capped to 1h; grace period), ~70 min,
 ## on clusters of their own (satoken-long, satoken-long-grace), so `make e2e` can run alongside

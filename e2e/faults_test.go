@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -17,11 +18,14 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/audit"
+	"github.com/satoken-e2e/satoken-e2e/internal/check"
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
@@ -44,11 +48,14 @@ type faultClusterKey struct{}
 
 // faultCluster brings up a cluster of the suite's node image for one feature; it is
 // deleted when the feature's test ends, however it ends.
-func faultCluster(name string) features.Func {
+func faultCluster(name string, set ...func(*cluster.Options)) features.Func {
 	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 		opts, err := harness.ClusterOptions(hctx.Root, name)
 		require.NoError(t, err)
 		opts.NodeImage = provider.opts.NodeImage
+		for _, f := range set {
+			f(&opts)
+		}
 		c, err := cluster.Up(ctx, opts, hctx.Log)
 		require.NoError(t, err)
 		t.Cleanup(func() {
@@ -143,6 +150,19 @@ func apiserverKilled(after func(time.Duration) time.Duration) fault {
 func podDeleted(label string, after func(time.Duration) time.Duration) fault {
 	return fault{what: "pod of " + label, after: after, do: func(ctx context.Context, _ string, kc *kube.Client) (time.Time, error) {
 		return time.Now(), kc.Typed.CoreV1().Pods(repro.NamespaceFor(label)).Delete(ctx, "probe", metav1.DeleteOptions{})
+	}}
+}
+
+// nodeRestarted restarts the cluster's node container (docker restart), as a host reboot
+// or an engine hiccup would: every container on it starts again.
+func nodeRestarted(after func(time.Duration) time.Duration) fault {
+	return fault{what: "node", after: after, do: func(ctx context.Context, clusterName string, _ *kube.Client) (time.Time, error) {
+		at := time.Now()
+		out, err := exec.CommandContext(ctx, "docker", "restart", clusterName+"-control-plane").CombinedOutput()
+		if err != nil {
+			return at, fmt.Errorf("docker restart: %w: %s", err, out)
+		}
+		return at, nil
 	}}
 }
 
@@ -260,6 +280,74 @@ func faultsInRefusalWindow() features.Feature {
 				assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
 				assert.Contains(t, p.Reason, "the apiserver was unavailable", p.Name())
 				assert.NotEmpty(t, p.Hint, p.Name())
+			}
+		})
+}
+
+// auditRotationFeature runs `satoken check` on the good and the bad stand-in add-on while
+// the apiserver rotates its audit log (1 MB files, traffic to fill them): the verdicts must
+// be those of an unrotated log (the gates of TestExpiry), read across the rotated files.
+func auditRotationFeature() features.Feature {
+	const name = "satoken-fault-audit"
+	return features.New("faults: the audit log rotated during check").
+		WithLabel("scenario", "faults").
+		Setup(faultCluster(name, func(o *cluster.Options) { o.AuditLogRotation = cluster.AuditLogRotation{MaxSizeMB: 1, MaxBackups: 100} })).
+		Assess("verdicts as unrotated", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := ctx.Value(faultClusterKey{}).(*cluster.Cluster)
+			var objs []*unstructured.Unstructured
+			for _, m := range []string{"good-addon.yaml", "bad-addon.yaml"} {
+				data, err := os.ReadFile(filepath.Join(provider.opts.FixturesDir, "check", m))
+				require.NoError(t, err)
+				o, err := kube.Decode(data)
+				require.NoError(t, err)
+				objs = append(objs, o...)
+			}
+			kc, err := c.Target().Client()
+			require.NoError(t, err)
+			fill, stopFilling := context.WithCancel(ctx)
+			defer stopFilling()
+			go func() { // Metadata-level events of the admin's reads, ~1 MB a minute
+				for fill.Err() == nil {
+					_, _ = kc.Typed.CoreV1().Namespaces().List(fill, metav1.ListOptions{})
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+			out := filepath.Join(artifactsDir, "fault-audit")
+			log := &phase.Recorder{Out: os.Stderr, Prefix: "audit: "}
+			rep, err := check.Run(ctx, check.Input{Target: c.Target(), Manifests: objs, Load: check.Images(objs), Canary: canaryImage,
+				Mutate: check.MutateManifests, TTL: tokenTTL(), Settle: settleFor(3 * time.Minute), OutDir: out, Log: log})
+			stopFilling()
+			require.NotNil(t, rep, "%v", err)
+			rep.Decide()
+			require.NoError(t, rep.WriteAll(out))
+			t.Logf("report in %s:\n%s", out, rep.Markdown())
+			require.NoError(t, err)
+			rotated := audit.Backups(c.AuditLog())
+			require.NotEmpty(t, rotated, "the apiserver rotated its audit log during the check")
+			t.Logf("audit log rotated into %d files", len(rotated))
+			verdicts := map[string]verdict.Verdict{}
+			for _, r := range rep.Results {
+				verdicts[r.Namespace] = r.Verdict
+				assert.NotEqual(t, verdict.NotJudged, r.Verdict, "%s/%s: %s", r.Namespace, r.Pod, r.Reason)
+			}
+			assert.Equal(t, verdict.Reloads, verdicts["addon-good"], "the good add-on, as on an unrotated log")
+			assert.Equal(t, verdict.FailsAfterExpiry, verdicts["addon-bad"], "the bad add-on, as on an unrotated log")
+			assert.Equal(t, report.Broken, rep.Decide())
+			return ctx
+		}).
+		Feature()
+}
+
+// faultsNodeRestart: the node container restarted before the tokens expire restarts every
+// probe: each result is NOT_JUDGED, saying its process restarted (the observation of the
+// first process ends there), and the cluster is still deleted whole.
+func faultsNodeRestart() features.Feature {
+	return faultRunFeature("node-restart", "the node container restarted before the tokens expire", nil,
+		[]fault{nodeRestarted(func(ttl time.Duration) time.Duration { return ttl / 6 })},
+		func(t *testing.T, rep *report.Report, got map[string]injected) {
+			for _, p := range rep.Results {
+				assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
+				assert.Contains(t, p.Reason, "the client's process restarted at", p.Name())
 			}
 		})
 }

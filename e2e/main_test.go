@@ -2,8 +2,17 @@
 
 // Package e2e is the regression suite: real kind clusters, real probes, real token expiry.
 // Run it with `make test` (see README); select scenarios with e2e-framework's
-// --labels/--skip-labels (scenario=smoke|fast|long). The suite's cluster is accelerated
-// (2-minute tokens) unless SATOKEN_E2E_STOCK is set (make e2e-stock: 10-minute tokens).
+// --labels/--skip-labels on the label scenario:
+//   - smoke: the suite's cluster answers and issues short tokens (TestSmoke)
+//   - fast: the reproduction over the whole matrix (TestExpiry)
+//   - check: the add-on gates on the stand-ins of fixtures/check (TestExpiry)
+//   - existing: `satoken run` on a cluster it did not make (TestExpiry)
+//   - faults: faults injected on clusters of their own (TestFaults; make e2e-faults)
+//   - long: the hour-long scenarios (TestLong; make e2e-long, not in CI)
+//   - corpus: the real add-ons of fixtures/addons (TestCorpus; make e2e-corpus, not in CI)
+//
+// The suite's cluster is accelerated (2-minute tokens) unless SATOKEN_E2E_STOCK is set
+// (make e2e-stock: 10-minute tokens).
 package e2e
 
 import (

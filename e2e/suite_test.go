@@ -22,11 +22,12 @@ func TestLong(t *testing.T) {
 	testenv.TestInParallel(t, automountFeature(), gracePeriodFeature())
 }
 
-// TestFaults injects faults on clusters of their own (label scenario=faults): a probe pod
-// deleted and the kube-apiserver killed before the tokens expire, and the kube-apiserver
-// killed when they stop being accepted, side by side; then concurrent cluster
-// create/delete cycles.
+// TestFaults injects faults on clusters of their own (label scenario=faults), two at a
+// time: a probe pod deleted and the kube-apiserver killed before the tokens expire, beside
+// the kube-apiserver killed when they stop being accepted; the node container restarted,
+// beside the audit log rotated during check; then concurrent cluster create/delete cycles.
 func TestFaults(t *testing.T) {
 	testenv.TestInParallel(t, faultsBeforeExpiry(), faultsInRefusalWindow())
+	testenv.TestInParallel(t, faultsNodeRestart(), auditRotationFeature())
 	testenv.Test(t, concurrentClustersFeature())
 }

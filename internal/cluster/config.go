@@ -4,6 +4,7 @@ package cluster
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,7 +35,17 @@ type Options struct {
 	// AcceleratedMinTTL is the shortest token lifetime the node image's apiserver accepts
 	// when it is an accelerated one (read from the image by Up), 0 for a stock image.
 	AcceleratedMinTTL time.Duration
+	// AuditLogRotation bounds the apiserver's audit log rotation (zero: DefaultAuditLog).
+	AuditLogRotation AuditLogRotation
 }
+
+// AuditLogRotation is the apiserver's --audit-log-maxsize (MB) and --audit-log-maxbackup.
+type AuditLogRotation struct {
+	MaxSizeMB, MaxBackups int
+}
+
+// DefaultAuditLog keeps up to 600 MB: rotation is rare and nothing of a session is lost.
+var DefaultAuditLog = AuditLogRotation{MaxSizeMB: 200, MaxBackups: 2}
 
 // AcceleratedSyncFrequency is the kubelet's pod re-sync period on an accelerated node: the
 // kubelet only considers refreshing a projected token when it re-syncs the pod, so with
@@ -73,6 +84,7 @@ type renderInput struct {
 	KubeletAllowCgroupV1 bool
 	Accelerated          bool
 	KubeletSyncFrequency string
+	AuditLog             AuditLogRotation
 }
 
 // imageVersionRE finds the Kubernetes minor version in a node image tag such as
@@ -137,6 +149,7 @@ func (o Options) RenderConfig(offline bool) ([]byte, error) {
 		KubeletAllowCgroupV1:  o.KubeletAllowCgroupV1(),
 		Accelerated:           o.AcceleratedMinTTL > 0,
 		KubeletSyncFrequency:  AcceleratedSyncFrequency.String(),
+		AuditLog:              cmp.Or(o.AuditLogRotation, DefaultAuditLog),
 	})
 	return buf.Bytes(), err
 }

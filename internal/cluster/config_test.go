@@ -55,6 +55,8 @@ func TestRenderConfig(t *testing.T) {
 		require.Equal(t, "1h30m0s", args["service-account-max-token-expiration"])
 		require.Equal(t, "false", args["service-account-extend-token-expiration"])
 		require.Equal(t, "/var/log/satoken-audit/audit.log", args["audit-log-path"])
+		require.Equal(t, "200", args["audit-log-maxsize"])
+		require.Equal(t, "2", args["audit-log-maxbackup"])
 		if offline {
 			require.Len(t, cfg.KubeadmConfigPatches, 2)
 			require.Contains(t, cfg.KubeadmConfigPatches[1], "addon/coredns")
@@ -62,6 +64,18 @@ func TestRenderConfig(t *testing.T) {
 			require.Len(t, cfg.KubeadmConfigPatches, 1, "kind's node images have CoreDNS and kindnet")
 		}
 	}
+}
+
+func TestRenderConfigAuditLogRotation(t *testing.T) {
+	o := validOptions(t)
+	o.AuditLogRotation = AuditLogRotation{MaxSizeMB: 1, MaxBackups: 50}
+	raw, err := o.RenderConfig(true)
+	require.NoError(t, err)
+	var cfg v1alpha4.Cluster
+	require.NoError(t, yaml.UnmarshalStrict(raw, &cfg), string(raw))
+	args := apiServerArgs(t, cfg)
+	require.Equal(t, "1", args["audit-log-maxsize"])
+	require.Equal(t, "50", args["audit-log-maxbackup"])
 }
 
 func TestRenderConfigExtend(t *testing.T) {

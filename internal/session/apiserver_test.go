@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func TestWatchApiserver(t *testing.T) {
 		var out bytes.Buffer
 		ready, polls := fakeApiserver(down(func(n int64) bool { return n >= 3 && n <= 6 }))
 		start := time.Now()
-		stop := watchApiserver(context.Background(), ready, every, &phase.Recorder{Out: &out})
+		stop := watchApiserver(context.Background(), watchInput{Ready: ready, Every: every, Log: &phase.Recorder{Out: &out}})
 		waitPolls(t, polls, 10)
 		outages := stop()
 		require.Len(t, outages, 1)
@@ -62,13 +63,13 @@ func TestWatchApiserver(t *testing.T) {
 	})
 	t.Run("one failed poll is no outage", func(t *testing.T) {
 		ready, polls := fakeApiserver(down(func(n int64) bool { return n == 3 }))
-		stop := watchApiserver(context.Background(), ready, every, nil)
+		stop := watchApiserver(context.Background(), watchInput{Ready: ready, Every: every})
 		waitPolls(t, polls, 6)
 		require.Empty(t, stop())
 	})
 	t.Run("an outage still going on at the end lasts until then", func(t *testing.T) {
 		ready, polls := fakeApiserver(down(func(n int64) bool { return n >= 3 }))
-		stop := watchApiserver(context.Background(), ready, every, nil)
+		stop := watchApiserver(context.Background(), watchInput{Ready: ready, Every: every})
 		waitPolls(t, polls, 6)
 		before := time.Now()
 		outages := stop()
@@ -85,7 +86,7 @@ func TestWatchApiserver(t *testing.T) {
 			}
 			return 200
 		})
-		stop := watchApiserver(context.Background(), ready, every, nil)
+		stop := watchApiserver(context.Background(), watchInput{Ready: ready, Every: every})
 		waitPolls(t, polls, 10)
 		outages := stop()
 		require.Len(t, outages, 1)
@@ -98,14 +99,28 @@ func TestWatchApiserver(t *testing.T) {
 			}
 			return 403
 		})
-		stop := watchApiserver(context.Background(), ready, every, nil)
+		stop := watchApiserver(context.Background(), watchInput{Ready: ready, Every: every})
 		waitPolls(t, polls, 8)
 		require.Len(t, stop(), 1, "403s are answers, the two without are the outage")
+	})
+	t.Run("an apiserver away for GiveUpAfter gives up once, saying since when", func(t *testing.T) {
+		ready, polls := fakeApiserver(down(func(n int64) bool { return n >= 3 }))
+		var gaveUp []error
+		var mu sync.Mutex
+		stop := watchApiserver(context.Background(), watchInput{Ready: ready, Every: every, GiveUpAfter: 10 * every,
+			GiveUp: func(err error) { mu.Lock(); gaveUp = append(gaveUp, err); mu.Unlock() }})
+		waitPolls(t, polls, 30)
+		require.Len(t, stop(), 1)
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, gaveUp, 1)
+		require.ErrorContains(t, gaveUp[0], "the apiserver has not answered for")
+		require.ErrorContains(t, gaveUp[0], "its cluster is gone")
 	})
 	t.Run("a cancelled session is not an outage", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		ready, polls := fakeApiserver(down(func(int64) bool { return ctx.Err() != nil }))
-		stop := watchApiserver(ctx, ready, every, nil)
+		stop := watchApiserver(ctx, watchInput{Ready: ready, Every: every})
 		waitPolls(t, polls, 2)
 		cancel()
 		time.Sleep(5 * every)

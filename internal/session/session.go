@@ -87,11 +87,16 @@ func Run(ctx context.Context, command string, t target.Target, log *phase.Record
 	job.Header(rep)
 	rep.Clusters[0].TTLSeconds = rep.TTLSeconds
 	var runErr error
-	stopWatching := watchApiserver(ctx, kc.Ready, pollApiserverEvery, log)
+	steps, gone := context.WithCancelCause(ctx)
+	defer gone(nil)
+	stopWatching := watchApiserver(ctx, watchInput{Ready: kc.Ready, Every: pollApiserverEvery, GiveUpAfter: GiveUpAfter, GiveUp: gone, Log: log})
 	for _, step := range job.Steps(s) {
-		if runErr = log.Run(step.Name, func() error { return step.Run(ctx) }); runErr != nil {
+		if runErr = log.Run(step.Name, func() error { return step.Run(steps) }); runErr != nil {
 			break
 		}
+	}
+	if ctx.Err() == nil && steps.Err() != nil {
+		runErr = context.Cause(steps) // the apiserver went away, not the user
 	}
 	s.Outages = stopWatching()
 	rep.Clusters[0].ApiserverOutages = s.Outages

@@ -99,7 +99,10 @@ type Observation struct {
 	// apiserver or network outage. Only runs of two calls or more count as a gap.
 	Unanswered   []Window `json:"unansweredRuns,omitempty"`
 	lastAnswered time.Time
-	Errors       []string `json:"sampleErrors,omitempty"`
+	// evidence is what the observation was made of: a gap is weighed by judging what was
+	// seen before it.
+	evidence Evidence
+	Errors   []string `json:"sampleErrors,omitempty"`
 	// Credentials are the token versions the calls carried, in the order first used (the
 	// start-up token first when it was used); a reload shows as a switch to the next one.
 	Credentials []Credential `json:"credentials,omitempty"`
@@ -148,7 +151,7 @@ func (o Observation) LastCallToken() string {
 
 // Observe summarizes what was seen of one client process.
 func Observe(e Evidence) Observation {
-	o := Observation{ClientGo: e.ClientGo, OneProcess: e.OneProcess, RestartedAt: e.RestartedAt}
+	o := Observation{ClientGo: e.ClientGo, OneProcess: e.OneProcess, RestartedAt: e.RestartedAt, evidence: e}
 	known := map[string]bool{}
 	for _, t := range e.Tokens {
 		if t.Hash == "" || known[t.Hash] {
@@ -326,6 +329,9 @@ type Params struct {
 	MinSettle time.Duration
 	// Outages are the spans in which satoken's own polling found the apiserver unavailable.
 	Outages []Outage
+	// gapsBefore, when set, leaves out the gaps that start at or after it (a gap is
+	// weighed by judging without it).
+	gapsBefore time.Time
 }
 
 // Outage is a span in which the apiserver did not answer: From is the last answer before
@@ -354,8 +360,21 @@ type Result struct {
 }
 
 // Judge draws the verdict from an observation. Each rule states the evidence it needs;
-// anything short of it is NOT_JUDGED.
+// anything short of it is NOT_JUDGED — and when the client's process restarted (a
+// container restart ends the observation), the reason says so.
 func Judge(o Observation, p Params) Result {
+	r := decide(o, p)
+	if r.Verdict == NotJudged && o.RestartedAt != nil {
+		at := o.RestartedAt.UTC().Format(time.TimeOnly)
+		if first, ok := o.FirstToken(); ok && !first.Exp.IsZero() {
+			at += ", exp" + Offset(*o.RestartedAt, first.Exp)
+		}
+		r.Reason += fmt.Sprintf("; the client's process restarted at %s (its container restarted), which ends the observation: a new process reads the token anew", at)
+	}
+	return r
+}
+
+func decide(o Observation, p Params) Result {
 	if p.MinSettle == 0 {
 		p.MinSettle = MinSettle
 	}
@@ -410,14 +429,25 @@ func (o Observation) gaps(p Params) []gap {
 	for _, w := range o.Unanswered {
 		out = append(out, gap{w.Start, w.End, fmt.Sprintf("%d calls of the client went without an HTTP answer", w.Calls)})
 	}
+	if !p.gapsBefore.IsZero() {
+		kept := out[:0]
+		for _, g := range out {
+			if g.from.Before(p.gapsBefore) {
+				kept = append(kept, g)
+			}
+		}
+		out = kept
+	}
 	return out
 }
 
 // blindSpot refuses a verdict that would be built on a gap: a call the apiserver did not
 // answer is neither a 401 nor a success, so a gap from the moment the first token may be
-// refused on hides what decides the verdict (a slow re-reader's 401s, a read-once
+// refused on can hide what decides the verdict (a slow re-reader's 401s, a read-once
 // client's first 401), and a 401 right after a gap may be the restarted apiserver's.
-// A gap before the expiry with no 401 near it changes nothing.
+// A gap before the expiry with no 401 near it changes nothing, and neither does one after
+// the verdict was decided: what was seen before it decides the same verdict as everything
+// seen (the gap then only ends or interrupts the watch).
 func (o Observation) blindSpot(first Token, p Params) (Result, bool) {
 	opens := first.Exp.Add(p.Leeway - p.Interval) // the first token's refusal window
 	const hint = "run again; if the apiserver restarted on its own, read its log (kind's logs in the artifacts)"
@@ -428,13 +458,43 @@ func (o Observation) blindSpot(first Token, p Params) (Result, bool) {
 		span := fmt.Sprintf("%s from %s to %s (exp%s to exp%s)", g.what,
 			g.from.UTC().Format(time.TimeOnly), g.to.UTC().Format(time.TimeOnly), Offset(g.from, first.Exp), Offset(g.to, first.Exp))
 		switch {
-		case !g.to.Before(opens):
-			return notJudged(span+fmt.Sprintf(", after the first token's refusal window opened at exp%s: a call without an answer is neither a 401 nor a success, so what decides the verdict was not observed", Offset(opens, first.Exp)), hint), true
-		case o.unauthorizedBetween(g.from, g.to.Add(AfterOutage)):
+		case o.unauthorizedAfter(g.from, g.to.Add(AfterOutage)):
 			return notJudged(span+fmt.Sprintf(", and a 401 came within %s after it: a restarting apiserver's refusals are not told apart from a token's expiry", AfterOutage), hint), true
+		case g.to.Before(opens):
+		case o.decidedBefore(g.from, p):
+		default:
+			return notJudged(span+fmt.Sprintf(", after the first token's refusal window opened at exp%s and before the data decided: a call without an answer is neither a 401 nor a success, so what decides the verdict was not observed", Offset(opens, first.Exp)), hint), true
 		}
 	}
 	return Result{}, false
+}
+
+// decidedBefore: what was seen before t decides a verdict, and everything seen (gaps from
+// t on left out) decides the same one.
+func (o Observation) decidedBefore(t time.Time, p Params) bool {
+	p.gapsBefore = t
+	before := decide(Observe(o.evidence.before(t)), p)
+	return before.Verdict != NotJudged && decide(o, p).Verdict == before.Verdict
+}
+
+// before is the evidence of what happened before t.
+func (e Evidence) before(t time.Time) Evidence {
+	out := e
+	out.Tokens, out.Calls = nil, nil
+	for _, tok := range e.Tokens {
+		if tok.ReadAt.Before(t) {
+			out.Tokens = append(out.Tokens, tok)
+		}
+	}
+	for _, c := range e.Calls {
+		if c.At.Before(t) {
+			out.Calls = append(out.Calls, c)
+		}
+	}
+	if e.RestartedAt != nil && !e.RestartedAt.Before(t) {
+		out.RestartedAt = nil
+	}
+	return out
 }
 
 // scatteredErrors are the failed calls outside the gaps blindSpot has weighed.
@@ -446,10 +506,10 @@ func (o Observation) scatteredErrors() int {
 	return n
 }
 
-// unauthorizedBetween: some 401 was answered in [from, to].
-func (o Observation) unauthorizedBetween(from, to time.Time) bool {
+// unauthorizedAfter: some 401 was answered in (from, to].
+func (o Observation) unauthorizedAfter(from, to time.Time) bool {
 	for _, w := range o.UnauthorizedWindows {
-		if !w.Start.After(to) && !w.End.Before(from) {
+		if !w.Start.After(to) && w.End.After(from) {
 			return true
 		}
 	}

@@ -302,6 +302,14 @@ func TestRestartEndsTheObservation(t *testing.T) {
 	require.Equal(t, FailsAfterExpiry, r.Verdict, r.Reason)
 }
 
+// TestRestartBeforeExpiry: a container restart (a node restarted) before the first token
+// expired leaves nothing to judge, and the reason says the process restarted.
+func TestRestartBeforeExpiry(t *testing.T) {
+	_, r := judge(scenario{rotate: true, until: 960 * time.Second, restartAt: 300 * time.Second, call: follows})
+	require.Equal(t, NotJudged, r.Verdict, r.Reason)
+	require.Contains(t, r.Reason, "the client's process restarted at 20:05:00, exp-5m0s")
+}
+
 func TestReloadsWithoutHeaderHash(t *testing.T) {
 	judgeHidden := func(until time.Duration) Result {
 		lines := scenario{rotate: true, until: until, call: func(time.Duration, string) (string, string) { return ok, "" }}.lines()
@@ -405,7 +413,7 @@ func TestOutages(t *testing.T) {
 				return follows(at, c)
 			})},
 		outages: outage(637*time.Second, 668*time.Second),
-		want:    NotJudged, reason: "refusal window opened",
+		want:    NotJudged, reason: "a 401 came within 30s after it",
 	}, {
 		name: "a 401 right after an early restart: the restart, not another cause",
 		s: scenario{rotate: true, until: 1200 * time.Second, call: during(300*time.Second, 340*time.Second, absent,
@@ -440,6 +448,27 @@ func TestOutages(t *testing.T) {
 			return readsOnce(0)(at, c)
 		}},
 		want: NotJudged, reason: "24 of 192 calls failed without an HTTP answer",
+	}, {
+		name:    "the apiserver gone for good after a read-once client's verdict was decided: FAILS stands",
+		s:       scenario{rotate: true, until: 960 * time.Second, call: during(850*time.Second, 965*time.Second, probelog.OutcomeError, readsOnce(0))},
+		outages: outage(848*time.Second, 1000*time.Second),
+		want:    FailsAfterExpiry,
+	}, {
+		name:    "a reloading client proven before an outage: RELOADS stands",
+		s:       scenario{rotate: true, until: 1200 * time.Second, call: during(1150*time.Second, 1200*time.Second, absent, follows)},
+		outages: outage(1148*time.Second, 1202*time.Second),
+		want:    Reloads,
+	}, {
+		name: "decided FAILS before a gap, success after it: the gap hid a recovery, not judged",
+		s: scenario{rotate: true, until: 1100 * time.Second, call: during(900*time.Second, 960*time.Second, absent,
+			func(at time.Duration, c string) (string, string) {
+				if at >= 960*time.Second {
+					return ok, c
+				}
+				return readsOnce(0)(at, c)
+			})},
+		outages: outage(898*time.Second, 958*time.Second),
+		want:    NotJudged, reason: "before the data decided",
 	}, {
 		name: "one unanswered call is no gap",
 		s:    scenario{rotate: true, until: 1200 * time.Second, call: during(900*time.Second, 905*time.Second, probelog.OutcomeError, follows)},
