@@ -3,9 +3,10 @@
 SHELL := /bin/bash
 GO    ?= go
 OUT   ?= out
-# e2e-framework label filter: CI runs smoke, the fast reproduction and the add-on gates,
-# not the 70-min scenarios nor the real add-on corpus (make e2e-long, make e2e-corpus).
-E2E_ARGS ?= --skip-labels=scenario=long,scenario=corpus
+# e2e-framework label filter: CI runs smoke, the fast reproduction, the add-on gates and the
+# faults, not the 70-min scenarios, the real add-on corpus nor the engine restart (make
+# e2e-long, make e2e-corpus, make e2e-engine).
+E2E_ARGS ?= --skip-labels=scenario=long,scenario=corpus,scenario=engine
 
 # Linters, run from the Go module proxy at pinned versions (no install step; go caches
 # the builds).
@@ -47,6 +48,12 @@ e2e-stock:
 .PHONY: e2e-faults
 e2e-faults: images
 	SATOKEN_E2E_CYCLES=10 $(GO) test -tags e2e -v -count=1 -timeout 60m ./e2e -run 'TestSmoke|TestFaults' -args --labels=scenario=smoke,scenario=faults
+
+## e2e-engine: the Docker engine restarted under a running reproduction (stops every
+## cluster on this machine: run it alone), ~8 min
+.PHONY: e2e-engine
+e2e-engine: images
+	$(GO) test -tags e2e -v -count=1 -timeout 30m ./e2e -run 'TestEngineRestart' -args --labels=scenario=engine
 
 ## e2e-long: the hour-long scenarios (automounted token capped to 1h; grace period), ~70 min,
 ## on clusters of their own (satoken-long, satoken-long-grace), so `make e2e` can run alongside

@@ -4,12 +4,14 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +30,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/check"
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
+	"github.com/satoken-e2e/satoken-e2e/internal/host"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
@@ -166,13 +169,24 @@ func nodeRestarted(after func(time.Duration) time.Duration) fault {
 	}}
 }
 
-// faultRunFeature runs the reproduction with the oldest and the newest client-go (and
-// extra probes) on a cluster of its own, injecting faults, in order, while it runs; want
-// judges the report and what was injected when.
-func faultRunFeature(name, title string, extra []probes.Built, faults []fault, want func(*testing.T, *report.Report, map[string]injected)) features.Feature {
-	clusterName := "satoken-fault-" + name
-	return features.New("faults: "+title).
-		WithLabel("scenario", "faults").
+// faultRunInput is one fault scenario on the reproduction.
+type faultRunInput struct {
+	name, title string
+	label       string         // scenario label ("faults" when empty)
+	extra       []probes.Built // probes beside the oldest and the newest client-go
+	faults      []fault        // injected in order
+	// runEnds: the fault may end the run with an error (the report must still be kept).
+	runEnds bool
+	// want judges the report, what was injected when, and the run's error.
+	want func(*testing.T, *report.Report, map[string]injected, error)
+}
+
+// faultRunFeature runs the reproduction on a cluster of its own, injecting in.faults while
+// it runs, and hands the report to in.want.
+func faultRunFeature(in faultRunInput) features.Feature {
+	clusterName, name, extra, faults := "satoken-fault-"+in.name, in.name, in.extra, in.faults
+	return features.New("faults: "+in.title).
+		WithLabel("scenario", cmp.Or(in.label, "faults")).
 		Setup(faultCluster(clusterName)).
 		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := ctx.Value(faultClusterKey{}).(*cluster.Cluster)
@@ -217,7 +231,9 @@ func faultRunFeature(name, title string, extra []probes.Built, faults []fault, w
 			rep.Decide()
 			require.NoError(t, rep.WriteAll(out))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
-			require.NoError(t, err)
+			if !in.runEnds {
+				require.NoError(t, err)
+			}
 			got := <-done
 			for _, f := range faults {
 				require.NoError(t, got[f.what].err, "fault %s was injected during the run", f.what)
@@ -226,7 +242,7 @@ func faultRunFeature(name, title string, extra []probes.Built, faults []fault, w
 			for _, p := range rep.Results {
 				assertConsistent(t, p, rep)
 			}
-			want(t, rep, got)
+			in.want(t, rep, got, err)
 			return ctx
 		}).
 		Feature()
@@ -256,24 +272,25 @@ func byName(rep *report.Report) map[string]report.Result {
 // client-go still reloads.
 func faultsBeforeExpiry() features.Feature {
 	victim := built[len(built)-2]
-	return faultRunFeature("before-expiry", "a probe pod deleted and the kube-apiserver killed before the tokens expire", []probes.Built{victim},
-		[]fault{podDeleted(victim.Probe.Label, func(ttl time.Duration) time.Duration { return ttl / 12 }),
+	return faultRunFeature(faultRunInput{name: "before-expiry", title: "a probe pod deleted and the kube-apiserver killed before the tokens expire",
+		extra: []probes.Built{victim},
+		faults: []fault{podDeleted(victim.Probe.Label, func(ttl time.Duration) time.Duration { return ttl / 12 }),
 			apiserverKilled(func(ttl time.Duration) time.Duration { return ttl / 6 })},
-		func(t *testing.T, rep *report.Report, got map[string]injected) {
+		want: func(t *testing.T, rep *report.Report, got map[string]injected, _ error) {
 			assertOutage(t, rep, got["apiserver"].at)
 			assertHeadlineVerdicts(t, rep)
 			p := byName(rep)[victim.Probe.Label]
 			assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
 			assert.Contains(t, p.Reason, "its pod was deleted, not by satoken")
-		})
+		}})
 }
 
 // faultsInRefusalWindow: the kube-apiserver killed when the first tokens stop being
 // accepted hides what decides every verdict: all NOT_JUDGED, saying when it was away.
 func faultsInRefusalWindow() features.Feature {
-	return faultRunFeature("in-refusal-window", "the kube-apiserver killed when the first tokens stop being accepted", nil,
-		[]fault{apiserverKilled(func(ttl time.Duration) time.Duration { return ttl + verdict.ValidatorLeeway + 2*time.Second })},
-		func(t *testing.T, rep *report.Report, got map[string]injected) {
+	return faultRunFeature(faultRunInput{name: "in-refusal-window", title: "the kube-apiserver killed when the first tokens stop being accepted",
+		faults: []fault{apiserverKilled(func(ttl time.Duration) time.Duration { return ttl + verdict.ValidatorLeeway + 2*time.Second })},
+		want: func(t *testing.T, rep *report.Report, got map[string]injected, _ error) {
 			assertOutage(t, rep, got["apiserver"].at)
 			assert.Equal(t, report.NotJudged, rep.Decide())
 			for _, p := range rep.Results {
@@ -281,7 +298,7 @@ func faultsInRefusalWindow() features.Feature {
 				assert.Contains(t, p.Reason, "the apiserver was unavailable", p.Name())
 				assert.NotEmpty(t, p.Hint, p.Name())
 			}
-		})
+		}})
 }
 
 // auditRotationFeature runs `satoken check` on the good and the bad stand-in add-on while
@@ -342,14 +359,14 @@ func auditRotationFeature() features.Feature {
 // probe: each result is NOT_JUDGED, saying its process restarted (the observation of the
 // first process ends there), and the cluster is still deleted whole.
 func faultsNodeRestart() features.Feature {
-	return faultRunFeature("node-restart", "the node container restarted before the tokens expire", nil,
-		[]fault{nodeRestarted(func(ttl time.Duration) time.Duration { return ttl / 6 })},
-		func(t *testing.T, rep *report.Report, got map[string]injected) {
+	return faultRunFeature(faultRunInput{name: "node-restart", title: "the node container restarted before the tokens expire",
+		faults: []fault{nodeRestarted(func(ttl time.Duration) time.Duration { return ttl / 6 })},
+		want: func(t *testing.T, rep *report.Report, got map[string]injected, _ error) {
 			for _, p := range rep.Results {
 				assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
 				assert.Contains(t, p.Reason, "the client's process restarted at", p.Name())
 			}
-		})
+		}})
 }
 
 // concurrentClustersFeature creates and deletes two clusters side by side, cycle after
@@ -415,6 +432,109 @@ func concurrentClustersFeature() features.Feature {
 				}
 				t.Logf("cycle %d/%d: two clusters created and deleted side by side in %s, no retry", cycle, cycles, time.Since(start).Round(time.Second))
 			}
+			return ctx
+		}).
+		Feature()
+}
+
+// engineRestarted stops the Docker engine and starts it again (as `satoken host` does): every
+// kind node on the machine stops with it.
+func engineRestarted(after func(time.Duration) time.Duration) fault {
+	return fault{what: "engine", after: after, do: func(ctx context.Context, _ string, _ *kube.Client) (time.Time, error) {
+		at := time.Now()
+		if out, err := exec.CommandContext(ctx, "pkill", "-TERM", "-x", "dockerd").CombinedOutput(); err != nil {
+			return at, fmt.Errorf("stop dockerd: %w: %s", err, out)
+		}
+		if err := wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(context.Context) (bool, error) {
+			return exec.Command("pgrep", "-x", "dockerd").Run() != nil, nil
+		}); err != nil {
+			return at, fmt.Errorf("dockerd did not stop: %w", err)
+		}
+		_, err := host.Ensure(ctx, host.Input{RepoRoot: hctx.Root, Log: hctx.Log})
+		return at, err
+	}}
+}
+
+// faultsEngineRestart: the Docker engine restarted once the verdicts were decided (v8.0.0's
+// 401s settled, the newest client-go's second switch seen), during the rest of the watch.
+// The run ends with an error saying the cluster is gone, or completes if the node came
+// back; either way the report keeps what was judged before, and the cluster is deleted.
+// Label scenario=engine: it stops every cluster on the machine, so it runs alone (make
+// e2e-engine), not in CI.
+func faultsEngineRestart() features.Feature {
+	return faultRunFeature(faultRunInput{name: "engine", title: "the Docker engine restarted after the verdicts were decided", label: "engine", runEnds: true,
+		faults: []fault{engineRestarted(func(ttl time.Duration) time.Duration { return max(ttl+140*time.Second, ttl*17/10) })},
+		want: func(t *testing.T, rep *report.Report, got map[string]injected, err error) {
+			if err != nil {
+				assert.ErrorContains(t, err, "its cluster is gone")
+			}
+			byLabel := byName(rep)
+			assert.Equal(t, verdict.FailsAfterExpiry, byLabel[oldestLabel].Verdict, "decided before the engine stopped: %s", byLabel[oldestLabel].Reason)
+			newest := built[len(built)-1].Probe.Label
+			assert.Equal(t, verdict.Reloads, byLabel[newest].Verdict, "decided before the engine stopped: %s", byLabel[newest].Reason)
+		}})
+}
+
+// session is one satoken command run by concurrentSessionsFeature.
+type session struct {
+	args []string
+	out  string // combined output
+	code int
+	took time.Duration
+}
+
+// concurrentSessionsFeature starts two `satoken run` sessions on distinct clusters and two
+// `satoken check` sessions on one cluster name at the same moment, on one engine: the runs
+// complete with the verdicts they always have, one check completes and the other is
+// refused with exit 1 before touching anything, and no cluster is left.
+func concurrentSessionsFeature() features.Feature {
+	return features.New("faults: two run and two check sessions at once").
+		WithLabel("scenario", "faults").
+		Assess("each completes or is refused", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			cli, dir := cliBinary(t), t.TempDir()
+			newest := built[len(built)-1].Probe.Label
+			good := filepath.Join(provider.opts.FixturesDir, "check", "good-addon.yaml")
+			sessions := []*session{
+				{args: []string{"run", "--fast", "--versions", oldestLabel + "," + newest, "--cluster", "satoken-cc-run-a", "--out", filepath.Join(dir, "run-a")}},
+				{args: []string{"run", "--fast", "--versions", oldestLabel + "," + newest, "--cluster", "satoken-cc-run-b", "--out", filepath.Join(dir, "run-b")}},
+				{args: []string{"check", "--fast", "--manifests", good, "--cluster", "satoken-cc-check", "--out", filepath.Join(dir, "check-1")}},
+				{args: []string{"check", "--fast", "--manifests", good, "--cluster", "satoken-cc-check", "--out", filepath.Join(dir, "check-2")}},
+			}
+			var wg sync.WaitGroup
+			for _, s := range sessions {
+				wg.Go(func() {
+					start := time.Now()
+					cmd := exec.CommandContext(ctx, cli, s.args...)
+					cmd.Dir = hctx.Root
+					out, err := cmd.CombinedOutput()
+					s.out, s.took, s.code = string(out), time.Since(start), cmd.ProcessState.ExitCode()
+					if err != nil && cmd.ProcessState == nil {
+						s.out, s.code = err.Error(), -1
+					}
+				})
+			}
+			wg.Wait()
+			for _, s := range sessions[:2] {
+				require.Equal(t, 0, s.code, "satoken %v:\n%s", s.args, s.out)
+				rep, err := report.Load(filepath.Join(s.args[len(s.args)-1], "report.json"))
+				require.NoError(t, err)
+				got := byName(rep)
+				assert.Equal(t, verdict.FailsAfterExpiry, got[oldestLabel].Verdict, "%v: %s", s.args, got[oldestLabel].Reason)
+				assert.Equal(t, verdict.Reloads, got[newest].Verdict, "%v: %s", s.args, got[newest].Reason)
+			}
+			won, lost := sessions[2], sessions[3]
+			if won.code != 0 {
+				won, lost = lost, won
+			}
+			require.Equal(t, 0, won.code, "one check on satoken-cc-check completes:\n%s", won.out)
+			require.Equal(t, 1, lost.code, "the other is refused:\n%s", lost.out)
+			assert.Contains(t, lost.out, "in use by another satoken process")
+			assert.Less(t, lost.took, won.took/2, "refused at once, not after a check of its own")
+			t.Logf("runs %s and %s; check %s; refused check %s", sessions[0].took.Round(time.Second), sessions[1].took.Round(time.Second),
+				won.took.Round(time.Second), lost.took.Round(time.Second))
+			left, err := exec.Command("docker", "ps", "-a", "--filter", "name=satoken-cc-", "--format", "{{.Names}}").Output()
+			require.NoError(t, err)
+			assert.Empty(t, strings.TrimSpace(string(left)), "no cluster of the sessions is left")
 			return ctx
 		}).
 		Feature()

@@ -8,6 +8,8 @@
 //   - check: the add-on gates on the stand-ins of fixtures/check (TestExpiry)
 //   - existing: `satoken run` on a cluster it did not make (TestExpiry)
 //   - faults: faults injected on clusters of their own (TestFaults; make e2e-faults)
+//   - engine: the Docker engine restarted under a run (TestEngineRestart; make e2e-engine,
+//     not in CI: it stops every cluster on the machine)
 //   - long: the hour-long scenarios (TestLong; make e2e-long, not in CI)
 //   - corpus: the real add-ons of fixtures/addons (TestCorpus; make e2e-corpus, not in CI)
 //

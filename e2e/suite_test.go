@@ -25,9 +25,16 @@ func TestLong(t *testing.T) {
 // TestFaults injects faults on clusters of their own (label scenario=faults), two at a
 // time: a probe pod deleted and the kube-apiserver killed before the tokens expire, beside
 // the kube-apiserver killed when they stop being accepted; the node container restarted,
-// beside the audit log rotated during check; then concurrent cluster create/delete cycles.
+// beside the audit log rotated during check; then two run and two check sessions at once,
+// and concurrent cluster create/delete cycles.
 func TestFaults(t *testing.T) {
 	testenv.TestInParallel(t, faultsBeforeExpiry(), faultsInRefusalWindow())
 	testenv.TestInParallel(t, faultsNodeRestart(), auditRotationFeature())
-	testenv.Test(t, concurrentClustersFeature())
+	testenv.Test(t, concurrentSessionsFeature(), concurrentClustersFeature())
+}
+
+// TestEngineRestart restarts the Docker engine under a running reproduction (label
+// scenario=engine; make e2e-engine): it stops every cluster on the machine, so never in CI.
+func TestEngineRestart(t *testing.T) {
+	testenv.Test(t, faultsEngineRestart())
 }
