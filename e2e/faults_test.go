@@ -228,19 +228,23 @@ func faultRunFeature(in faultRunInput) features.Feature {
 			rep, err := repro.Run(ctx, repro.Input{Target: c.Target(), Probes: run, TTL: ttl, Interval: interval,
 				Settle: settleFor(target.StockSettle), OutDir: out, FixturesDir: provider.opts.FixturesDir, Log: log})
 			require.NotNil(t, rep, "%v", err)
+			if err != nil { // as the CLI records it: the run failed, whatever was judged
+				rep.Error = err.Error()
+			}
 			rep.Decide()
 			require.NoError(t, rep.WriteAll(out))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
-			if !in.runEnds {
-				require.NoError(t, err)
-			}
 			got := <-done
 			for _, f := range faults {
-				require.NoError(t, got[f.what].err, "fault %s was injected during the run", f.what)
+				require.NoError(t, got[f.what].err, "fault %s was injected", f.what)
+				require.True(t, got[f.what].at.Before(rep.FinishedAt), "fault %s took effect at %v, during the run (finished %v)", f.what, got[f.what].at, rep.FinishedAt)
 			}
 			require.Len(t, rep.Results, len(run))
-			for _, p := range rep.Results {
-				assertConsistent(t, p, rep)
+			if !in.runEnds { // a run that ended early skipped its later steps (the restart)
+				require.NoError(t, err)
+				for _, p := range rep.Results {
+					assertConsistent(t, p, rep)
+				}
 			}
 			in.want(t, rep, got, err)
 			return ctx
@@ -455,23 +459,31 @@ func engineRestarted(after func(time.Duration) time.Duration) fault {
 	}}
 }
 
-// faultsEngineRestart: the Docker engine restarted once the verdicts were decided (v8.0.0's
-// 401s settled, the newest client-go's second switch seen), during the rest of the watch.
-// The run ends with an error saying the cluster is gone, or completes if the node came
-// back; either way the report keeps what was judged before, and the cluster is deleted.
+// faultsEngineRestart: the Docker engine restarted once v8.0.0's verdict was decided (its
+// 401s settled), during the rest of the watch.
+// The run fails (its later steps cannot reach the cluster; an apiserver away for 3 min ends
+// it with "its cluster is gone"), or completes if the node came back in time; either way
+// the report keeps what was judged before, and the cluster is deleted.
 // Label scenario=engine: it stops every cluster on the machine, so it runs alone (make
 // e2e-engine), not in CI.
 func faultsEngineRestart() features.Feature {
-	return faultRunFeature(faultRunInput{name: "engine", title: "the Docker engine restarted after the verdicts were decided", label: "engine", runEnds: true,
+	return faultRunFeature(faultRunInput{name: "engine", title: "the Docker engine restarted during the watch", label: "engine", runEnds: true,
 		faults: []fault{engineRestarted(func(ttl time.Duration) time.Duration { return max(ttl+140*time.Second, ttl*17/10) })},
 		want: func(t *testing.T, rep *report.Report, got map[string]injected, err error) {
 			if err != nil {
-				assert.ErrorContains(t, err, "its cluster is gone")
+				t.Logf("the run ended with: %v", err)
+				assert.Equal(t, report.Failed, rep.Decide(), "a run that ended early fails, whatever was judged")
 			}
+			// v8.0.0's 401s had settled (exp+1m5s + 1 min) before the engine stopped; the newest
+			// client-go's second switch may come later than that (it re-reads its token
+			// file once a minute): then it is not judged, and the reason says why.
 			byLabel := byName(rep)
 			assert.Equal(t, verdict.FailsAfterExpiry, byLabel[oldestLabel].Verdict, "decided before the engine stopped: %s", byLabel[oldestLabel].Reason)
-			newest := built[len(built)-1].Probe.Label
-			assert.Equal(t, verdict.Reloads, byLabel[newest].Verdict, "decided before the engine stopped: %s", byLabel[newest].Reason)
+			newest := byLabel[built[len(built)-1].Probe.Label]
+			if newest.Verdict != verdict.Reloads {
+				assert.Equal(t, verdict.NotJudged, newest.Verdict, newest.Reason)
+				assert.Regexp(t, "process restarted|apiserver was unavailable|without an HTTP answer", newest.Reason)
+			}
 		}})
 }
 
