@@ -40,10 +40,21 @@ func Output(cmd exec.Cmd) (string, error) {
 // the inherited environment (and PWD naming dir, as os/exec sets it): kind's Cmd has no
 // directory setter, and its SetEnv replaces the environment.
 func InDir(cmd exec.Cmd, dir string, env ...string) exec.Cmd {
-	lc := cmd.(*exec.LocalCmd)
+	lc, ok := cmd.(*exec.LocalCmd)
+	if !ok { // a command run elsewhere (a node, a fake) has no host directory
+		return refused{cmd, fmt.Errorf("hostcmd.InDir %s: a %T does not run on this host", dir, cmd)}
+	}
 	lc.Dir = dir
 	return lc.SetEnv(append(lc.Environ(), env...)...)
 }
+
+// refused is a command that fails when run, saying why.
+type refused struct {
+	exec.Cmd
+	err error
+}
+
+func (r refused) Run() error { return r.err }
 
 func tee(buf *bytes.Buffer, w io.Writer) io.Writer {
 	if w == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,4 +62,22 @@ func TestOutputCanceled(t *testing.T) {
 	_, err := Output(exec.CommandContext(ctx, "sleep", "10"))
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "sleep 10: "), err.Error())
+}
+
+// fakeCmd is a command that does not run on the host (as a node's or a test's).
+type fakeCmd struct{ ran bool }
+
+func (f *fakeCmd) Run() error                   { f.ran = true; return nil }
+func (f *fakeCmd) SetEnv(...string) exec.Cmd    { return f }
+func (f *fakeCmd) SetStdin(io.Reader) exec.Cmd  { return f }
+func (f *fakeCmd) SetStdout(io.Writer) exec.Cmd { return f }
+func (f *fakeCmd) SetStderr(io.Writer) exec.Cmd { return f }
+
+// TestInDirRefusesANonLocalCommand: InDir on a command that does not run on this host
+// returns one that fails with an error saying so, instead of panicking.
+func TestInDirRefusesANonLocalCommand(t *testing.T) {
+	f := &fakeCmd{}
+	_, err := Output(InDir(f, "/src"))
+	require.ErrorContains(t, err, "does not run on this host")
+	assert.False(t, f.ran)
 }
