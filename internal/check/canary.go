@@ -10,12 +10,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/waits"
 )
 
 // The canary proves that the audit log shows the 401s of a workload pod's position: run
@@ -112,16 +112,17 @@ func runCanary(ctx context.Context, kc *kube.Client, pos position, image string,
 		_ = kc.Typed.CoreV1().Pods(pos.namespace).Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{})
 	}()
 	var last *corev1.Pod
-	err = wait.PollUntilContextTimeout(ctx, time.Second, canaryTimeout, true, func(ctx context.Context) (bool, error) {
-		p, err := kc.Typed.CoreV1().Pods(pos.namespace).Get(ctx, created.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		last = p
-		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed, nil
-	})
+	err = waits.Until(ctx, waits.Input{What: "the canary pod to finish", Every: time.Second, Timeout: canaryTimeout},
+		func(ctx context.Context) (bool, string, error) {
+			p, err := kc.Typed.CoreV1().Pods(pos.namespace).Get(ctx, created.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			last = p
+			return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed, kube.PodProblem(p), nil
+		})
 	if err != nil {
-		return nil, fmt.Errorf("did not finish within %s: %s", canaryTimeout, kube.PodProblem(last))
+		return nil, err
 	}
 	if last.Status.Phase != corev1.PodSucceeded {
 		return nil, fmt.Errorf("failed: %s", kube.PodProblem(last))

@@ -15,9 +15,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+	"github.com/satoken-e2e/satoken-e2e/internal/waits"
 )
 
 // How a check gives the workload's pods short tokens.
@@ -161,21 +161,15 @@ func installPolicy(ctx context.Context, kc *kube.Client, groupVersion, name stri
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "satoken-policy-probe-", Namespace: w.policyNamespaces()[0], Labels: map[string]string{dryRunLabel: name}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "satoken.invalid/dry-run"}}},
 	}
-	var last string
-	err := wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
-		got, err := kc.Typed.CoreV1().Pods(probe.Namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err != nil {
-			last = err.Error()
-			return false, nil
-		}
-		ttls := TokenTTLs(got.Spec)
-		last = fmt.Sprintf("dry-run pod token TTLs %v", ttls)
-		return len(ttls) > 0 && allEqual(ttls, ttlSeconds), nil
-	})
-	if err != nil {
-		return fmt.Errorf("MutatingAdmissionPolicy %s not in effect after 1m (%s): %w", name, last, err)
-	}
-	return nil
+	return waits.Until(ctx, waits.Input{What: fmt.Sprintf("MutatingAdmissionPolicy %s in effect", name), Every: time.Second, Timeout: time.Minute},
+		func(ctx context.Context) (bool, string, error) {
+			got, err := kc.Typed.CoreV1().Pods(probe.Namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			ttls := TokenTTLs(got.Spec)
+			return len(ttls) > 0 && allEqual(ttls, ttlSeconds), fmt.Sprintf("dry-run pod token TTLs %v", ttls), nil
+		})
 }
 
 // RemovePolicies deletes every token policy and binding of satoken's where the cluster

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apimachinery/pkg/util/wait"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
@@ -18,6 +17,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
+	"github.com/satoken-e2e/satoken-e2e/internal/waits"
 )
 
 // Cluster is a running kind cluster.
@@ -116,19 +116,17 @@ func WaitServiceRouting(ctx context.Context, name string, log *phase.Recorder) e
 		return err
 	}
 	ready := 0 // nodes[:ready] route the Service; one deadline for all of them
-	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(context.Context) (bool, error) {
-		for ; ready < len(nodes); ready++ {
-			if nodes[ready].Command("sh", "-c", "iptables-save -t nat | grep -q 'default/kubernetes:https'").Run() != nil {
-				return false, nil
+	err = waits.Until(ctx, waits.Input{What: "kube-proxy to program the kubernetes Service", Every: time.Second, Timeout: 2 * time.Minute},
+		func(context.Context) (bool, string, error) {
+			for ; ready < len(nodes); ready++ {
+				if nodes[ready].Command("sh", "-c", "iptables-save -t nat | grep -q 'default/kubernetes:https'").Run() != nil {
+					return false, "not yet on " + nodes[ready].String(), nil
+				}
 			}
-		}
-		return true, nil
-	})
+			return true, "", nil
+		})
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("kube-proxy has not programmed the kubernetes Service on %s after 2m", nodes[ready].String())
+		return err
 	}
 	log.Printf("kube-proxy routes the kubernetes Service on %d node(s)", len(nodes))
 	return nil

@@ -22,7 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/waits"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -255,18 +256,16 @@ func (c *Client) Delete(ctx context.Context, objs []Object) error {
 // WaitPodRunning waits until the pod runs and returns it (with its IP).
 func (c *Client) WaitPodRunning(ctx context.Context, ns, name string, timeout time.Duration) (*corev1.Pod, error) {
 	var pod *corev1.Pod
-	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
-		p, err := c.Typed.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		pod = p
-		return p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "", nil
-	})
-	if err != nil {
-		return pod, fmt.Errorf("pod %s/%s not running after %s: %s", ns, name, timeout, PodProblem(pod))
-	}
-	return pod, nil
+	err := waits.Until(ctx, waits.Input{What: fmt.Sprintf("pod %s/%s running", ns, name), Every: time.Second, Timeout: timeout},
+		func(ctx context.Context) (bool, string, error) {
+			p, err := c.Typed.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			pod = p
+			return p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "", PodProblem(p), nil
+		})
+	return pod, err
 }
 
 // PodProblem describes why a pod is not running, for error messages.

@@ -7,9 +7,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
+	"github.com/satoken-e2e/satoken-e2e/internal/waits"
 )
 
 // namespaceGoneTimeout bounds the wait for deleted namespaces to disappear (their pods
@@ -25,20 +25,17 @@ func DeleteNamespaces(ctx context.Context, kc *kube.Client, names []string) erro
 		}
 	}
 	left := names
-	err := wait.PollUntilContextTimeout(ctx, time.Second, namespaceGoneTimeout, true, func(ctx context.Context) (bool, error) {
-		var still []string
-		for _, ns := range left {
-			if _, err := kc.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-				still = append(still, ns)
+	return waits.Until(ctx, waits.Input{What: fmt.Sprintf("namespaces %v gone", names), Every: time.Second, Timeout: namespaceGoneTimeout},
+		func(ctx context.Context) (bool, string, error) {
+			var still []string
+			for _, ns := range left {
+				if _, err := kc.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+					still = append(still, ns)
+				}
 			}
-		}
-		left = still
-		return len(left) == 0, nil
-	})
-	if err != nil {
-		return fmt.Errorf("namespaces %v still terminating after %s: %w", left, namespaceGoneTimeout, err)
-	}
-	return nil
+			left = still
+			return len(left) == 0, fmt.Sprintf("%v still terminating", left), nil
+		})
 }
 
 // Leftovers lists the namespaces satoken created (they carry its label) that still exist.
