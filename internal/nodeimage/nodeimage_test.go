@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/modfile"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/prereq"
 )
 
 const upstreamGoMod = `module k8s.io/kubernetes
@@ -220,7 +222,7 @@ func TestContainerd2Build(t *testing.T) {
 func kindContainerdConfig(t *testing.T) []byte {
 	_, dir, err := kindFiles(context.Background())
 	if err != nil {
-		t.Skipf("kind module not available: %v", err)
+		prereq.Missing(t, "kind module not available: %v", err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "etc", "containerd", "config.toml"))
 	require.NoError(t, err)

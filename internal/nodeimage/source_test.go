@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/modfile"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/prereq"
 )
 
 // kubeTree writes a minimal k8s.io/kubernetes tree; with staging, a checkout's layout.
@@ -87,9 +89,7 @@ func TestSourceVersion(t *testing.T) {
 }
 
 func TestTreeVersionFromGit(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git")
-	}
+	prereq.Command(t, "git", "the tree version comes from git describe")
 	dir := kubeTree(t, t.TempDir(), true)
 	git := func(args ...string) {
 		t.Helper()

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/mod/semver"
 
 	"github.com/satoken-e2e/satoken-e2e/apps/probe/tokeninfo"
+	"github.com/satoken-e2e/satoken-e2e/internal/prereq"
 )
 
 // The checked-in JavaScript matrix: js-<version> labels, oldest first, the adapter of
@@ -319,11 +320,7 @@ func TestOCIImageJS(t *testing.T) {
 
 func nodeOrSkip(t *testing.T) string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed (the JavaScript probes need nodejs and npm on the host)")
-	}
-	return node
+	return prereq.Command(t, "node", "the JavaScript probes need nodejs and npm on the host")
 }
 
 // The JavaScript probe's own unit tests (node --test).

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/prereq"
 )
 
 var tiny struct {
@@ -20,9 +22,7 @@ var tiny struct {
 // tinyBinary builds, once per test run, a Go program without dependencies.
 func tinyBinary(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go toolchain not in PATH")
-	}
+	prereq.Command(t, "go", "the test builds a binary")
 	tiny.once.Do(func() {
 		dir, err := os.MkdirTemp("", "satoken-scan-test-")
 		if err != nil {
