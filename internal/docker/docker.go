@@ -85,3 +85,60 @@ func Save(ctx context.Context, archive string, images ...string) error {
 	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", append([]string{"save", "-o", archive}, images...)...))
 	return err
 }
+
+// Build builds the context directory ctxDir as tag.
+func Build(ctx context.Context, tag, ctxDir string) error {
+	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "build", "-q", "-t", tag, ctxDir))
+	return err
+}
+
+// Remove removes images, best effort and even after Ctrl-C (a cleanup): a failure leaves
+// a stray image behind, nothing a build's result depends on.
+func Remove(ctx context.Context, images ...string) {
+	_, _ = hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", append([]string{"rmi"}, images...)...))
+}
+
+// RemoveContainer removes a container and its anonymous volumes, best effort and even
+// after Ctrl-C.
+func RemoveContainer(ctx context.Context, name string) {
+	_, _ = hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", "rm", "-f", "-v", name))
+}
+
+// Tags lists the local images of repo (repository:tag).
+func Tags(ctx context.Context, repo string) []string {
+	out, _ := hostcmd.Output(exec.CommandContext(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repo))
+	return strings.Fields(out)
+}
+
+// Container is a long-running container started to work in (`sleep infinity`).
+type Container struct {
+	Name   string
+	Image  string
+	Mounts []string // -v values
+}
+
+// Start starts c, replacing a container of the same name left by an interrupted run.
+func (c Container) Start(ctx context.Context) error {
+	RemoveContainer(ctx, c.Name)
+	args := []string{"run", "-d", "--name", c.Name, "--entrypoint=sleep", "--security-opt", "seccomp=unconfined"}
+	for _, m := range c.Mounts {
+		args = append(args, "-v", m)
+	}
+	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", append(args, c.Image, "infinity")...))
+	return err
+}
+
+// Exec runs a command in c and returns its output.
+func (c Container) Exec(ctx context.Context, cmd ...string) (string, error) {
+	return hostcmd.Output(exec.CommandContext(ctx, "docker", append([]string{"exec", c.Name}, cmd...)...))
+}
+
+// Commit commits c as image with Dockerfile changes (ENTRYPOINT, CMD, LABEL ...).
+func (c Container) Commit(ctx context.Context, image string, changes ...string) error {
+	args := []string{"commit"}
+	for _, ch := range changes {
+		args = append(args, "--change", ch)
+	}
+	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", append(args, c.Name, image)...))
+	return err
+}

@@ -9,10 +9,8 @@ import (
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/kind/pkg/exec"
-
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
-	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
 // preloadScript starts containerd in the build container and imports the saved images into
@@ -91,12 +89,10 @@ RUN systemctl enable %s && echo %s > /kind/version
 		return err
 	}
 	buildImage := "satoken/kind-node-build:" + hash
-	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "build", "-q", "-t", buildImage, ctxDir)); err != nil {
+	if err := docker.Build(ctx, buildImage, ctxDir); err != nil {
 		return err
 	}
-	defer func() {
-		_, _ = hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", "rmi", buildImage))
-	}()
+	defer docker.Remove(ctx, buildImage)
 
 	refs := []string{string(im.Etcd), string(im.Pause)}
 	for _, c := range im.Components {
@@ -118,30 +114,23 @@ type preloadCommitInput struct {
 // (kubeadm runs what is there under the expected names) and commits the node image. An
 // image of the same name already in From is replaced.
 func (b *builder) preloadCommit(ctx context.Context, in preloadCommitInput) error {
-	// cleanup runs a docker command on the way out, even after Ctrl-C; a failure leaves a
-	// stray image or container behind, nothing the build's result depends on.
-	cleanup := func(args ...string) {
-		_, _ = hostcmd.Output(exec.CommandContext(context.WithoutCancel(ctx), "docker", args...))
-	}
 	preload := filepath.Join(b.workDir, "preload")
 	if err := os.MkdirAll(preload, 0o755); err != nil {
 		return err
 	}
 	b.log.Printf("saving %d control-plane images for preload", len(in.Refs))
-	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", append([]string{"save", "-o", filepath.Join(preload, "images.tar")}, in.Refs...)...)); err != nil {
+	if err := docker.Save(ctx, filepath.Join(preload, "images.tar"), in.Refs...); err != nil {
 		return err
 	}
 	// The images now live in the tarball; the host's docker does not need them.
-	defer cleanup(append([]string{"rmi"}, in.Refs...)...)
+	defer docker.Remove(ctx, in.Refs...)
 
-	container := "satoken-nodeimage-" + shortHash(in.Image+in.Labels[inputsLabel])
-	_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "rm", "-f", container)) // left over by an interrupted build
-	if _, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "run", "-d", "--name", container, "--entrypoint=sleep",
-		"--security-opt", "seccomp=unconfined", "-v", preload+":/preload:ro", in.From, "infinity")); err != nil {
+	c := docker.Container{Name: "satoken-nodeimage-" + shortHash(in.Image+in.Labels[inputsLabel]), Image: in.From, Mounts: []string{preload + ":/preload:ro"}}
+	if err := c.Start(ctx); err != nil {
 		return err
 	}
-	defer cleanup("rm", "-f", "-v", container)
-	listed, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "exec", container, "bash", "-c", preloadScript))
+	defer docker.RemoveContainer(ctx, c.Name)
+	listed, err := c.Exec(ctx, "bash", "-c", preloadScript)
 	if err != nil {
 		return fmt.Errorf("preload images: %w", err)
 	}
@@ -151,12 +140,9 @@ func (b *builder) preloadCommit(ctx context.Context, in preloadCommitInput) erro
 		}
 	}
 	b.log.Printf("committing %s", in.Image)
-	args := []string{"commit",
-		"--change", `ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]`,
-		"--change", `CMD []`}
+	changes := []string{`ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]`, `CMD []`}
 	for _, k := range slices.Sorted(maps.Keys(in.Labels)) {
-		args = append(args, "--change", fmt.Sprintf("LABEL %s=%s", k, in.Labels[k]))
+		changes = append(changes, fmt.Sprintf("LABEL %s=%s", k, in.Labels[k]))
 	}
-	_, err = hostcmd.Output(exec.CommandContext(ctx, "docker", append(args, container, in.Image)...))
-	return err
+	return c.Commit(ctx, in.Image, changes...)
 }

@@ -9,6 +9,7 @@ import (
 
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/fileutil"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
@@ -108,6 +109,5 @@ func (b *builder) componentImage(ctx context.Context, binDir string, ref imageRe
 		return err
 	}
 	b.log.Printf("image %s", ref)
-	_, err := hostcmd.Output(exec.CommandContext(ctx, "docker", "build", "-q", "-t", string(ref), ctxDir))
-	return err
+	return docker.Build(ctx, string(ref), ctxDir)
 }

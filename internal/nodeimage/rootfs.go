@@ -84,10 +84,9 @@ func (b *builder) rootfs(ctx context.Context, in inputs) error {
 
 // pruneOtherTags removes superseded builds of repo (a new base makes the old one dead weight).
 func pruneOtherTags(ctx context.Context, repo, keep string) {
-	out, _ := hostcmd.Output(exec.CommandContext(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repo))
-	for _, img := range strings.Fields(out) {
+	for _, img := range docker.Tags(ctx, repo) {
 		if img != keep {
-			_, _ = hostcmd.Output(exec.CommandContext(ctx, "docker", "rmi", img))
+			docker.Remove(ctx, img)
 		}
 	}
 }
