@@ -311,7 +311,7 @@ func faultsInRefusalWindow() features.Feature {
 func auditRotationFeature() features.Feature {
 	const name = "satoken-fault-audit"
 	return features.New("faults: the audit log rotated during check").
-		WithLabel("scenario", "faults").
+		WithLabel("scenario", "faults-extra").
 		Setup(faultCluster(name, func(o *cluster.Options) { o.AuditLogRotation = cluster.AuditLogRotation{MaxSizeMB: 1, MaxBackups: 100} })).
 		Assess("verdicts as unrotated", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := ctx.Value(faultClusterKey{}).(*cluster.Cluster)
@@ -363,7 +363,7 @@ func auditRotationFeature() features.Feature {
 // probe: each result is NOT_JUDGED, saying its process restarted (the observation of the
 // first process ends there), and the cluster is still deleted whole.
 func faultsNodeRestart() features.Feature {
-	return faultRunFeature(faultRunInput{name: "node-restart", title: "the node container restarted before the tokens expire",
+	return faultRunFeature(faultRunInput{name: "node-restart", title: "the node container restarted before the tokens expire", label: "faults-extra",
 		faults: []fault{nodeRestarted(func(ttl time.Duration) time.Duration { return ttl / 6 })},
 		want: func(t *testing.T, rep *report.Report, got map[string]injected, _ error) {
 			for _, p := range rep.Results {

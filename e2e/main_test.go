@@ -7,7 +7,9 @@
 //   - fast: the reproduction over the whole matrix (TestExpiry)
 //   - check: the add-on gates on the stand-ins of fixtures/check (TestExpiry)
 //   - existing: `satoken run` on a cluster it did not make (TestExpiry)
-//   - faults: faults injected on clusters of their own (TestFaults; make e2e-faults)
+//   - faults: faults injected on clusters of their own (TestFaults; in CI)
+//   - faults-extra: more of them, the node restarted and the audit log rotated
+//     (TestFaults; make e2e-faults, not in CI)
 //   - engine: the Docker engine restarted under a run (TestEngineRestart; make e2e-engine,
 //     not in CI: it stops every cluster on the machine)
 //   - long: the hour-long scenarios (TestLong; make e2e-long, not in CI)

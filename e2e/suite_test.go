@@ -22,11 +22,12 @@ func TestLong(t *testing.T) {
 	testenv.TestInParallel(t, automountFeature(), gracePeriodFeature())
 }
 
-// TestFaults injects faults on clusters of their own (label scenario=faults), two at a
-// time: a probe pod deleted and the kube-apiserver killed before the tokens expire, beside
-// the kube-apiserver killed when they stop being accepted; the node container restarted,
-// beside the audit log rotated during check; then two run and two check sessions at once,
-// and concurrent cluster create/delete cycles.
+// TestFaults injects faults on clusters of their own: a probe pod deleted and the
+// kube-apiserver killed before the tokens expire, beside the kube-apiserver killed when
+// they stop being accepted; then two run and two check sessions at once, and concurrent
+// cluster create/delete cycles (label scenario=faults, in CI). The node container
+// restarted, beside the audit log rotated during check (scenario=faults-extra), run with
+// make e2e-faults.
 func TestFaults(t *testing.T) {
 	testenv.TestInParallel(t, faultsBeforeExpiry(), faultsInRefusalWindow())
 	testenv.TestInParallel(t, faultsNodeRestart(), auditRotationFeature())
