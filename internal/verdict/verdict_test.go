@@ -373,6 +373,16 @@ func timer(period time.Duration) func(time.Duration, string) (string, string) {
 	}
 }
 
+// refusedOnce follows the current token and is refused once, at `at`.
+func refusedOnce(at time.Duration) func(time.Duration, string) (string, string) {
+	return func(t time.Duration, c string) (string, string) {
+		if t == at {
+			return unauth, c
+		}
+		return follows(t, c)
+	}
+}
+
 // outage is an apiserver outage seen by satoken's polling, relative to t0.
 func outage(from, to time.Duration) []Outage {
 	return []Outage{{From: t0.Add(from), To: t0.Add(to)}}
@@ -406,23 +416,13 @@ func TestOutages(t *testing.T) {
 	}, {
 		name: "a 401 right after a restart, inside the refusal window, then success: not INTERMITTENT",
 		s: scenario{rotate: true, until: 1200 * time.Second, call: during(640*time.Second, 670*time.Second, absent,
-			func(at time.Duration, c string) (string, string) {
-				if at == 670*time.Second {
-					return unauth, c
-				}
-				return follows(at, c)
-			})},
+			refusedOnce(670*time.Second))},
 		outages: outage(637*time.Second, 668*time.Second),
 		want:    NotJudged, reason: "a 401 came within 30s after it",
 	}, {
 		name: "a 401 right after an early restart: the restart, not another cause",
 		s: scenario{rotate: true, until: 1200 * time.Second, call: during(300*time.Second, 340*time.Second, absent,
-			func(at time.Duration, c string) (string, string) {
-				if at == 340*time.Second {
-					return unauth, c
-				}
-				return follows(at, c)
-			})},
+			refusedOnce(340*time.Second))},
 		outages: outage(298*time.Second, 338*time.Second),
 		want:    NotJudged, reason: "a 401 came within 30s after it",
 	}, {
