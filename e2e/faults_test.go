@@ -373,72 +373,82 @@ func faultsNodeRestart() features.Feature {
 		}})
 }
 
-// concurrentClustersFeature creates and deletes two clusters side by side, cycle after
-// cycle, and meanwhile tries to take one of them under its own name: every create must
-// succeed on the first try (no "retrying" in its log: the shared kind network is never
-// removed under another create), and the same-name attempt must be refused before it
-// touches anything. SATOKEN_E2E_CYCLES sets the cycles (CI: 2; the closing note: 10).
+// concurrentClustersFeature creates and deletes two clusters, each cycling on its own so
+// that one's delete meets the other's create, and in each cycle tries to take the cluster
+// under its own name: every create must succeed on the first try (no "retrying" in its
+// log: the shared kind network is never removed under another create), and the same-name
+// attempt must be refused before it touches anything. SATOKEN_E2E_CYCLES sets the cycles
+// (CI: 2; make e2e-faults: 10).
 func concurrentClustersFeature() features.Feature {
 	return features.New("faults: concurrent cluster create/delete cycles").
 		WithLabel("scenario", "faults").
 		Assess("no failure, no retry, equal names refused", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			cycles, err := strconv.Atoi(envOr("SATOKEN_E2E_CYCLES", "2"))
 			require.NoError(t, err, "SATOKEN_E2E_CYCLES")
-			names := []string{"satoken-fault-a", "satoken-fault-b"}
-			for cycle := 1; cycle <= cycles; cycle++ {
-				start := time.Now()
-				logs := make([]bytes.Buffer, len(names))
-				up := make([]*cluster.Cluster, len(names))
-				errs := make([]error, len(names))
-				var wg sync.WaitGroup
-				for i, name := range names {
-					wg.Go(func() {
-						opts, err := harness.ClusterOptions(hctx.Root, name)
+			// Each cluster cycles on its own, the second half a create behind the first, so
+			// one's delete keeps meeting the other's create: the race on kind's shared
+			// network ("network kind not found") when a delete removed it.
+			type outcome struct {
+				name, log string
+				cycle     int
+				err       error
+				took      time.Duration
+			}
+			var mu sync.Mutex
+			var outcomes []outcome
+			record := func(o outcome) { mu.Lock(); outcomes = append(outcomes, o); mu.Unlock() }
+			var wg sync.WaitGroup
+			for i, name := range []string{"satoken-fault-a", "satoken-fault-b"} {
+				wg.Go(func() {
+					time.Sleep(time.Duration(i) * 20 * time.Second)
+					opts, err := harness.ClusterOptions(hctx.Root, name)
+					if err != nil {
+						record(outcome{name: name, err: err})
+						return
+					}
+					opts.NodeImage = provider.opts.NodeImage
+					for cycle := 1; cycle <= cycles; cycle++ {
+						start := time.Now()
+						var log bytes.Buffer
+						c, err := cluster.Up(ctx, opts, &phase.Recorder{Out: &log})
 						if err == nil {
-							opts.NodeImage = provider.opts.NodeImage
-							up[i], err = cluster.Up(ctx, opts, &phase.Recorder{Out: &logs[i]})
+							err = refusedWhileUp(ctx, c)
+							if derr := c.Down(); err == nil {
+								err = derr
+							}
 						}
-						errs[i] = err
-					})
-				}
-				wg.Wait()
-				t.Cleanup(func() {
-					for _, c := range up {
-						if c != nil {
-							_ = c.Down()
+						record(outcome{name: name, cycle: cycle, log: log.String(), err: err, took: time.Since(start)})
+						if err != nil {
+							return
 						}
 					}
 				})
-				for i, name := range names {
-					require.NoError(t, errs[i], "cycle %d: create %s:\n%s", cycle, name, logs[i].String())
-					assert.NotContains(t, logs[i].String(), "retrying", "cycle %d: %s needed a retry", cycle, name)
-				}
-				// The same name while it is up: refused, and the cluster left as it was.
-				opts, err := harness.ClusterOptions(hctx.Root, names[0])
-				require.NoError(t, err)
-				opts.NodeImage = provider.opts.NodeImage
-				_, err = cluster.Up(ctx, opts, hctx.Log)
-				require.ErrorContains(t, err, "in use by another satoken process")
-				kc, err := up[0].Target().Client()
-				require.NoError(t, err)
-				_, err = kc.Typed.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
-				require.NoError(t, err, "cycle %d: %s still answers after the refused attempt", cycle, names[0])
-				for i := range names {
-					wg.Go(func() {
-						if errs[i] = up[i].Down(); errs[i] == nil {
-							up[i] = nil // deleted: nothing for the cleanup
-						}
-					})
-				}
-				wg.Wait()
-				for i, name := range names {
-					require.NoError(t, errs[i], "cycle %d: delete %s", cycle, name)
-				}
-				t.Logf("cycle %d/%d: two clusters created and deleted side by side in %s, no retry", cycle, cycles, time.Since(start).Round(time.Second))
+			}
+			wg.Wait()
+			require.Len(t, outcomes, 2*cycles, "every cycle of both clusters ran")
+			for _, o := range outcomes {
+				require.NoError(t, o.err, "%s cycle %d:\n%s", o.name, o.cycle, o.log)
+				assert.NotContains(t, o.log, "retrying", "%s cycle %d needed a retry", o.name, o.cycle)
+				t.Logf("%s cycle %d/%d: created, same name refused, deleted in %s, no retry", o.name, o.cycle, cycles, o.took.Round(time.Second))
 			}
 			return ctx
 		}).
 		Feature()
+}
+
+// refusedWhileUp: taking c's name while it is up is refused, and c still answers after.
+func refusedWhileUp(ctx context.Context, c *cluster.Cluster) error {
+	if _, err := cluster.Up(ctx, c.Options, nil); err == nil || !strings.Contains(err.Error(), "in use by another satoken process") {
+		return fmt.Errorf("a second Up of %s was not refused as in use: %v", c.Name, err)
+	}
+	kc, err := c.Target().Client()
+	if err == nil {
+		_, err = kc.Typed.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("%s does not answer after the refused attempt: %w", c.Name, err)
+	}
+	return nil
 }
 
 // engineRestarted stops the Docker engine and starts it again (as `satoken host` does): every
