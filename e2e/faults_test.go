@@ -376,8 +376,7 @@ func faultsNodeRestart() features.Feature {
 // concurrentClustersFeature creates and deletes two clusters, each cycling on its own so
 // that one's delete meets the other's create, and in each cycle tries to take the cluster
 // under its own name: every create must succeed on the first try (no "retrying" in its
-// log: the shared kind network is never removed under another create), and the same-name
-// attempt must be refused before it touches anything. SATOKEN_E2E_CYCLES sets the cycles
+// log), and the same-name attempt must be refused before it touches anything. SATOKEN_E2E_CYCLES sets the cycles
 // (CI: 2; make e2e-faults: 10).
 func concurrentClustersFeature() features.Feature {
 	return features.New("faults: concurrent cluster create/delete cycles").
@@ -386,8 +385,8 @@ func concurrentClustersFeature() features.Feature {
 			cycles, err := strconv.Atoi(envOr("SATOKEN_E2E_CYCLES", "2"))
 			require.NoError(t, err, "SATOKEN_E2E_CYCLES")
 			// Each cluster cycles on its own, the second half a create behind the first, so
-			// one's delete keeps meeting the other's create: the race on kind's shared
-			// network ("network kind not found") when a delete removed it.
+			// one's delete meets the other's create. (The race on kind's shared network
+			// cannot happen here: the suite's cluster keeps the network in use.)
 			type outcome struct {
 				name, log string
 				cycle     int
