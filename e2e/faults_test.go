@@ -76,7 +76,7 @@ func faultCluster(name string, set ...func(*cluster.Options)) features.Func {
 // manifest moved aside (so the kubelet does not start it again at once) and its container
 // killed (SIGKILL, as an OOM kill would); then the manifest is put back and the kubelet
 // starts it as it does any static pod. killed is when the container was gone.
-func apiserverDown(clusterName string, down time.Duration) (killed time.Time, err error) {
+func apiserverDown(ctx context.Context, clusterName string, down time.Duration) (killed time.Time, err error) {
 	nodes, err := kindcluster.NewProvider(kindcluster.ProviderWithDocker()).ListNodes(clusterName)
 	if err != nil {
 		return killed, err
@@ -97,7 +97,10 @@ func apiserverDown(clusterName string, down time.Duration) (killed time.Time, er
 			return killed, err
 		}
 		killed = time.Now()
-		time.Sleep(down)
+		select { // put back even when the test is stopped: the cluster is deleted whole after
+		case <-ctx.Done():
+		case <-time.After(down):
+		}
 		return killed, run("mv " + aside + " " + manifest)
 	}
 	return killed, fmt.Errorf("no control-plane node in cluster %s", clusterName)
@@ -144,8 +147,8 @@ type injected struct {
 
 // apiserverKilled takes the kube-apiserver away for `outage`.
 func apiserverKilled(after func(time.Duration) time.Duration) fault {
-	return fault{what: "apiserver", after: after, do: func(_ context.Context, clusterName string, _ *kube.Client) (time.Time, error) {
-		return apiserverDown(clusterName, outage)
+	return fault{what: "apiserver", after: after, do: func(ctx context.Context, clusterName string, _ *kube.Client) (time.Time, error) {
+		return apiserverDown(ctx, clusterName, outage)
 	}}
 }
 
