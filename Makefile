@@ -35,6 +35,7 @@ e2e:
 	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestAccelerated' ./internal/nodeimage
 	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestDiskFullLeavesNothingTrusted|TestJSProbeImages' ./internal/probes
 	$(GO) test -tags e2e -count=1 -timeout 10m -run 'TestContainerCommit' ./internal/docker
+	$(GO) test -tags e2e -count=1 -timeout 10m -run 'TestDeleteInAnotherCreatesWindow' ./internal/cluster
 	$(GO) test -tags e2e -v -count=1 -timeout 75m ./e2e -args $(E2E_ARGS)
 
 ## e2e-stock: the same suite on a stock control plane (10-minute tokens, ~20 min): the

@@ -173,8 +173,8 @@ func (c *Cluster) saveOptions() error {
 	return os.WriteFile(c.optionsFile(), data, 0o644)
 }
 
-// Down deletes the cluster, its state directory and kind's docker network when no other
-// cluster uses it; it refuses while another satoken process uses the cluster.
+// Down deletes the cluster and its state directory (kind's shared docker network stays);
+// it refuses while another satoken process uses the cluster.
 func Down(o Options) error {
 	l, err := o.acquire()
 	if err != nil {
