@@ -18,6 +18,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/check"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/session"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -53,9 +54,8 @@ func addonCheckFeature(a addonCheck) features.Feature {
 			} else {
 				assert.Equal(t, "manifest rewrite", rep.TokenTTLBy)
 			}
-			outcome := rep.Decide()
-			rep.Phases = hctx.Log.Timings()
-			require.NoError(t, rep.WriteAll(out))
+			require.NoError(t, session.Finish(ctx, rep, err, session.Report{Out: out, Log: hctx.Log}))
+			outcome := rep.Outcome
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
 			require.NotEmpty(t, rep.Results)
 			for _, p := range rep.Results {

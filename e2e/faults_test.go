@@ -35,6 +35,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/session"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
@@ -231,11 +232,8 @@ func faultRunFeature(in faultRunInput) features.Feature {
 			rep, err := repro.Run(ctx, repro.Input{Target: c.Target(), Probes: run, TTL: ttl, Interval: interval,
 				Settle: settleFor(target.StockSettle), OutDir: out, FixturesDir: provider.opts.FixturesDir, Log: log})
 			require.NotNil(t, rep, "%v", err)
-			if err != nil { // as the CLI records it: the run failed, whatever was judged
-				rep.Error = err.Error()
-			}
-			rep.Decide()
-			require.NoError(t, rep.WriteAll(out))
+			// As the CLI finishes it: an error fails the run, whatever was judged.
+			require.NoError(t, session.Finish(ctx, rep, err, session.Report{Out: out, Log: log}))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
 			got := <-done
 			for _, f := range faults {
@@ -342,8 +340,7 @@ func auditRotationFeature() features.Feature {
 				Mutate: check.MutateManifests, TTL: tokenTTL(), Settle: settleFor(3 * time.Minute), OutDir: out, Log: log})
 			stopFilling()
 			require.NotNil(t, rep, "%v", err)
-			rep.Decide()
-			require.NoError(t, rep.WriteAll(out))
+			require.NoError(t, session.Finish(ctx, rep, err, session.Report{Out: out, Log: log}))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
 			require.NoError(t, err)
 			rotated := audit.Backups(c.AuditLog())
@@ -499,8 +496,8 @@ func faultsEngineRestart() features.Feature {
 		}})
 }
 
-// session is one satoken command run by concurrentSessionsFeature.
-type session struct {
+// cliSession is one satoken command run by concurrentSessionsFeature.
+type cliSession struct {
 	args []string
 	out  string // combined output
 	code int
@@ -518,7 +515,7 @@ func concurrentSessionsFeature() features.Feature {
 			cli, dir := cliBinary(t), t.TempDir()
 			newest := built[len(built)-1].Probe.Label
 			good := filepath.Join(provider.opts.FixturesDir, "check", "good-addon.yaml")
-			sessions := []*session{
+			sessions := []*cliSession{
 				{args: []string{"run", "--fast", "--versions", oldestLabel + "," + newest, "--cluster", "satoken-cc-run-a", "--out", filepath.Join(dir, "run-a")}},
 				{args: []string{"run", "--fast", "--versions", oldestLabel + "," + newest, "--cluster", "satoken-cc-run-b", "--out", filepath.Join(dir, "run-b")}},
 				{args: []string{"check", "--fast", "--manifests", good, "--cluster", "satoken-cc-check", "--out", filepath.Join(dir, "check-1")}},

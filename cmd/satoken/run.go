@@ -20,6 +20,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
+	"github.com/satoken-e2e/satoken-e2e/internal/session"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
@@ -355,7 +356,7 @@ func (f *runFlags) matrix(cmd *cobra.Command, env *harness.Env, in repro.Input, 
 	if f.crossCheck {
 		rep.CrossCheck = report.CrossCheck(rep)
 	}
-	if err := writeReport(cmd.OutOrStdout(), env.Log, rep, f.out); err != nil {
+	if err := session.Write(rep, session.Report{Out: f.out, Log: env.Log, Stdout: cmd.OutOrStdout()}); err != nil {
 		return nil, err
 	}
 	return rep, errors.Join(errs...)

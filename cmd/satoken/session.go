@@ -4,17 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/artifacts"
-	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
-	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
+	"github.com/satoken-e2e/satoken-e2e/internal/session"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
@@ -99,81 +96,17 @@ func (f *sessionFlags) validate(cmd *cobra.Command, checkTTL, probeImages bool) 
 	return err
 }
 
-// withTarget runs job on the cluster and writes the report. Without --kubeconfig it
-// creates the kind cluster first, exports its logs when the job failed or was
-// interrupted, and deletes it afterwards (unless --keep-cluster); an existing cluster is
-// left as it was found (the job deletes its namespaces). The job's error wins over a
-// report-writing error.
+// withTarget runs job where the flags say (satoken's own cluster, or --kubeconfig's) as
+// one session lifecycle (session.Lifecycle) and writes the report to --out.
 func (f *sessionFlags) withTarget(cmd *cobra.Command, env *harness.Env, stdout io.Writer, job func(target.Target) (*report.Report, error)) (*report.Report, error) {
-	var rep *report.Report
-	var err error
+	where := session.Where{Keep: f.keepCluster, Up: func() (session.OwnCluster, error) { return f.cluster.up(cmd, env) }}
 	if f.target.existing() {
-		var t target.Target
-		if t, err = f.target.target(); err != nil {
+		t, err := f.target.target()
+		if err != nil {
 			return nil, err
 		}
-		rep, err = job(t)
-	} else {
-		cl, upErr := f.cluster.up(cmd, env)
-		if upErr != nil {
-			return nil, upErr
-		}
-		rep, err = job(cl.Target())
-		if err != nil || cmd.Context().Err() != nil {
-			exportLogs(env.Log, cl, f.out)
-		}
-		teardown(env.Log, cl, f.keepCluster)
+		where.Existing = &t
 	}
-	if rep != nil {
-		switch {
-		case cmd.Context().Err() != nil:
-			rep.Error = stopReason(cmd.Context())
-		case err != nil:
-			rep.Error = err.Error()
-		}
-		rep.Decide()
-		if werr := writeReport(stdout, env.Log, rep, f.out); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	return rep, err
-}
-
-func exportLogs(log *phase.Recorder, cl *cluster.Cluster, out string) {
-	dir := filepath.Join(out, "kind-logs")
-	if err := cl.ExportLogs(dir); err != nil {
-		log.Printf("warning: kind export logs: %v", err)
-		return
-	}
-	log.Printf("cluster logs exported to %s", dir)
-}
-
-// teardown deletes the cluster unless asked to keep it; it runs on success, failure and
-// Ctrl-C alike.
-func teardown(log *phase.Recorder, cl *cluster.Cluster, keep bool) {
-	if keep {
-		log.Printf("keeping cluster %q (kubeconfig %s); delete it with: satoken cluster down --cluster %s", cl.Name, cl.Kubeconfig(), cl.Name)
-		return
-	}
-	_ = log.Run("delete cluster "+cl.Name, cl.Down)
-}
-
-// writeReport writes every report format, refuses to leave a bearer token in any
-// artifact, and prints the verdict table to stdout. The log's phases come first: a
-// matrix report already holds its clusters'.
-func writeReport(stdout io.Writer, log *phase.Recorder, rep *report.Report, out string) error {
-	rep.Phases = append(log.Timings(), rep.Phases...)
-	if err := rep.WriteAll(out); err != nil {
-		return err
-	}
-	leaks, err := artifacts.ScanForTokens(out)
-	if err != nil {
-		return err
-	}
-	if len(leaks) > 0 {
-		return fmt.Errorf("bearer-token-shaped strings in artifacts (%v): remove them before sharing %s", leaks, out)
-	}
-	fmt.Fprintln(stdout, rep.Markdown())
-	log.Printf("report: %s", filepath.Join(out, "report.json"))
-	return nil
+	return session.Lifecycle(cmd.Context(), session.LifecycleInput{Where: where, Job: job,
+		Report: session.Report{Out: f.out, Log: env.Log, Stdout: stdout}})
 }

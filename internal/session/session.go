@@ -2,7 +2,10 @@
 // (a cluster satoken made, or an existing one) it refuses what it may not do before
 // deploying anything, writes the report header, runs a job's steps in order, always
 // collects the evidence (after a failure or Ctrl-C too: it is what explains them), lets the
-// job clean up, and returns the report.
+// job clean up, and returns the report. Lifecycle wraps it for every entry point (the CLI,
+// a matrix's parts, the e2e suite): the cluster brought up or taken as it is, torn down
+// on success, failure and Ctrl-C, and the report finished (outcome, every format, the
+// token scan of the artifacts) in one place.
 package session
 
 import (
