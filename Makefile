@@ -81,13 +81,13 @@ e2e-versions: satoken
 	done
 
 ## cross-check: the probe matrix on a stock and an accelerated cluster of $(K8S) side by side
-## (~20 min), then the comparison into fixtures/cross-check.json and the README (exit 4, some
-## probe not judged, still records the comparison)
+## (~20 min), then the comparison into fixtures/cross-check.json and docs/accelerated.md
+## (exit 4, some probe not judged, still records the comparison)
 K8S ?= v1.34.4
 .PHONY: cross-check
 cross-check: satoken
 	./bin/satoken run --fast --cross-check --k8s $(K8S) --out $(OUT)/cross-check-$(K8S) || [ $$? -eq 4 ]
-	./bin/satoken crosscheck --from $(OUT)/cross-check-$(K8S)/report.json --table fixtures/cross-check.json --readme README.md
+	./bin/satoken crosscheck --from $(OUT)/cross-check-$(K8S)/report.json --table fixtures/cross-check.json --readme docs/accelerated.md
 
 ## k8s-matrix: the probe matrix on every verified version, one report ($(OUT)/k8s-matrix);
 ## `make verdict-table OUT=$(OUT)/k8s-matrix` then adds it to the table

@@ -1,8 +1,8 @@
 //go:build e2e
 
 // Package e2e is the regression suite: real kind clusters, real probes, real token expiry.
-// Run it with `make test` (see README); select scenarios with e2e-framework's
-// --labels/--skip-labels on the label scenario:
+// Run it with `make test` (see README and docs/tests.md); select scenarios with
+// e2e-framework's --labels/--skip-labels on the label scenario:
 //   - smoke: the suite's cluster answers and issues short tokens (TestSmoke)
 //   - fast: the reproduction over the whole matrix (TestExpiry)
 //   - check: the add-on gates on the stand-ins of fixtures/check (TestExpiry)

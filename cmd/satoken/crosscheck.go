@@ -13,16 +13,16 @@ import (
 )
 
 // newCrossCheckCommand keeps the measured cross-check table (stock vs accelerated) and
-// its README block, as `scan table` keeps the verdict table.
+// its markdown block (docs/accelerated.md), as `scan table` keeps the verdict table.
 func newCrossCheckCommand() *cobra.Command {
 	var from, table, readme string
 	c := &cobra.Command{
-		Use:   "crosscheck --from REPORT.json --table FILE [--readme README.md]",
-		Short: "Add a `run --fast --cross-check` report to the cross-check table (and its README block)",
+		Use:   "crosscheck --from REPORT.json --table FILE [--readme FILE.md]",
+		Short: "Add a `run --fast --cross-check` report to the cross-check table (and its markdown block)",
 		Long: `Adds the stock-vs-accelerated comparison of a cross-check report.json to the table in
 --table (created if absent; a version's older cross-check is replaced) and, with --readme,
-regenerates the README's cross-check block from it. A report that ended early or holds
-no cross-check is refused.`,
+regenerates the cross-check block of that markdown file (this repository's:
+docs/accelerated.md) from it. A report that ended early or holds no cross-check is refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from == "" || table == "" {
@@ -68,6 +68,6 @@ no cross-check is refused.`,
 	}
 	c.Flags().StringVar(&from, "from", "", "report.json of satoken run --fast --cross-check")
 	c.Flags().StringVar(&table, "table", "", "the cross-check table (e.g. fixtures/cross-check.json)")
-	c.Flags().StringVar(&readme, "readme", "", "also regenerate the cross-check block between the markers of this README")
+	c.Flags().StringVar(&readme, "readme", "", "also regenerate the cross-check block between the markers of this markdown file (docs/accelerated.md)")
 	return c
 }

@@ -23,7 +23,7 @@ type nodeImageFlags struct {
 }
 
 func (f *nodeImageFlags) register(c *cobra.Command) {
-	c.Flags().StringVar(&f.k8sVersion, "k8s", "", "Kubernetes version of the offline-built node image (default "+nodeimage.DefaultKubernetesVersion+", verified on cgroup v1 and v2 hosts and the e2e suite's; see README); run takes several, comma-separated, or all (every version verified here): one cluster each")
+	c.Flags().StringVar(&f.k8sVersion, "k8s", "", "Kubernetes version of the offline-built node image (default "+nodeimage.DefaultKubernetesVersion+", verified on cgroup v1 and v2 hosts and the e2e suite's; see docs/node-image.md); run takes several, comma-separated, or all (every version verified here): one cluster each")
 	c.Flags().StringVar(&f.nodeImage, "node-image", "", "use this kind node image (e.g. kindest/node:v1.34.0) instead of building one")
 	c.Flags().StringVar(&f.k8sSource, "k8s-source", "", "build the node image from this local Kubernetes tree (a checkout, or an unpacked k8s.io/kubernetes module) instead of a release")
 	c.Flags().StringVar(&f.k8sSourceVersion, "k8s-source-version", "", "version of the --k8s-source tree when git describe and the tree cannot tell (the release it is based on, e.g. v1.34.4)")

@@ -7,7 +7,7 @@ import (
 )
 
 // DefaultKubernetesVersion runs on Debian's containerd 1.6 and on cgroup v1 and v2 hosts
-// (see README); it is what CI pins, and every command's default (DefaultVersion).
+// (see docs/node-image.md); it is what CI pins, and every command's default (DefaultVersion).
 const DefaultKubernetesVersion = "v1.34.4"
 
 // From this minor on the node runs containerd 2 built from its Go module instead of
@@ -75,7 +75,8 @@ type verifiedVersion struct {
 	CgroupV2 bool
 }
 
-// verified lists, newest first, what was measured (README, "Supported Kubernetes versions").
+// verified lists, newest first, what was measured (docs/node-image.md, "Supported
+// Kubernetes versions").
 // v1.35.8, v1.36.5, v1.37.2: full runs passed 2026-11-28 on a cgroup v1 (hybrid) host
 // with failCgroupV1: false (containerd 2.3.4 from 1.36); not yet run on a cgroup v2 host.
 // v1.32.9, v1.33.13: full runs passed 2026-11-28 on the same cgroup v1 host (Debian

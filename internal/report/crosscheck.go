@@ -171,8 +171,8 @@ func seconds(s float64) string {
 }
 
 // CrossCheckTable keeps the latest cross-check of each Kubernetes version
-// (fixtures/cross-check.json); the README's table of when an accelerated gate may be
-// trusted is generated from it.
+// (fixtures/cross-check.json); the table in docs/accelerated.md of when an accelerated
+// gate may be trusted is generated from it.
 type CrossCheckTable struct {
 	Runs []CrossCheckRun `json:"runs"`
 }

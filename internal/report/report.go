@@ -1,4 +1,4 @@
-// Package report writes the results of a run: report.json (the schema in the README),
+// Package report writes the results of a run: report.json (the schema in docs/report.md),
 // report.md (a verdict table for a PR comment), junit.xml and timeline.svg.
 package report
 

@@ -73,7 +73,7 @@ func TestWriteAllAndLoad(t *testing.T) {
 	for _, key := range []string{`"results"`, `"probe":`, `"clientGo"`, `"clientGoModule"`, `"k8sRelease"`, `"verdict"`, `"tokenIat"`, `"tokenExp"`, `"rotationsSeen"`,
 		`"firstUnauthorizedAt"`, `"unauthorizedCount"`, `"okCount"`, `"restarts"`, `"recoveredAfterRestart"`, `"secondsToRecover"`, `"auditUnauthorized"`,
 		`"k8sVersion"`, `"ttlSeconds"`, `"phases"`} {
-		require.Contains(t, string(raw), key, "report.json field named in the README")
+		require.Contains(t, string(raw), key, "report.json field named in docs/report.md")
 	}
 
 	c := asCheck(sample())
@@ -81,7 +81,7 @@ func TestWriteAllAndLoad(t *testing.T) {
 	require.NoError(t, c.WriteAll(dir))
 	raw, _ = os.ReadFile(filepath.Join(dir, "report.json"))
 	for _, key := range []string{`"workload"`, `"owner"`, `"logUnauthorizedLines"`, `"tokenEstimated"`} {
-		require.Contains(t, string(raw), key, "report.json field named in the README")
+		require.Contains(t, string(raw), key, "report.json field named in docs/report.md")
 	}
 	require.NotContains(t, string(raw), `"probe":`, "a check report has no probe part")
 }

@@ -2,7 +2,7 @@
 # satoken check on the manifests or chart: one run per node image (or, with node-image
 # build, per Kubernetes version), each into a directory of its own when there are
 # several. Outputs: runs (one "label<TAB>dir<TAB>exit" line per run) and exit-code (the
-# worst, README "Three outcomes"). The step fails only on bad input; the verdict step
+# worst, docs/how-it-works.md "Three outcomes"). The step fails only on bad input; the verdict step
 # decides the outcome.
 set -euo pipefail
 # shellcheck source=scripts/action/lib.sh

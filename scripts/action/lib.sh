@@ -46,7 +46,7 @@ boolean() {
   [[ "$2" == true || "$2" == false ]] || fail "$1: \"$2\" is neither true nor false"
 }
 
-# outcome CODE: the name of satoken's exit code (README "Three outcomes").
+# outcome CODE: the name of satoken's exit code (docs/how-it-works.md "Three outcomes").
 outcome() {
   case "$1" in
     0) echo passed ;;
