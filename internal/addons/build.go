@@ -8,11 +8,10 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/cache"
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
-	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/ociimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/scan"
@@ -34,7 +33,7 @@ type Built struct {
 }
 
 // goBuildEnv builds static binaries from the add-on's module file alone.
-var goBuildEnv = []string{"CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=readonly"}
+var goBuildEnv = gocmd.Pinned
 
 // recipe names the build and image recipe in the input hash; change it with them.
 const recipe = "go build -trimpath -buildvcs=false -ldflags=-s -w; oci: FROM scratch, the binary at Path 0755, Entrypoint, User, labels"
@@ -42,7 +41,7 @@ const recipe = "go build -trimpath -buildvcs=false -ldflags=-s -w; oci: FROM scr
 // Build builds (or reuses) each add-on's binary and loads its image, tagged as its
 // manifests or chart name it, into the local engine.
 func Build(ctx context.Context, in BuildInput) ([]Built, error) {
-	goVersion, err := hostcmd.Output(exec.CommandContext(ctx, "go", "env", "GOVERSION"))
+	goVersion, err := gocmd.Version(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -107,8 +106,7 @@ func goBuild(ctx context.Context, recipeDir, work string, a Addon, dst string) e
 		}
 	}
 	tmp := dst + ".tmp"
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", tmp, a.Package)
-	if _, err := hostcmd.Output(hostcmd.InDir(cmd, src, goBuildEnv...)); err != nil {
+	if _, err := gocmd.Run(ctx, src, goBuildEnv, "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", tmp, a.Package); err != nil {
 		os.Remove(tmp)
 		return err
 	}

@@ -2,7 +2,6 @@ package addons
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,24 +9,17 @@ import (
 	"sort"
 	"strings"
 
-	"sigs.k8s.io/kind/pkg/exec"
-
-	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 )
 
 // ModuleDir is where the Go module cache holds module@version, downloading it through the
 // module proxy when it is not there yet.
 func ModuleDir(ctx context.Context, module, version string) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+version)
-	out, err := hostcmd.Output(hostcmd.InDir(cmd, os.TempDir(), "GOWORK=off", "GO111MODULE=on", "GOFLAGS=-mod=mod"))
+	info, err := gocmd.Download(ctx, gocmd.Outside(), module, version)
 	if err != nil {
 		return "", err
 	}
-	var info struct{ Dir, Error string }
-	if err := json.Unmarshal([]byte(out), &info); err != nil {
-		return "", fmt.Errorf("go mod download %s@%s: %w", module, version, err)
-	}
-	if info.Error != "" || info.Dir == "" {
+	if info.Dir == "" {
 		return "", fmt.Errorf("go mod download %s@%s: %s", module, version, info.Error)
 	}
 	return info.Dir, nil

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )
@@ -160,8 +161,7 @@ func installWrapper(ctx context.Context, in Input) error {
 	if err := os.MkdirAll(filepath.Dir(WrapperPath), 0o755); err != nil {
 		return fmt.Errorf("install runc wrapper (needs root): %w", err)
 	}
-	_, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", WrapperPath, "./cmd/runc-nosysresource"),
-		in.RepoRoot, "CGO_ENABLED=0", "GOWORK=off"))
+	_, err := gocmd.Run(ctx, in.RepoRoot, gocmd.Pinned, "build", "-trimpath", "-o", WrapperPath, "./cmd/runc-nosysresource")
 	return err
 }
 

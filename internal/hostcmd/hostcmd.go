@@ -1,8 +1,8 @@
-// Package hostcmd is the one boundary to the host's command-line tools (docker, go, tar,
-// debootstrap, chroot, gcc, apt-get, kubeadm): commands are kind's pkg/exec commands, and
-// Output runs one so that a failure explains itself without a stack trace. It is a package
-// of its own because several packages (docker, nodeimage, probes, scan, host, cluster)
-// drive tools other than docker.
+// Package hostcmd runs the host's command-line tools: commands are kind's pkg/exec
+// commands, and Output runs one so that a failure explains itself without a stack trace.
+// Each tool has one package that starts it (docker: internal/docker, the go command:
+// internal/gocmd; TestOneBoundaryPerTool keeps it so); the tools only the node image
+// builder or the JavaScript probes use (debootstrap, chroot, gcc, npm) stay in those.
 package hostcmd
 
 import (

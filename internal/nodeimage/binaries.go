@@ -2,7 +2,6 @@ package nodeimage
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/mod/modfile"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
@@ -21,7 +21,7 @@ var kubeCommands = []string{"kubeadm", "kubelet", "kubectl", "kube-apiserver", "
 
 // goBuildEnv builds static binaries; the Go build cache (shared with every other build on
 // the machine) makes a second build of the same version take seconds.
-var goBuildEnv = []string{"CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off"}
+var goBuildEnv = gocmd.Generated
 
 // kubernetesBinaries builds kubeCommands into outDir unless a previous build of the same
 // version left them there.
@@ -95,7 +95,7 @@ func (b *builder) buildKubernetes(ctx context.Context, kb kubernetesBuild) error
 	}
 	b.log.Printf("compiling %s at %s%s (cold: ~%s on 2 idle cores; cached: seconds)", strings.Join(kb.Commands, ", "), v, from, expected)
 	defer b.log.Heartbeat("compiling Kubernetes "+v, expected)()
-	_, err = hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", args...), workDir, goBuildEnv...))
+	_, err = gocmd.Run(ctx, workDir, goBuildEnv, args...)
 	return err
 }
 
@@ -241,7 +241,7 @@ func (b *builder) buildContainerd(ctx context.Context, version, outDir string) e
 	}
 	b.log.Printf("compiling containerd %s (%s; cold: ~4 min on 2 cores)", version, strings.Join(containerdCommands, ", "))
 	defer b.log.Heartbeat("compiling containerd "+version, 4*time.Minute)()
-	if _, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", args...), workDir, goBuildEnv...)); err != nil {
+	if _, err := gocmd.Run(ctx, workDir, goBuildEnv, args...); err != nil {
 		return err
 	}
 	return os.WriteFile(stamp, nil, 0o644)
@@ -269,7 +269,7 @@ func (b *builder) goInstall(ctx context.Context, name, module, version, pkg, out
 		return err
 	}
 	b.log.Printf("compiling %s %s", name, version)
-	_, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg), workDir, goBuildEnv...))
+	_, err := gocmd.Run(ctx, workDir, goBuildEnv, "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg)
 	return err
 }
 
@@ -289,19 +289,8 @@ func (b *builder) buildPause(ctx context.Context, version, outDir string) error 
 	return err
 }
 
-type modDownload struct {
-	Dir   string
-	GoMod string
-	Error string
-}
-
-func download(ctx context.Context, path, version string) (modDownload, error) {
-	out, err := hostcmd.Output(exec.CommandContext(ctx, "go", "mod", "download", "-json", path+"@"+version).
-		SetEnv(append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")...))
-	var d modDownload
-	if jerr := json.Unmarshal([]byte(out), &d); jerr == nil && d.Error != "" {
-		return d, fmt.Errorf("download %s@%s: %s", path, version, d.Error)
-	}
+func download(ctx context.Context, path, version string) (gocmd.Module, error) {
+	d, err := gocmd.Download(ctx, gocmd.Outside(), path, version)
 	if err != nil {
 		return d, fmt.Errorf("download %s@%s: %w", path, version, err)
 	}

@@ -13,10 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/kind/pkg/exec"
-
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
-	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 
 	// The node files must come from the kind version this binary links; importing kind
 	// here guarantees it is in the build info even where nothing else links it.
@@ -124,7 +122,8 @@ func kindFiles(ctx context.Context) (version, dir string, err error) {
 		}
 	}
 	if version == "" {
-		if version, err = hostcmd.Output(exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Version}}", "sigs.k8s.io/kind")); err != nil {
+		// In the working directory's module: a test binary of this checkout has no deps.
+		if version, err = gocmd.Run(ctx, ".", gocmd.Resolve, "list", "-m", "-f", "{{.Version}}", "sigs.k8s.io/kind"); err != nil {
 			return "", "", fmt.Errorf("which sigs.k8s.io/kind is linked: %w", err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/mod/semver"
 	"sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 )
 
@@ -195,14 +195,12 @@ func newestChangelogRelease(dir string) (file, release string, err error) {
 // publishedGoMod reads a module version's go.mod through the module proxy (go list
 // fetches the .mod file only, never the module zip).
 var publishedGoMod = func(ctx context.Context, path, version string) ([]byte, error) {
-	out, err := hostcmd.Output(exec.CommandContext(ctx, "go", "list", "-m", "-json", path+"@"+version).
-		SetEnv(append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")...))
+	m, err := gocmd.Published(ctx, path, version)
 	if err != nil {
 		return nil, err
 	}
-	var m struct{ GoMod string }
-	if err := json.Unmarshal([]byte(out), &m); err != nil || m.GoMod == "" {
-		return nil, fmt.Errorf("go list -m %s@%s: no go.mod in %q", path, version, out)
+	if m.GoMod == "" {
+		return nil, fmt.Errorf("go list -m %s@%s: no go.mod", path, version)
 	}
 	return os.ReadFile(m.GoMod)
 }

@@ -8,11 +8,10 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/cache"
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
-	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/ociimage"
 )
 
@@ -31,7 +30,7 @@ type Canary struct {
 
 // BuildCanary builds (or reuses) the canary's binary and image.
 func BuildCanary(ctx context.Context, in BuildInput) (Canary, error) {
-	goVersion, err := hostcmd.Output(exec.CommandContext(ctx, "go", "env", "GOVERSION"))
+	goVersion, err := gocmd.Version(ctx)
 	if err != nil {
 		return Canary{}, err
 	}
@@ -70,7 +69,7 @@ func (c Canary) build(ctx context.Context, repoRoot string) error {
 	}
 	tmp := c.Binary + ".tmp"
 	args := append(append([]string(nil), canaryBuildArgs...), "-o", tmp, "./"+CanaryDir)
-	if _, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", args...), repoRoot, goBuildEnv...)); err != nil {
+	if _, err := gocmd.Run(ctx, repoRoot, goBuildEnv, args...); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("canary: %w", err)
 	}

@@ -38,6 +38,7 @@ import (
 
 	"github.com/satoken-e2e/satoken-e2e/internal/cache"
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/scan"
@@ -445,7 +446,7 @@ func (t *buildTools) goVersion(ctx context.Context) (string, error) {
 	if t.gov != "" {
 		return t.gov, nil
 	}
-	v, err := hostcmd.Output(exec.CommandContext(ctx, "go", "env", "GOVERSION"))
+	v, err := gocmd.Version(ctx)
 	t.gov = v
 	return v, err
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 )
 
@@ -96,7 +97,7 @@ func TestTagsFromSource(t *testing.T) {
 	for _, p := range OfLanguage(all, LanguageGo) {
 		out, err := exec.Command("go", "mod", "download", "-json", clientGoPath+"@"+p.Module).Output()
 		require.NoError(t, err, p.Label)
-		var m downloaded
+		var m gocmd.Module
 		require.NoError(t, json.Unmarshal(out, &m))
 		api, err := readClientGoAPI(m.Dir)
 		require.NoError(t, err, p.Label)

@@ -6,8 +6,6 @@ package probes
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -20,17 +18,15 @@ import (
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
-	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/cache"
-	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 )
 
-// goGenEnv is the environment of the go commands that resolve and tidy: no workspace, no
-// toolchain switch (a dependency needing a newer Go fails here rather than building with
-// another compiler than the input hash names), go.mod updates allowed (in the scratch
-// module only).
-var goGenEnv = []string{"GOWORK=off", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod"}
+// goGenEnv is the environment of the go commands that resolve and tidy: no toolchain
+// switch (a dependency needing a newer Go fails here rather than building with another
+// compiler than the input hash names), go.mod updates allowed (in the scratch module only).
+var goGenEnv = gocmd.Resolve
 
 // goFloors are the lowest versions of dependencies that work with the current Go: a module
 // graph selecting an older one gets the floor, as the pinned versions' notes record.
@@ -133,23 +129,14 @@ func parseModFile(path string) (*modfile.File, error) {
 	return modfile.Parse(path, data, nil)
 }
 
-// downloaded is `go mod download -json`'s answer.
-type downloaded struct {
-	Version, Error, GoMod, Dir string
-}
-
 // downloadClientGo fetches k8s.io/client-go@version (module file and source) into the
 // module cache, run in the scratch module work.
-func downloadClientGo(ctx context.Context, work, version string) (downloaded, error) {
-	out, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "mod", "download", "-json", clientGoPath+"@"+version), work, goGenEnv...))
-	var m downloaded
-	if jerr := json.Unmarshal([]byte(out), &m); jerr != nil {
-		return m, errors.Join(err, jerr)
-	}
-	if m.Error != "" || m.Dir == "" || m.GoMod == "" {
+func downloadClientGo(ctx context.Context, work, version string) (gocmd.Module, error) {
+	m, err := gocmd.Download(ctx, work, clientGoPath, version)
+	if m.Error != "" || (err == nil && (m.Dir == "" || m.GoMod == "")) {
 		return m, fmt.Errorf("the Go module proxy does not serve %s@%s: %s%s", clientGoPath, version, firstLine(m.Error), majorTagHint(version))
 	}
-	return m, nil
+	return m, err
 }
 
 func firstLine(s string) string {
@@ -222,7 +209,7 @@ func tidyProbe(ctx context.Context, work, root string, sources []string, seed []
 		return err
 	}
 	tidy := func() error {
-		_, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "mod", "tidy"), work, goGenEnv...))
+		_, err := gocmd.Run(ctx, work, goGenEnv, "mod", "tidy")
 		return err
 	}
 	if err := tidy(); err != nil {

@@ -26,11 +26,10 @@ import (
 	"strings"
 
 	"golang.org/x/mod/semver"
-	"sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/cache"
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
-	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/scan"
 )
@@ -240,7 +239,7 @@ func goBuildArgs(p Probe, modFile string) []string {
 }
 
 // goBuildEnv makes the binary static and the build use only the pinned module file.
-var goBuildEnv = []string{"CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=readonly"}
+var goBuildEnv = gocmd.Pinned
 
 // Build builds (or reuses) each probe's binary and image, after resolving the unpinned
 // ones (generating their files).
@@ -319,7 +318,7 @@ func goBuild(ctx context.Context, repoRoot string, p Probe, dst string) error {
 	// The go command finds the module root by its go.mod (a checkout's, or the stub of an
 	// unpacked tree) but reads only -modfile.
 	args := append(goBuildArgs(p, versionFile(repoRoot, ProbeDir, p, ModFile)), "-o", tmp, "./"+ProbeDir)
-	if _, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", args...), repoRoot, goBuildEnv...)); err != nil {
+	if _, err := gocmd.Run(ctx, repoRoot, goBuildEnv, args...); err != nil {
 		os.Remove(tmp)
 		return err
 	}

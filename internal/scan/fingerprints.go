@@ -3,19 +3,15 @@ package scan
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/kind/pkg/exec"
-
-	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 )
 
 // FingerprintSchemaVersion is bumped on incompatible changes to the fingerprint file.
@@ -122,18 +118,12 @@ func BuildFingerprints(ctx context.Context, sources []FingerprintSource, declare
 // SourceDecls reads the declarations of a client-go version from the module cache
 // (downloading it through the module proxy if needed).
 func SourceDecls(ctx context.Context, module string, pkgs []string) (map[string]bool, error) {
-	// Outside any module, so this checkout's go.mod plays no part.
-	out, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "mod", "download", "-json", ClientGoPath+"@"+module),
-		os.TempDir(), "GOWORK=off", "GOFLAGS=-mod=mod"))
+	info, err := gocmd.Download(ctx, gocmd.Outside(), ClientGoPath, module)
 	if err != nil {
 		return nil, err
 	}
-	var info struct{ Dir, Error string }
-	if err := json.Unmarshal([]byte(out), &info); err != nil {
-		return nil, fmt.Errorf("go mod download: %w", err)
-	}
 	if info.Dir == "" {
-		return nil, fmt.Errorf("go mod download: no directory (%s)", info.Error)
+		return nil, fmt.Errorf("go mod download %s@%s: no directory", ClientGoPath, module)
 	}
 	return declsIn(info.Dir, pkgs)
 }

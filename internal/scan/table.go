@@ -15,9 +15,8 @@ import (
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
-	"sigs.k8s.io/kind/pkg/exec"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/measure"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
@@ -256,13 +255,7 @@ func (t *Table) ResolveModuleTimes(ctx context.Context) error {
 		if e.ModuleTime != nil || e.Module == "" || e.IsClientNode() {
 			continue // client-node versions are placed by their npm version, never by date
 		}
-		// Outside any module, so this checkout's go.mod plays no part.
-		out, err := hostcmd.Output(hostcmd.InDir(exec.CommandContext(ctx, "go", "list", "-m", "-json", ClientGoPath+"@"+e.Module),
-			os.TempDir(), "GOWORK=off"))
-		var info struct{ Time *time.Time }
-		if err == nil {
-			err = json.Unmarshal([]byte(out), &info)
-		}
+		info, err := gocmd.Published(ctx, ClientGoPath, e.Module)
 		if err == nil && info.Time == nil {
 			err = errors.New("no time in go list output")
 		}
