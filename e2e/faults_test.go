@@ -35,8 +35,8 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
-	"github.com/satoken-e2e/satoken-e2e/internal/session"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
+	"github.com/satoken-e2e/satoken-e2e/internal/session"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )

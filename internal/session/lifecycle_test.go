@@ -104,8 +104,8 @@ func TestLifecycle(t *testing.T) {
 func TestLifecycleUpFails(t *testing.T) {
 	ran := false
 	rep, err := Lifecycle(context.Background(), LifecycleInput{
-		Where: Where{Up: func() (OwnCluster, error) { return nil, errors.New("create cluster: no node image") }},
-		Job:   func(target.Target) (*report.Report, error) { ran = true; return newReport(), nil },
+		Where:  Where{Up: func() (OwnCluster, error) { return nil, errors.New("create cluster: no node image") }},
+		Job:    func(target.Target) (*report.Report, error) { ran = true; return newReport(), nil },
 		Report: Report{Out: t.TempDir(), Log: &phase.Recorder{Out: &bytes.Buffer{}}},
 	})
 	require.ErrorContains(t, err, "no node image")
