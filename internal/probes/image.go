@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/ociimage"
 )
@@ -39,7 +37,7 @@ func (b Built) ociJS() (v1.Image, error) {
 	}
 	var layers []v1.Layer
 	for _, file := range b.Layers {
-		l, err := tarball.LayerFromFile(file, tarball.WithMediaType(types.OCILayer))
+		l, err := ociimage.FileLayer(file)
 		if err != nil {
 			return nil, err
 		}
