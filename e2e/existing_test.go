@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
@@ -136,20 +138,38 @@ func satoken(ctx context.Context, t *testing.T, args ...string) (string, int) {
 	return "", -1
 }
 
-// cliPath is the satoken binary under test: $SATOKEN_CLI (e.g. one from go install), else
-// built from this checkout.
-var cliPath = os.Getenv("SATOKEN_CLI")
+// cliDir holds the satoken binary built for this suite run (removed at Finish), so
+// suites side by side never run each other's build.
+var cliDir string
+
+// buildCLI is the satoken binary under test: $SATOKEN_CLI (e.g. one from go install), else
+// built once from this checkout into cliDir.
+var buildCLI = sync.OnceValues(func() (string, error) {
+	if path := os.Getenv("SATOKEN_CLI"); path != "" {
+		return path, nil
+	}
+	dir, err := os.MkdirTemp("", "satoken-e2e-cli-")
+	if err != nil {
+		return "", err
+	}
+	cliDir = dir
+	path := filepath.Join(dir, "satoken")
+	_, err = gocmd.Run(context.Background(), hctx.Root, gocmd.Pinned, "build", "-o", path, "./cmd/satoken")
+	return path, err
+})
 
 func cliBinary(t *testing.T) string {
-	if cliPath == "" {
-		path := filepath.Join(os.TempDir(), "satoken-e2e-cli")
-		cmd := exec.Command("go", "build", "-o", path, "./cmd/satoken")
-		cmd.Dir = hctx.Root
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "go build ./cmd/satoken: %s", out)
-		cliPath = path
+	path, err := buildCLI()
+	require.NoError(t, err, "build the satoken CLI")
+	return path
+}
+
+// removeCLI removes the suite's build of the CLI.
+func removeCLI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+	if cliDir == "" {
+		return ctx, nil
 	}
-	return cliPath
+	return ctx, os.RemoveAll(cliDir)
 }
 
 const byoKindConfig = `kind: Cluster

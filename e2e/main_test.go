@@ -88,7 +88,7 @@ func TestMain(m *testing.M) {
 	testenv = env.NewWithConfig(cfg.WithParallelTestEnabled())
 	testenv.Setup(prepareHost, buildImages, envfuncs.CreateCluster(provider, clusterName))
 	testenv.AfterEachFeature(exportLogsOnFailure)
-	testenv.Finish(destroyCluster)
+	testenv.Finish(destroyCluster, removeCLI)
 	os.Exit(testenv.Run(m))
 }
 
