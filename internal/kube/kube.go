@@ -50,6 +50,9 @@ type Client struct {
 	mapper  meta.ResettableRESTMapper
 }
 
+// clientQPS and clientBurst bound satoken's own requests, as kubectl's defaults do.
+const clientQPS, clientBurst = 50, 300
+
 // New connects with a kubeconfig file and one of its contexts ("" = its current one).
 func New(kubeconfig, context string) (*Client, error) {
 	if _, err := os.Stat(kubeconfig); err != nil {
@@ -61,6 +64,10 @@ func New(kubeconfig, context string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
 	}
+	// kubectl's limits, not client-go's 5/s: deploying a matrix (four objects per probe)
+	// and reading every probe's log each poll were throttled to ~1 s a probe, which
+	// spread the probes' token clocks over the deploy.
+	cfg.QPS, cfg.Burst = clientQPS, clientBurst
 	typed, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
