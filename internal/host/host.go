@@ -156,12 +156,14 @@ func runtimeRegistered(ctx context.Context) bool {
 
 // installWrapper builds the runc wrapper (Go build cache makes this instant when unchanged)
 // from in.RepoRoot: a checkout, or the unpacked embedded tree, whose stub go.mod is enough
-// since the wrapper uses only the standard library.
+// since the wrapper uses only the standard library. Its bytes are in the node image's
+// inputs hash, so no commit stamp goes in (-buildvcs=false): each commit rebuilt the
+// node images.
 func installWrapper(ctx context.Context, in Input) error {
 	if err := os.MkdirAll(filepath.Dir(WrapperPath), 0o755); err != nil {
 		return fmt.Errorf("install runc wrapper (needs root): %w", err)
 	}
-	_, err := gocmd.Run(ctx, in.RepoRoot, gocmd.Pinned, "build", "-trimpath", "-o", WrapperPath, "./cmd/runc-nosysresource")
+	_, err := gocmd.Run(ctx, in.RepoRoot, gocmd.Pinned, "build", "-trimpath", "-buildvcs=false", "-o", WrapperPath, "./cmd/runc-nosysresource")
 	return err
 }
 
