@@ -54,7 +54,7 @@ func addonCheckFeature(a addonCheck) features.Feature {
 			} else {
 				assert.Equal(t, "manifest rewrite", rep.TokenTTLBy)
 			}
-			require.NoError(t, session.Finish(ctx, rep, err, session.Report{Out: out, Log: hctx.Log}))
+			require.NoError(t, session.Finish(ctx, rep, err, session.Output{Out: out, Log: hctx.Log}))
 			outcome := rep.Outcome
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
 			require.NotEmpty(t, rep.Results)

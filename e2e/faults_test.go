@@ -233,7 +233,7 @@ func faultRunFeature(in faultRunInput) features.Feature {
 				Settle: settleFor(target.StockSettle), OutDir: out, FixturesDir: provider.opts.FixturesDir, Log: log})
 			require.NotNil(t, rep, "%v", err)
 			// As the CLI finishes it: an error fails the run, whatever was judged.
-			require.NoError(t, session.Finish(ctx, rep, err, session.Report{Out: out, Log: log}))
+			require.NoError(t, session.Finish(ctx, rep, err, session.Output{Out: out, Log: log}))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
 			got := <-done
 			for _, f := range faults {
@@ -340,7 +340,7 @@ func auditRotationFeature() features.Feature {
 				Mutate: check.MutateManifests, TTL: tokenTTL(), Settle: settleFor(3 * time.Minute), OutDir: out, Log: log})
 			stopFilling()
 			require.NotNil(t, rep, "%v", err)
-			require.NoError(t, session.Finish(ctx, rep, err, session.Report{Out: out, Log: log}))
+			require.NoError(t, session.Finish(ctx, rep, err, session.Output{Out: out, Log: log}))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
 			require.NoError(t, err)
 			rotated := audit.Backups(c.AuditLog())

@@ -356,7 +356,7 @@ func (f *runFlags) matrix(cmd *cobra.Command, env *harness.Env, in repro.Input, 
 	if f.crossCheck {
 		rep.CrossCheck = report.CrossCheck(rep)
 	}
-	if err := session.Write(rep, session.Report{Out: f.out, Log: env.Log, Stdout: cmd.OutOrStdout()}); err != nil {
+	if err := session.Write(rep, session.Output{Out: f.out, Log: env.Log, Stdout: cmd.OutOrStdout()}); err != nil {
 		return nil, err
 	}
 	return rep, errors.Join(errs...)

@@ -108,5 +108,5 @@ func (f *sessionFlags) withTarget(cmd *cobra.Command, env *harness.Env, stdout i
 		where.Existing = &t
 	}
 	return session.Lifecycle(cmd.Context(), session.LifecycleInput{Where: where, Job: job,
-		Report: session.Report{Out: f.out, Log: env.Log, Stdout: stdout}})
+		Output: session.Output{Out: f.out, Log: env.Log, Stdout: stdout}})
 }

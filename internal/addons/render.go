@@ -20,7 +20,7 @@ func ModuleDir(ctx context.Context, module, version string) (string, error) {
 		return "", err
 	}
 	if info.Dir == "" {
-		return "", fmt.Errorf("go mod download %s@%s: %s", module, version, info.Error)
+		return "", fmt.Errorf("go mod download %s@%s: no directory", module, version)
 	}
 	return info.Dir, nil
 }

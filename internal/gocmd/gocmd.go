@@ -75,14 +75,14 @@ func Published(ctx context.Context, path, version string) (Module, error) {
 func query(ctx context.Context, dir string, args ...string) (Module, error) {
 	out, err := Run(ctx, dir, Resolve, args...)
 	var m Module
-	if jerr := json.Unmarshal([]byte(out), &m); jerr == nil && m.Error != "" {
+	jerr := json.Unmarshal([]byte(out), &m)
+	switch { // a refused module comes with its reason in the JSON and a failed exit
+	case m.Error != "":
 		return m, fmt.Errorf("go %s: %s", args[len(args)-1], m.Error)
-	}
-	if err != nil {
+	case err != nil:
 		return m, err
-	}
-	if err := json.Unmarshal([]byte(out), &m); err != nil {
-		return m, fmt.Errorf("go %s: %w", args[len(args)-1], err)
+	case jerr != nil:
+		return m, fmt.Errorf("go %s: %w", args[len(args)-1], jerr)
 	}
 	return m, nil
 }

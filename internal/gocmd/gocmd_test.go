@@ -37,3 +37,13 @@ func TestVersionIsTheLocalToolchain(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(v, "go1."), v)
 }
+
+// TestDownloadSaysWhyItFailed: the go command's own reason for refusing a module (in its
+// JSON, with a failed exit) is the error.
+func TestDownloadSaysWhyItFailed(t *testing.T) {
+	t.Setenv("GOPROXY", "off")
+	_, err := Download(context.Background(), Outside(), "example.invalid/nothing", "v1.0.0")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "go example.invalid/nothing@v1.0.0: ")
+	assert.Contains(t, err.Error(), "GOPROXY=off")
+}

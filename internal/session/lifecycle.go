@@ -33,11 +33,11 @@ type Where struct {
 type LifecycleInput struct {
 	Where Where
 	Job   func(target.Target) (*report.Report, error)
-	Report
+	Output
 }
 
-// Report says where a finished report goes.
-type Report struct {
+// Output says where a finished report goes.
+type Output struct {
 	Out    string          // every format, and the artifacts the token scan covers
 	Log    *phase.Recorder // its phases head the report's
 	Stdout io.Writer       // the verdict table
@@ -66,7 +66,7 @@ func Lifecycle(ctx context.Context, in LifecycleInput) (*report.Report, error) {
 	if rep == nil {
 		return nil, err
 	}
-	if ferr := Finish(ctx, rep, err, in.Report); err == nil {
+	if ferr := Finish(ctx, rep, err, in.Output); err == nil {
 		err = ferr
 	}
 	return rep, err
@@ -74,7 +74,7 @@ func Lifecycle(ctx context.Context, in LifecycleInput) (*report.Report, error) {
 
 // Finish records why the session stopped (ctx's cause, such as "interrupted" or
 // "terminated", or the job's error), decides the outcome and writes the report (Write).
-func Finish(ctx context.Context, rep *report.Report, err error, in Report) error {
+func Finish(ctx context.Context, rep *report.Report, err error, in Output) error {
 	switch {
 	case ctx.Err() != nil:
 		rep.Error = context.Cause(ctx).Error()
@@ -88,7 +88,7 @@ func Finish(ctx context.Context, rep *report.Report, err error, in Report) error
 // Write writes every report format, refuses to leave a bearer token in any artifact, and
 // prints the verdict table. The log's phases come first: a matrix report already holds
 // its clusters'.
-func Write(rep *report.Report, in Report) error {
+func Write(rep *report.Report, in Output) error {
 	rep.Phases = append(in.Log.Timings(), rep.Phases...)
 	if err := rep.WriteAll(in.Out); err != nil {
 		return err

@@ -72,7 +72,7 @@ func TestLifecycle(t *testing.T) {
 					}
 					return newReport(), tc.job(ctx, out)
 				},
-				Report: Report{Out: out, Log: &phase.Recorder{Out: &bytes.Buffer{}}, Stdout: &stdout},
+				Output: Output{Out: out, Log: &phase.Recorder{Out: &bytes.Buffer{}}, Stdout: &stdout},
 			})
 			if tc.wantErr == "" {
 				require.NoError(t, err)
@@ -106,7 +106,7 @@ func TestLifecycleUpFails(t *testing.T) {
 	rep, err := Lifecycle(context.Background(), LifecycleInput{
 		Where:  Where{Up: func() (OwnCluster, error) { return nil, errors.New("create cluster: no node image") }},
 		Job:    func(target.Target) (*report.Report, error) { ran = true; return newReport(), nil },
-		Report: Report{Out: t.TempDir(), Log: &phase.Recorder{Out: &bytes.Buffer{}}},
+		Output: Output{Out: t.TempDir(), Log: &phase.Recorder{Out: &bytes.Buffer{}}},
 	})
 	require.ErrorContains(t, err, "no node image")
 	require.Nil(t, rep)
@@ -120,7 +120,7 @@ func TestLifecycleExisting(t *testing.T) {
 	_, err := Lifecycle(context.Background(), LifecycleInput{
 		Where:  Where{Existing: &existing, Up: func() (OwnCluster, error) { t.Fatal("Up called for an existing cluster"); return nil, nil }},
 		Job:    func(tg target.Target) (*report.Report, error) { got = tg; return newReport(), nil },
-		Report: Report{Out: out, Log: &phase.Recorder{Out: &bytes.Buffer{}}},
+		Output: Output{Out: out, Log: &phase.Recorder{Out: &bytes.Buffer{}}},
 	})
 	require.NoError(t, err)
 	require.Equal(t, "theirs", got.Name)
