@@ -1,7 +1,7 @@
-// Package waits is the one poll loop: it says whether a wait ended because the session
-// was cancelled (Ctrl-C, SIGTERM, a lost cluster: the context's cause) or because it ran
-// out of time, and what it last saw. Timeouts scale with SATOKEN_TIMEOUT_SCALE for slow
-// machines.
+// Package waits holds the one poll loop (Until) and the one watch loop (Watch): a wait
+// the session cancelled (Ctrl-C, SIGTERM, a lost cluster) says so with the context's
+// cause, and one that ran out of time says what it last saw. Timeouts scale with
+// SATOKEN_TIMEOUT_SCALE for slow machines.
 package waits
 
 import (
