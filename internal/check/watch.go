@@ -13,6 +13,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/audit"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+	"github.com/satoken-e2e/satoken-e2e/internal/waits"
 )
 
 // podRun is one pod of the workload, from the moment the pod watch first saw it.
@@ -223,54 +224,51 @@ func (in Input) maxWatch() time.Duration {
 // must not end the watch before the events are in); the host's clock only bounds the wait
 // when the log stops growing.
 func (j *job) watch(ctx context.Context, kc *kube.Client) error {
-	in := j.in
 	var start time.Time
 	for _, p := range j.pods {
 		if p.ran() && (start.IsZero() || p.pod.Status.StartTime.Time.Before(start)) {
 			start = p.pod.Status.StartTime.Time
 		}
 	}
-	deadline := start.Add(in.maxWatch())
-	for {
-		if err := checkTokenTTLs(j.track(ctx, kc), in.TTL); err != nil {
-			return err
-		}
-		events, _ := in.events()
-		issues := audit.TokenIssues(events)
-		attr := newAttribution(events, j.podLog.snapshot(), j.canaries)
-		now := time.Now()
-		logNow, lag := audit.Newest(events), time.Duration(0)
-		if !logNow.IsZero() && logNow.Before(now) {
-			lag = now.Sub(logNow)
-			now = logNow
-		}
-		var until time.Time
-		var b strings.Builder
-		for _, p := range j.pods {
-			p.anchorToken(issues, in.TTL, in.Target.MaxTokenExpiration)
-			o := p.observe(events, issues, attr, in.Target.MaxTokenExpiration)
-			u := p.until(o, in)
-			until = later(until, u)
-			fmt.Fprintf(&b, "\n           %-40s %4d ok %4d 401  %s", p.pod.Namespace+"/"+p.pod.Name, o.OKCount, o.UnauthorizedCount, p.state(o, now, u, in))
-		}
-		switch {
-		case !now.Before(until):
-			return nil
-		case time.Now().After(deadline):
-			in.Log.Printf("the watch reached its bound (%s after the first pod started): judging what was seen", in.maxWatch())
-			return nil
-		case time.Now().After(until.Add(auditGrace)):
-			in.Log.Printf("the audit log's newest event is %s old, %s past the end of the watch: judging what it shows", lag.Round(time.Second), auditGrace)
-			return nil
-		}
-		in.Log.Printf("waiting for the workload's tokens to expire, its next calls and %s more: %s left at most (until %s)%s",
-			in.Settle, until.Sub(now).Round(time.Second), until.Local().Format("15:04:05"), b.String())
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(min(time.Minute, until.Sub(now))):
-		}
+	deadline := start.Add(j.in.maxWatch())
+	in := waits.WatchInput{What: "the workload's token expiry", Every: time.Minute, Log: j.in.Log}
+	return waits.Watch(ctx, in, func(ctx context.Context) (waits.Look, error) { return j.look(ctx, kc, deadline) })
+}
+
+// look takes in the new pods, reads the audit log again and says until when the pods
+// must be watched, by the log's clock.
+func (j *job) look(ctx context.Context, kc *kube.Client, deadline time.Time) (waits.Look, error) {
+	in := j.in
+	if err := checkTokenTTLs(j.track(ctx, kc), in.TTL); err != nil {
+		return waits.Look{}, err
 	}
+	events, _ := in.events()
+	issues := audit.TokenIssues(events)
+	attr := newAttribution(events, j.podLog.snapshot(), j.canaries)
+	now := time.Now()
+	logNow, lag := audit.Newest(events), time.Duration(0)
+	if !logNow.IsZero() && logNow.Before(now) {
+		lag = now.Sub(logNow)
+		now = logNow
+	}
+	var until time.Time
+	var b strings.Builder
+	for _, p := range j.pods {
+		p.anchorToken(issues, in.TTL, in.Target.MaxTokenExpiration)
+		o := p.observe(events, issues, attr, in.Target.MaxTokenExpiration)
+		u := p.until(o, in)
+		until = later(until, u)
+		fmt.Fprintf(&b, "\n           %-40s %4d ok %4d 401  %s", p.pod.Namespace+"/"+p.pod.Name, o.OKCount, o.UnauthorizedCount, p.state(o, now, u, in))
+	}
+	l := waits.Look{Now: now, Until: until, Progress: fmt.Sprintf("waiting for the workload's tokens to expire, its next calls and %s more: %s left at most (until %s)%s",
+		in.Settle, until.Sub(now).Round(time.Second), until.Local().Format("15:04:05"), b.String())}
+	switch {
+	case time.Now().After(deadline):
+		l.End = fmt.Sprintf("the watch reached its bound (%s after the first pod started): judging what was seen", in.maxWatch())
+	case time.Now().After(until.Add(auditGrace)):
+		l.End = fmt.Sprintf("the audit log's newest event is %s old, %s past the end of the watch: judging what it shows", lag.Round(time.Second), auditGrace)
+	}
+	return l, nil
 }
 
 // state says, for the progress line, where the pod stands.

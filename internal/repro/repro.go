@@ -33,6 +33,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/session"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
+	"github.com/satoken-e2e/satoken-e2e/internal/waits"
 )
 
 // AutomountTTL is what the kubelet's default projection requests (3607 s); with
@@ -332,51 +333,44 @@ func (r *runner) ttl() time.Duration {
 	return r.in.TTL
 }
 
+// watch waits until every probe has been watched long enough (see doneAt), by the host's
+// clock.
 func (r *runner) watch(ctx context.Context) error {
 	ttl := r.ttl()
 	// A probe that never logs a token must not make us wait forever; a reloading one is
 	// watched into its second token's lifetime (see doneAt).
 	hardDeadline := time.Now().Add(2*ttl + r.params.Leeway + r.in.Settle + 5*time.Minute)
-	lastPrint := time.Time{}
-	for {
-		if err := r.refresh(ctx); err != nil {
-			r.in.Log.Printf("warning: %v (retrying)", err)
+	in := waits.WatchInput{What: "token expiry", Every: pollEvery, ProgressEvery: time.Minute, Log: r.in.Log}
+	return waits.Watch(ctx, in, func(ctx context.Context) (waits.Look, error) { return r.look(ctx, ttl, hardDeadline) })
+}
+
+// look reads the probes again and says until when they must be watched.
+func (r *runner) look(ctx context.Context, ttl time.Duration, hardDeadline time.Time) (waits.Look, error) {
+	if err := r.refresh(ctx); err != nil {
+		r.in.Log.Printf("warning: %v (retrying)", err)
+	}
+	if err := r.checkLifetimes(ttl); err != nil {
+		return waits.Look{}, err
+	}
+	l := waits.Look{Now: time.Now()}
+	waiting := 0
+	for _, pr := range r.runs {
+		done, known := r.doneAt(pr)
+		if !known {
+			done = hardDeadline
 		}
-		if err := r.checkLifetimes(ttl); err != nil {
-			return err
+		if done.After(l.Until) {
+			l.Until = done
 		}
-		now := time.Now()
-		var latest time.Time
-		waiting := 0
-		for _, pr := range r.runs {
-			done, known := r.doneAt(pr)
-			if !known {
-				done = hardDeadline
-			}
-			if done.After(latest) {
-				latest = done
-			}
-			if now.Before(done) {
-				waiting++
-			}
-		}
-		if waiting == 0 {
-			return nil
-		}
-		if now.After(hardDeadline) {
-			r.in.Log.Printf("giving up waiting at the hard deadline; %d probe(s) incomplete", waiting)
-			return nil
-		}
-		if now.Sub(lastPrint) >= time.Minute {
-			lastPrint = now
-			r.in.Log.Printf("%s", r.progress(now, latest))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(min(pollEvery, max(time.Until(latest), time.Second))):
+		if l.Now.Before(done) {
+			waiting++
 		}
 	}
+	if l.Now.After(hardDeadline) {
+		l.End = fmt.Sprintf("giving up waiting at the hard deadline; %d probe(s) incomplete", waiting)
+	}
+	l.Progress = r.progress(l.Now, l.Until)
+	return l, nil
 }
 
 // lifetimeSlack allows for the second-granular iat/exp claims.

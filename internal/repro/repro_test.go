@@ -145,6 +145,32 @@ func TestDoneAt(t *testing.T) {
 	require.Equal(t, first401.Add(5*time.Minute), done, "a failing probe is watched --settle past its first 401")
 }
 
+// TestLookUntilTheLatestProbe: the watch lasts until the latest probe is done, a probe
+// with no token yet until the hard deadline; past that deadline it ends, counting the
+// probes not done.
+func TestLookUntilTheLatestProbe(t *testing.T) {
+	t0 := time.Now().UTC().Truncate(time.Second)
+	token := func(label string) *probeRun { // gone: look reads nothing of it
+		return &probeRun{built: probes.Built{Probe: probes.Probe{Label: label}}, goneAt: t0,
+			obs: verdict.Observe(verdict.FromProbeLog([]probelog.Line{{Time: t0, Kind: probelog.KindToken, TokenHash: label, Iat: t0.Unix(), Exp: t0.Add(10 * time.Minute).Unix()}}))}
+	}
+	r := &runner{in: Input{Interval: 5 * time.Second, Settle: 5 * time.Minute}, params: verdict.Steady(5 * time.Second),
+		runs: []*probeRun{token("v8.0.0"), {built: probes.Built{Probe: probes.Probe{Label: "v9.0.0"}}, goneAt: t0}}}
+	hard := t0.Add(time.Hour)
+	l, err := r.look(context.Background(), 10*time.Minute, hard)
+	require.NoError(t, err)
+	require.Equal(t, hard, l.Until, "the probe with no token is waited for until the hard deadline")
+	require.Empty(t, l.End)
+	require.Contains(t, l.Progress, "v8.0.0")
+
+	r.runs = r.runs[:1]
+	l, err = r.look(context.Background(), 10*time.Minute, t0.Add(-time.Second))
+	require.NoError(t, err)
+	done, _ := r.doneAt(r.runs[0])
+	require.Equal(t, done, l.Until)
+	require.Equal(t, "giving up waiting at the hard deadline; 1 probe(s) incomplete", l.End)
+}
+
 // TestPullSecretsAreCopiedBeforeThePod: a named pull secret is copied into the probe's
 // namespace and named by its pod; the original stays where it was.
 func TestPullSecretsAreCopiedBeforeThePod(t *testing.T) {
