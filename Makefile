@@ -31,7 +31,7 @@ unit:
 	$(GO) test ./...
 
 e2e:
-	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestGOPATHVendoredClientGo|TestScanRealGarbledBinaryNotJudged' ./internal/scan
+	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestGOPATHVendoredClientGo|TestScanRealGarbledBinaryNotJudged' ./internal/scan/predict
 	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestAccelerated' ./internal/nodeimage
 	$(GO) test -tags e2e -count=1 -timeout 30m -run 'TestDiskFullLeavesNothingTrusted|TestJSProbeImages' ./internal/probes
 	$(GO) test -tags e2e -count=1 -timeout 10m -run 'TestContainerCommit' ./internal/docker

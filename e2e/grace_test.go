@@ -21,7 +21,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
 	"github.com/satoken-e2e/satoken-e2e/internal/kube"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
-	"github.com/satoken-e2e/satoken-e2e/internal/scan"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/table"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -88,11 +88,11 @@ func gracePeriodFeature() features.Feature {
 			// clusters without extension): clients that kept their first token in every
 			// run must be listed, clients that always reloaded must not. Clients measured
 			// both ways re-read on a timer of their own and may land either side.
-			tbl, err := scan.LoadTable(filepath.Join(provider.opts.FixturesDir, "verdict-table.json"))
+			tbl, err := table.Load(filepath.Join(provider.opts.FixturesDir, "verdict-table.json"))
 			require.NoError(t, err)
 			sv, err := kc.Typed.Discovery().ServerVersion()
 			require.NoError(t, err)
-			minor, err := scan.K8sMinor(sv.GitVersion)
+			minor, err := table.K8sMinor(sv.GitVersion)
 			require.NoError(t, err)
 			measured := map[string][]verdict.Verdict{} // on this cluster's minor only
 			for _, e := range tbl.Entries {

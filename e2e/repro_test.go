@@ -18,7 +18,9 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
-	"github.com/satoken-e2e/satoken-e2e/internal/scan"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/find"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/predict"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/table"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
@@ -84,25 +86,25 @@ func assertJSProbes(t *testing.T, rep *report.Report, ttl time.Duration) {
 // assertScanPredictions: `satoken scan` of every probe image reads the pinned client-go and
 // looks up, in the checked-in table, a verdict set that holds what this run measured.
 func assertScanPredictions(ctx context.Context, t *testing.T, rep *report.Report) {
-	table, err := scan.LoadTable(filepath.Join(provider.opts.FixturesDir, "verdict-table.json"))
+	tbl, err := table.Load(filepath.Join(provider.opts.FixturesDir, "verdict-table.json"))
 	require.NoError(t, err)
 	// CI's version must be measured for every probe; others may be new to the table.
-	ciMinor, err := scan.K8sMinor(nodeimage.DefaultKubernetesVersion)
+	ciMinor, err := table.K8sMinor(nodeimage.DefaultKubernetesVersion)
 	require.NoError(t, err)
 	for _, p := range rep.Results {
-		minor, err := scan.K8sMinor(p.K8sVersion)
+		minor, err := table.K8sMinor(p.K8sVersion)
 		require.NoError(t, err)
-		onMinor := table.OnMinor(minor) // what was measured on this cluster's minor
-		findings, err := scan.Image(ctx, p.Image)
+		onMinor := predict.Table{Table: tbl}.OnMinor(minor) // what was measured on this cluster's minor
+		findings, err := find.Image(ctx, p.Image)
 		require.NoError(t, err)
 		require.Len(t, findings, 1, "%s: one Go binary (or one @kubernetes/client-node package) in the probe image", p.Image)
-		var pred scan.Prediction
+		var pred predict.Prediction
 		if f := findings[0]; f.IsClientNode() {
-			require.Equal(t, p.Probe.ClientGoModule, scan.ClientNodeModule(f.ClientGoVersion()), "%s: scan reads the pinned client-node", p.Image)
-			pred = scan.PredictClientNode(onMinor, f.ClientGoVersion())
+			require.Equal(t, p.Probe.ClientGoModule, find.ClientNodeModule(f.ClientGoVersion()), "%s: scan reads the pinned client-node", p.Image)
+			pred = predict.PredictClientNode(onMinor, f.ClientGoVersion())
 		} else {
 			require.Equal(t, p.Probe.ClientGoModule, f.ClientGoVersion(), "%s: scan reads the pinned client-go", p.Image)
-			pred = scan.Predict(onMinor, f.ClientGoVersion())
+			pred = predict.Predict(onMinor, f.ClientGoVersion())
 		}
 		if pred.Predicted && minor != ciMinor {
 			// A version the table has not measured this client on yet (make e2e-versions

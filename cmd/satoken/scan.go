@@ -14,7 +14,9 @@ import (
 
 	"github.com/satoken-e2e/satoken-e2e/internal/probes"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
-	"github.com/satoken-e2e/satoken-e2e/internal/scan"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/find"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/predict"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/table"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
@@ -97,10 +99,11 @@ a recognised client; 0 every target has a client judged RELOADS on every decidin
 			if err := m.validate(cmd); err != nil {
 				return err
 			}
-			tbl, path, err := loadVerdictTable(tablePath)
+			loaded, path, err := loadVerdictTable(tablePath)
 			if err != nil {
 				return err
 			}
+			tbl := predict.Table{Table: loaded}
 			if len(k8s) > 0 {
 				if tbl, err = tbl.DecideOn(k8s...); err != nil {
 					return fmt.Errorf("--k8s: %w", err)
@@ -110,20 +113,20 @@ a recognised client; 0 every target has a client judged RELOADS on every decidin
 			if err != nil {
 				return err
 			}
-			var targets []scan.Scanned
+			var targets []predict.Scanned
 			for _, target := range args {
 				found, err := scanTarget(cmd.Context(), target)
-				targets = append(targets, scan.Scanned{Target: target, Findings: found, Err: err})
+				targets = append(targets, predict.Scanned{Target: target, Findings: unjudged(found), Err: err})
 			}
 			judge(targets, tbl, fp, nil)
-			var runs []scan.Measured
+			var runs []predict.Measured
 			if m.on {
-				if runs, err = m.measure(cmd, &tbl, targets); err != nil {
+				if runs, err = m.measure(cmd, &tbl.Table, targets); err != nil {
 					return err
 				}
 				judge(targets, tbl, fp, runs)
 			}
-			gate := scan.Decide(scan.GateInput{Targets: targets, AllowNone: allowNone})
+			gate := predict.Decide(predict.GateInput{Targets: targets, AllowNone: allowNone})
 			merge := mergeCommand(path, tablePath == "", runs)
 			if asJSON {
 				err = printScanJSON(cmd.OutOrStdout(), path, targets, gate, runs, merge)
@@ -166,9 +169,9 @@ written, with a warning.`,
 			if len(from) == 0 && merge == "" {
 				return fmt.Errorf("give --from REPORT.json (and/or --merge TABLE to re-render an existing table)")
 			}
-			tbl, _ := scan.TableFromReports()
+			tbl, _ := table.FromReports()
 			if merge != "" {
-				loaded, err := scan.LoadTable(merge)
+				loaded, err := table.Load(merge)
 				if err != nil {
 					return err
 				}
@@ -240,7 +243,7 @@ fixtures/scan/fingerprints.json from the probe images.`,
 					}
 				}
 			}
-			var sources []scan.FingerprintSource
+			var sources []predict.FingerprintSource
 			for _, target := range from {
 				found, err := scanTarget(cmd.Context(), target)
 				if err != nil {
@@ -253,9 +256,9 @@ fixtures/scan/fingerprints.json from the probe images.`,
 				if label == "" {
 					label = found[0].ClientGoVersion()
 				}
-				sources = append(sources, scan.FingerprintSource{Label: label, From: target, Finding: found[0]})
+				sources = append(sources, predict.FingerprintSource{Label: label, From: target, Finding: found[0]})
 			}
-			fp, err := scan.BuildFingerprints(cmd.Context(), sources, scan.SourceDecls)
+			fp, err := predict.BuildFingerprints(cmd.Context(), sources, predict.SourceDecls)
 			if err != nil {
 				return err
 			}
@@ -274,39 +277,39 @@ fixtures/scan/fingerprints.json from the probe images.`,
 	return c
 }
 
-func loadVerdictTable(path string) (scan.Table, string, error) {
+func loadVerdictTable(path string) (table.Table, string, error) {
 	if path == "" {
 		root, err := repoRoot()
 		if err != nil {
-			return scan.Table{}, "", fmt.Errorf("no --table given: %w", err)
+			return table.Table{}, "", fmt.Errorf("no --table given: %w", err)
 		}
 		path = filepath.Join(root, "fixtures", "verdict-table.json")
 	}
-	tbl, err := scan.LoadTable(path)
+	tbl, err := table.Load(path)
 	if err != nil {
-		return scan.Table{}, "", fmt.Errorf("verdict table: %w (generate it with: satoken scan table --from out/report.json --write %s)", err, path)
+		return table.Table{}, "", fmt.Errorf("verdict table: %w (generate it with: satoken scan table --from out/report.json --write %s)", err, path)
 	}
 	return tbl, path, nil
 }
 
-func loadFingerprints(path string) (scan.Fingerprints, error) {
+func loadFingerprints(path string) (predict.Fingerprints, error) {
 	if path == "" {
 		root, err := repoRoot()
 		if err != nil {
-			return scan.Fingerprints{}, fmt.Errorf("no --fingerprints given: %w", err)
+			return predict.Fingerprints{}, fmt.Errorf("no --fingerprints given: %w", err)
 		}
 		path = filepath.Join(root, "fixtures", "scan", "fingerprints.json")
 	}
-	fp, err := scan.LoadFingerprints(path)
+	fp, err := predict.LoadFingerprints(path)
 	if err != nil {
-		return scan.Fingerprints{}, fmt.Errorf("fingerprints: %w (generate them with: make scan-fingerprints)", err)
+		return predict.Fingerprints{}, fmt.Errorf("fingerprints: %w (generate them with: make scan-fingerprints)", err)
 	}
 	return fp, nil
 }
 
 // judge judges every finding of the targets from tbl; after scan --measure's runs, it
-// marks the lines they measured (scan.Finding.MarkMeasured).
-func judge(targets []scan.Scanned, tbl scan.Table, fp scan.Fingerprints, runs []scan.Measured) {
+// marks the lines they measured (predict.Judged.MarkMeasured).
+func judge(targets []predict.Scanned, tbl predict.Table, fp predict.Fingerprints, runs []predict.Measured) {
 	for i := range targets {
 		for j := range targets[i].Findings {
 			f := &targets[i].Findings[j]
@@ -317,16 +320,25 @@ func judge(targets []scan.Scanned, tbl scan.Table, fp scan.Fingerprints, runs []
 	}
 }
 
-// scanTarget treats an existing file as a binary or JavaScript file, an existing
-// directory as a tree (see scan.Image), and anything else as an image reference.
-func scanTarget(ctx context.Context, target string) ([]scan.Finding, error) {
-	if st, err := os.Stat(target); err == nil && !st.IsDir() {
-		return scan.File(target)
+// unjudged are a target's findings before judge predicts their verdicts.
+func unjudged(found []find.Finding) []predict.Judged {
+	out := make([]predict.Judged, len(found))
+	for i, f := range found {
+		out[i] = predict.Judged{Finding: f}
 	}
-	return scan.Image(ctx, target)
+	return out
 }
 
-func printScanTable(out io.Writer, targets []scan.Scanned, gate scan.Gate, runs []scan.Measured, merge string) error {
+// scanTarget treats an existing file as a binary or JavaScript file, an existing
+// directory as a tree (see find.Image), and anything else as an image reference.
+func scanTarget(ctx context.Context, target string) ([]find.Finding, error) {
+	if st, err := os.Stat(target); err == nil && !st.IsDir() {
+		return find.File(target)
+	}
+	return find.Image(ctx, target)
+}
+
+func printScanTable(out io.Writer, targets []predict.Scanned, gate predict.Gate, runs []predict.Measured, merge string) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TARGET\tFILE\tCLIENT LIBRARY\tKUBERNETES\tVERDICT\tBASIS")
 	for _, t := range targets {
@@ -349,7 +361,7 @@ func printScanTable(out io.Writer, targets []scan.Scanned, gate scan.Gate, runs 
 				if p.Context {
 					minor += " (context, not deciding)"
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Target, file, clientGoCell(f), minor, p.Verdict, predictionBasis(p))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Target, file, clientGoCell(f.Finding), minor, p.Verdict, predictionBasis(p))
 			}
 		}
 	}
@@ -365,16 +377,16 @@ func printScanTable(out io.Writer, targets []scan.Scanned, gate scan.Gate, runs 
 	return nil
 }
 
-func clientGoCell(f scan.Finding) string {
+func clientGoCell(f find.Finding) string {
 	m := f.ClientGo
 	switch {
-	case f.ClientGoBy == scan.FromBundle:
-		return scan.ClientNodePackage + " bundled, version unknown"
+	case f.ClientGoBy == find.FromBundle:
+		return find.ClientNodePackage + " bundled, version unknown"
 	case f.IsClientNode():
-		return scan.ClientNodeModule(m.Version)
-	case f.ClientGoBy == scan.FromSymbols && len(f.ClientGoAt) > 0:
+		return find.ClientNodeModule(m.Version)
+	case f.ClientGoBy == find.FromSymbols && len(f.ClientGoAt) > 0:
 		return "by symbols, at " + strings.Join(f.ClientGoAt, ", ")
-	case f.ClientGoBy == scan.FromSymbols:
+	case f.ClientGoBy == find.FromSymbols:
 		return "by symbols"
 	case m.Replace != nil:
 		return strings.TrimSpace(fmt.Sprintf("%s => %s %s", m.Version, m.Replace.Path, m.Replace.Version))
@@ -382,7 +394,7 @@ func clientGoCell(f scan.Finding) string {
 	return m.Version
 }
 
-func predictionBasis(p scan.Prediction) string {
+func predictionBasis(p predict.Prediction) string {
 	if p.Verdict != verdict.NotJudged && p.Verdict != "" {
 		return p.Reason // measured (runs, counts, date), predicted between agreeing neighbours, or from symbols
 	}
@@ -393,15 +405,15 @@ func predictionBasis(p scan.Prediction) string {
 	return basis
 }
 
-func printScanJSON(w io.Writer, tablePath string, targets []scan.Scanned, gate scan.Gate, runs []scan.Measured, merge string) error {
+func printScanJSON(w io.Writer, tablePath string, targets []predict.Scanned, gate predict.Gate, runs []predict.Measured, merge string) error {
 	out := struct {
-		Table    string         `json:"table"`
-		Findings []scan.Finding `json:"findings"`
+		Table    string           `json:"table"`
+		Findings []predict.Judged `json:"findings"`
 		// Measured are scan --measure's runs, Merge the command that keeps them.
-		Measured []scan.Measured `json:"measured,omitempty"`
-		Merge    string          `json:"merge,omitempty"`
-		scan.Gate
-	}{Table: tablePath, Findings: []scan.Finding{}, Measured: runs, Merge: merge, Gate: gate}
+		Measured []predict.Measured `json:"measured,omitempty"`
+		Merge    string             `json:"merge,omitempty"`
+		predict.Gate
+	}{Table: tablePath, Findings: []predict.Judged{}, Measured: runs, Merge: merge, Gate: gate}
 	for _, t := range targets {
 		out.Findings = append(out.Findings, t.Findings...)
 	}
@@ -409,7 +421,7 @@ func printScanJSON(w io.Writer, tablePath string, targets []scan.Scanned, gate s
 }
 
 // gateExit is scan's exit, derived from the gate's outcome alone.
-func gateExit(g scan.Gate) error {
+func gateExit(g predict.Gate) error {
 	why := map[report.Outcome][]string{report.Broken: g.Broken, report.NotJudged: g.NotJudged, report.Failed: g.Errors}
 	return exitFor(g.Outcome, why[g.Outcome])
 }

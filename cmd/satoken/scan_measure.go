@@ -11,7 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
-	"github.com/satoken-e2e/satoken-e2e/internal/scan"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/predict"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/table"
 )
 
 // measurer runs one measurement of scan --measure: (*runFlags).reproduce, satoken run's
@@ -61,16 +62,16 @@ func (m *scanMeasure) validate(cmd *cobra.Command) error {
 }
 
 // measure runs the measurements that would judge the targets' clients where they are not
-// judged (scan.Measurements), one satoken run per Kubernetes version into
+// judged (predict.Measurements), one satoken run per Kubernetes version into
 // --out/k8s-<version>, and merges each report into tbl as scan table --from does (then
 // --write-table). A run that fails, or whose report the table refuses, is an error: no
 // verdict may rest on it.
-func (m *scanMeasure) measure(cmd *cobra.Command, tbl *scan.Table, targets []scan.Scanned) ([]scan.Measured, error) {
-	var found []scan.Finding
+func (m *scanMeasure) measure(cmd *cobra.Command, tbl *table.Table, targets []predict.Scanned) ([]predict.Measured, error) {
+	var found []predict.Judged
 	for _, t := range targets {
 		found = append(found, t.Findings...)
 	}
-	plan, err := scan.Measurements(found)
+	plan, err := predict.Measurements(found)
 	if err != nil {
 		return nil, fmt.Errorf("--measure: %w", err)
 	}
@@ -84,7 +85,7 @@ func (m *scanMeasure) measure(cmd *cobra.Command, tbl *scan.Table, targets []sca
 	}
 	m.runCmd.SetContext(cmd.Context())
 	m.runCmd.SetOut(cmd.ErrOrStderr()) // scan's stdout is its table or JSON
-	var runs []scan.Measured
+	var runs []predict.Measured
 	for _, pm := range plan {
 		f := m.flags
 		f.sessionFlags = m.flags.part(pm.K8s)
@@ -100,7 +101,7 @@ func (m *scanMeasure) measure(cmd *cobra.Command, tbl *scan.Table, targets []sca
 		if err := addReport(tbl, path, rep); err != nil {
 			return nil, fmt.Errorf("--measure: %w", err)
 		}
-		runs = append(runs, scan.Measured{Measurement: pm, Path: path, Report: rep})
+		runs = append(runs, predict.Measured{Measurement: pm, Path: path, Report: rep})
 	}
 	if len(runs) == 0 {
 		fmt.Fprintln(cmd.ErrOrStderr(), "--measure: no client lacks a verdict that a run would give on a deciding minor: nothing to measure")
@@ -118,7 +119,7 @@ func (m *scanMeasure) measure(cmd *cobra.Command, tbl *scan.Table, targets []sca
 
 // addReport merges the report read from (or written to) path into tbl; a report the table
 // refuses is an error naming it.
-func addReport(tbl *scan.Table, path string, rep *report.Report) error {
+func addReport(tbl *table.Table, path string, rep *report.Report) error {
 	if err := tbl.Add(rep); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -127,7 +128,7 @@ func addReport(tbl *scan.Table, path string, rep *report.Report) error {
 
 // mergeCommand merges the runs' reports into the table as make verdict-table does (the
 // repository's own table with its README's copy, which must match it).
-func mergeCommand(table string, checkedIn bool, runs []scan.Measured) string {
+func mergeCommand(table string, checkedIn bool, runs []predict.Measured) string {
 	if len(runs) == 0 {
 		return ""
 	}
@@ -156,7 +157,7 @@ func shown(path string) string {
 }
 
 // printMeasured says which runs measured what, and how to keep them.
-func printMeasured(w io.Writer, runs []scan.Measured, merge string) {
+func printMeasured(w io.Writer, runs []predict.Measured, merge string) {
 	if len(runs) == 0 {
 		return
 	}

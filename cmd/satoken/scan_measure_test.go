@@ -12,18 +12,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
-	"github.com/satoken-e2e/satoken-e2e/internal/scan"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/predict"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/table"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
 // measureTable measured client-go v0.20.0 only, on each of minors (on Kubernetes
 // <minor>.4): the test binary's newer client-go is not judged there, and its command
 // measures it on <minor>.4.
-func measureTable(minors ...string) scan.Table {
+func measureTable(minors ...string) table.Table {
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	tbl := scan.Table{SchemaVersion: scan.TableSchemaVersion, TokenMode: "projected", TTLSeconds: 600}
+	tbl := table.Table{SchemaVersion: table.SchemaVersion, TokenMode: "projected", TTLSeconds: 600}
 	for _, m := range minors {
-		tbl.Entries = append(tbl.Entries, scan.Entry{Label: "v0.20.0", Module: "v0.20.0", K8sRelease: "1.20", K8sMinor: m, K8sVersion: m + ".4",
+		tbl.Entries = append(tbl.Entries, table.Entry{Label: "v0.20.0", Module: "v0.20.0", K8sRelease: "1.20", K8sMinor: m, K8sVersion: m + ".4",
 			Verdict: verdict.Reloads, Observed: []verdict.Verdict{verdict.Reloads}, Counts: map[verdict.Verdict]int{verdict.Reloads: 1},
 			Runs: 1, MeasuredAt: at, TTLSeconds: 600, ModuleTime: &at})
 	}
@@ -81,10 +82,10 @@ func TestScanMeasureRejudgesFromTheRun(t *testing.T) {
 		"  satoken run --k8s v1.34.4 --versions "+version+": report "+reportPath+"\n")
 	require.Contains(t, out, "satoken scan table --merge "+tablePath+" --from "+reportPath+" --write "+tablePath+"\n")
 
-	unchanged, err := scan.LoadTable(tablePath)
+	unchanged, err := table.Load(tablePath)
 	require.NoError(t, err)
 	require.Len(t, unchanged.Entries, 1, "the table file is never modified without --write-table")
-	merged, err := scan.LoadTable(written)
+	merged, err := table.Load(written)
 	require.NoError(t, err)
 	require.Len(t, merged.Entries, 2)
 	require.Equal(t, version, merged.Entries[1].Label)
@@ -98,10 +99,10 @@ func TestScanMeasureRejudgesFromTheRun(t *testing.T) {
 	out, _, err = scanWith(t, tbl, fakeRun(verdict.Reloads, &ran), self, "--measure", "--out", dir, "--json")
 	require.NoError(t, err, out)
 	var got struct {
-		Findings []scan.Finding  `json:"findings"`
-		Measured []scan.Measured `json:"measured"`
-		Merge    string          `json:"merge"`
-		Outcome  string          `json:"outcome"`
+		Findings []predict.Judged   `json:"findings"`
+		Measured []predict.Measured `json:"measured"`
+		Merge    string             `json:"merge"`
+		Outcome  string             `json:"outcome"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &got))
 	require.Equal(t, "passed", got.Outcome)

@@ -14,13 +14,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/scan"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/find"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/predict"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/table"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
 
 // scanCommand runs `satoken scan` with args against the table tbl and no fingerprints,
 // returning its output and error.
-func scanCommand(t *testing.T, tbl scan.Table, args ...string) (string, error) {
+func scanCommand(t *testing.T, tbl table.Table, args ...string) (string, error) {
 	t.Helper()
 	out, _, err := scanWith(t, tbl, (*runFlags).reproduce, args...)
 	return out, err
@@ -28,12 +30,12 @@ func scanCommand(t *testing.T, tbl scan.Table, args ...string) (string, error) {
 
 // scanWith is scanCommand whose --measure runs are run's; it also returns the path of
 // the table file.
-func scanWith(t *testing.T, tbl scan.Table, run measurer, args ...string) (out, tablePath string, err error) {
+func scanWith(t *testing.T, tbl table.Table, run measurer, args ...string) (out, tablePath string, err error) {
 	t.Helper()
 	dir := t.TempDir()
 	tablePath, fpPath := filepath.Join(dir, "table.json"), filepath.Join(dir, "fp.json")
 	require.NoError(t, tbl.Write(tablePath))
-	require.NoError(t, scan.Fingerprints{SchemaVersion: scan.FingerprintSchemaVersion}.Write(fpPath))
+	require.NoError(t, predict.Fingerprints{SchemaVersion: predict.FingerprintSchemaVersion}.Write(fpPath))
 	var stdout bytes.Buffer
 	c := newScanCommandWith(run)
 	c.SetOut(&stdout)
@@ -48,7 +50,7 @@ func scanWith(t *testing.T, tbl scan.Table, run measurer, args ...string) (out, 
 func selfVersion(t *testing.T) (string, string) {
 	self, err := os.Executable()
 	require.NoError(t, err)
-	found, err := scan.ClientGo(self)
+	found, err := find.ClientGo(self)
 	require.NoError(t, err)
 	version := found.ClientGoVersion()
 	require.NotEmpty(t, version, "the test binary links client-go")
@@ -61,13 +63,13 @@ func selfVersion(t *testing.T) (string, string) {
 // context; a named minor not measured is not judged.
 func TestScanK8s(t *testing.T) {
 	self, version := selfVersion(t)
-	entry := func(minor string, v verdict.Verdict) scan.Entry {
-		return scan.Entry{Label: version, Module: version, K8sMinor: minor, K8sVersion: minor + ".2", Verdict: v,
+	entry := func(minor string, v verdict.Verdict) table.Entry {
+		return table.Entry{Label: version, Module: version, K8sMinor: minor, K8sVersion: minor + ".2", Verdict: v,
 			Observed: []verdict.Verdict{v}, Counts: map[verdict.Verdict]int{v: 3}, Runs: 3,
 			MeasuredAt: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), TTLSeconds: 600}
 	}
-	tbl := scan.Table{SchemaVersion: scan.TableSchemaVersion, TokenMode: "projected", TTLSeconds: 600,
-		Entries: []scan.Entry{entry("v1.34", verdict.Reloads), entry("v1.37", verdict.Intermittent)}}
+	tbl := table.Table{SchemaVersion: table.SchemaVersion, TokenMode: "projected", TTLSeconds: 600,
+		Entries: []table.Entry{entry("v1.34", verdict.Reloads), entry("v1.37", verdict.Intermittent)}}
 	run := func(args ...string) (string, error) { return scanCommand(t, tbl, append([]string{self}, args...)...) }
 
 	out, err := run()
@@ -81,7 +83,7 @@ func TestScanK8s(t *testing.T) {
 	out, err = run("--k8s", "v1.34")
 	require.NoError(t, err, out)
 	require.Regexp(t, `v1\.37 \(context, not deciding\)\s+INTERMITTENT`, out)
-	require.Contains(t, out, "passed: "+scan.LibraryNote+"\n", "a pass says what it means")
+	require.Contains(t, out, "passed: "+predict.LibraryNote+"\n", "a pass says what it means")
 	out, err = run("--k8s", "v1.34", "--json")
 	require.NoError(t, err, out)
 	var passed struct {
@@ -90,7 +92,7 @@ func TestScanK8s(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &passed))
 	require.Equal(t, "passed", passed.Outcome)
-	require.Equal(t, []string{scan.LibraryNote}, passed.Notes)
+	require.Equal(t, []string{predict.LibraryNote}, passed.Notes)
 
 	out, err = run("--k8s", "v1.34,v1.37")
 	require.Equal(t, exitGate, exitCode(t, err), out)
@@ -114,13 +116,13 @@ func TestScanNothingRecognisedNotJudged(t *testing.T) {
 	script := filepath.Join(dir, "entrypoint.sh")
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\nexec kubectl get pods\n"), 0o755))
 	for _, target := range []string{script, dir} {
-		out, err := scanCommand(t, scan.Table{SchemaVersion: scan.TableSchemaVersion}, target)
+		out, err := scanCommand(t, table.Table{SchemaVersion: table.SchemaVersion}, target)
 		require.Equal(t, exitNotJudged, exitCode(t, err), out)
 		require.ErrorContains(t, err, target+": no Kubernetes client recognised")
 		require.ErrorContains(t, err, "--allow-none")
 	}
 
-	out, err := scanCommand(t, scan.Table{SchemaVersion: scan.TableSchemaVersion}, filepath.Join(dir, "missing"), script)
+	out, err := scanCommand(t, table.Table{SchemaVersion: table.SchemaVersion}, filepath.Join(dir, "missing"), script)
 	require.Error(t, err, out)
 	var ee *exitError
 	require.False(t, errors.As(err, &ee), "an unreadable target is a harness error (exit 1): %v", err)
@@ -132,11 +134,11 @@ func TestScanNothingRecognisedNotJudged(t *testing.T) {
 func TestScanAllowNone(t *testing.T) {
 	script := filepath.Join(t.TempDir(), "entrypoint.sh")
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho hi\n"), 0o755))
-	tbl := scan.Table{SchemaVersion: scan.TableSchemaVersion}
+	tbl := table.Table{SchemaVersion: table.SchemaVersion}
 	out, err := scanCommand(t, tbl, script, "--allow-none")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "passed: "+script+": no Kubernetes client recognised; passed on --allow-none")
-	require.NotContains(t, out, scan.LibraryNote, "no library was judged")
+	require.NotContains(t, out, predict.LibraryNote, "no library was judged")
 
 	self, _ := selfVersion(t)
 	out, err = scanCommand(t, tbl, self, script, "--allow-none", "--json")

@@ -14,7 +14,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/ociimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
-	"github.com/satoken-e2e/satoken-e2e/internal/scan"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/find"
 )
 
 // BuildInput says which add-ons to build and where to cache them.
@@ -75,11 +75,11 @@ func build(ctx context.Context, in BuildInput, a Addon, goVersion string) (Built
 		return b, err
 	}
 	// Checked on cached binaries too: the wrong source would make the expectation moot.
-	if v, err := scan.DependencyVersion(b.Binary, a.Module); err != nil || v != a.Version {
+	if v, err := find.DependencyVersion(b.Binary, a.Module); err != nil || v != a.Version {
 		return b, fmt.Errorf("%s is built from %s %q, want %s (%v)", b.Binary, a.Module, v, a.Version, err)
 	}
-	if v, err := scan.DependencyVersion(b.Binary, scan.ClientGoPath); err != nil || v != a.ClientGo {
-		return b, fmt.Errorf("%s links %s %q, want %s (%v)", b.Binary, scan.ClientGoPath, v, a.ClientGo, err)
+	if v, err := find.DependencyVersion(b.Binary, find.ClientGoPath); err != nil || v != a.ClientGo {
+		return b, fmt.Errorf("%s links %s %q, want %s (%v)", b.Binary, find.ClientGoPath, v, a.ClientGo, err)
 	}
 	if docker.UpToDate(ctx, a.Image, b.InputHash) {
 		in.Log.Printf("add-on %s: image %s up to date", a.Name, a.Image)

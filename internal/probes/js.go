@@ -41,7 +41,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/hostcmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
-	"github.com/satoken-e2e/satoken-e2e/internal/scan"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/find"
 )
 
 // Languages of the probe matrix.
@@ -60,7 +60,7 @@ const (
 	// client-go release tags.
 	JSLabelPrefix = "js-"
 	// ClientNodePackage is the JavaScript client library the probes pin.
-	ClientNodePackage = scan.ClientNodePackage
+	ClientNodePackage = find.ClientNodePackage
 )
 
 // jsAdapter is one of the probe's client-node API eras (apps/probe-js/adapters/<name>.js).
@@ -152,7 +152,7 @@ func loadJS(repoRoot string, seen map[string]bool) ([]Probe, error) {
 			return nil, fmt.Errorf("%s: %s: %w", file, e.Label, err)
 		}
 		seen[e.Label] = true
-		out = append(out, Probe{Label: e.Label, Module: scan.ClientNodeModule(e.Version), Note: e.Note,
+		out = append(out, Probe{Label: e.Label, Module: find.ClientNodeModule(e.Version), Note: e.Note,
 			Language: LanguageJS, Adapter: e.Adapter})
 	}
 	return out, nil
@@ -515,7 +515,7 @@ func ClientNodeVersion(appLayer string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	found, err := scan.Layer(f)
+	found, err := find.Layer(f)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", appLayer, err)
 	}

@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/mod/semver"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/scan"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/find"
 )
 
 // generatedDir holds, under the cache, each unpinned version's generated files in
@@ -44,13 +44,13 @@ func unpinned(label string) (Probe, error) {
 		if err != nil {
 			return Probe{}, err
 		}
-		return Probe{Label: label, Module: scan.ClientNodeModule(version), Language: LanguageJS, Adapter: adapter, Unpinned: true}, nil
+		return Probe{Label: label, Module: find.ClientNodeModule(version), Language: LanguageJS, Adapter: adapter, Unpinned: true}, nil
 	}
 	if !exactVersion(strings.TrimSuffix(label, "+incompatible")) {
 		return Probe{}, errors.New("not a pinned label, an exact k8s.io/client-go module version (a tag like v0.31.4, or a pseudo-version) " +
 			"or " + JSLabelPrefix + "<@kubernetes/client-node version>")
 	}
-	return Probe{Label: label, Module: label, Language: LanguageGo, K8sRelease: scan.ClientGoK8sRelease(label), Unpinned: true}, nil
+	return Probe{Label: label, Module: label, Language: LanguageGo, K8sRelease: find.ClientGoK8sRelease(label), Unpinned: true}, nil
 }
 
 // exactVersion: a full semantic version (no shorthand like v1.2, no build metadata).

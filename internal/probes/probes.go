@@ -31,7 +31,7 @@ import (
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
 	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 	"github.com/satoken-e2e/satoken-e2e/internal/phase"
-	"github.com/satoken-e2e/satoken-e2e/internal/scan"
+	"github.com/satoken-e2e/satoken-e2e/internal/scan/find"
 )
 
 // Probe is one entry of apps/probe/versions.json (Go) or apps/probe-js/versions.json
@@ -67,7 +67,7 @@ const (
 	// ModFile and SumFile are each version's module files in versions/<label>/.
 	ModFile      = "probe.mod"
 	SumFile      = "probe.sum"
-	clientGoPath = scan.ClientGoPath
+	clientGoPath = find.ClientGoPath
 	inputsLabel  = docker.InputsLabel
 )
 
@@ -393,7 +393,7 @@ func versionFile(repoRoot, dir string, p Probe, name string) string {
 // ClientGoVersion reads which k8s.io/client-go version a Go binary links, with the build
 // info reader `satoken scan` uses: a replaced module reports its replacement's version.
 func ClientGoVersion(binary string) (string, error) {
-	f, err := scan.ClientGo(binary)
+	f, err := find.ClientGo(binary)
 	if err != nil {
 		return "", err
 	}
