@@ -1,15 +1,18 @@
 // Package findtest builds the inputs tests of the scan packages read: Go binaries that
 // link a stand-in client-go (GOPATH mode, stripped) and client-node manifests. It imports
-// none of them, so package-internal tests of find can use it.
+// none of them, so package-internal tests of find can use it; the go command runs
+// through gocmd, like every other.
 package findtest
 
 import (
+	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/satoken-e2e/satoken-e2e/internal/gocmd"
 )
 
 // FakeClientGoAt is a stand-in client-go whose packages sit in dir and are imported as
@@ -71,11 +74,9 @@ func GOPATHBinary(t *testing.T, files map[string]string) string {
 func BuildGOPATHStripped(t *testing.T, gopath, dir string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "addon")
-	cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GO111MODULE=off", "GOPATH="+gopath, "GOFLAGS=-buildvcs=false", "CGO_ENABLED=0", "GOOS=linux")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "GOPATH-mode build: %s", out)
+	_, err := gocmd.Run(context.Background(), dir, gocmd.Env{"GO111MODULE=off", "GOPATH=" + gopath, "GOFLAGS=-buildvcs=false", "CGO_ENABLED=0", "GOOS=linux"},
+		"build", "-ldflags=-s -w", "-o", bin, ".")
+	require.NoError(t, err, "GOPATH-mode build")
 	return bin
 }
 
