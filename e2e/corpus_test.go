@@ -31,15 +31,13 @@ func TestCorpus(t *testing.T) {
 	if !selects(testenv.EnvConf(), "scenario", "corpus") {
 		t.Skip("scenario=corpus not selected (make e2e-corpus runs it)")
 	}
-	all, err := addons.Load(hctx.Root)
-	require.NoError(t, err)
-	selected, err := addons.Select(all, envOr("SATOKEN_CORPUS", "all"))
-	require.NoError(t, err)
-	var built []addons.Built
-	require.NoError(t, hctx.Log.Run(fmt.Sprintf("add-on images (%d)", len(selected)), func() (err error) {
-		built, err = addons.Build(context.Background(), addons.BuildInput{RepoRoot: hctx.Root, CacheDir: hctx.CacheDir, Addons: selected, Log: hctx.Log})
-		return err
-	}))
+	// The add-ons are built in a feature of their own, which hands them on in the context
+	// testenv.Test returns: the batches below are made of them.
+	ctx := testenv.Test(t, corpusImagesFeature())
+	if testenv.EnvConf().DryRunMode() {
+		return // nothing was built to list the batches of
+	}
+	built := stateOf[[]addons.Built](ctx, t)
 	// A kind cluster and its add-on take about a core while they start: four at once on a
 	// two-core host starved kube-proxy past cluster creation's bound. SATOKEN_CORPUS_PARALLEL
 	// add-ons run side by side (default 2), the next batch after them.
@@ -55,6 +53,27 @@ func TestCorpus(t *testing.T) {
 	}
 }
 
+// corpusImagesFeature builds the selected add-ons' images (SATOKEN_CORPUS, default all)
+// from their published module source.
+func corpusImagesFeature() features.Feature {
+	return features.New("real add-ons: images built from their module source").
+		WithLabel("scenario", "corpus").
+		Assess("every selected add-on is built", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			h := suiteOf(ctx).hctx
+			all, err := addons.Load(h.Root)
+			require.NoError(t, err)
+			selected, err := addons.Select(all, envOr("SATOKEN_CORPUS", "all"))
+			require.NoError(t, err)
+			var built []addons.Built
+			require.NoError(t, h.Log.Run(fmt.Sprintf("add-on images (%d)", len(selected)), func() (err error) {
+				built, err = addons.Build(context.Background(), addons.BuildInput{RepoRoot: h.Root, CacheDir: h.CacheDir, Addons: selected, Log: h.Log})
+				return err
+			}))
+			return withState(ctx, built)
+		}).
+		Feature()
+}
+
 // corpusFeature checks one add-on with the CLI, on a cluster of its own (several add-ons
 // install the same objects into kube-system).
 func corpusFeature(b addons.Built, cluster string) features.Feature {
@@ -64,8 +83,9 @@ func corpusFeature(b addons.Built, cluster string) features.Feature {
 		Assess(fmt.Sprintf("check ends in %v: %s", a.Expect.Outcomes, a.Expect.Why), func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			flags, err := a.Render(ctx, t.TempDir())
 			require.NoError(t, err)
-			out := filepath.Join(artifactsDir, "corpus", a.Name)
-			args := append([]string{"check", "--node-image", stockImage, "--cluster", cluster, "--out", out}, flags...)
+			s := suiteOf(ctx)
+			out := filepath.Join(s.artifactsDir, "corpus", a.Name)
+			args := append([]string{"check", "--node-image", s.stockImage, "--cluster", cluster, "--out", out}, flags...)
 			t.Logf("satoken %v", args)
 			log, code := satoken(ctx, t, args...)
 			require.NoError(t, os.MkdirAll(out, 0o755))

@@ -53,23 +53,22 @@ type byoCluster struct {
 	provider   *kindcluster.Provider
 }
 
-type byoKey struct{}
-
 // existingClusterFeature runs the satoken CLI against that cluster, as a user would:
 // `satoken run --kubeconfig K --registry R`. v8.0.0 must fail after expiry and recover, the
 // newest client-go must reload, nothing may be left behind, and a kubeconfig that points
-// nowhere or lacks rights must be refused before anything is deployed.
+// nowhere or lacks rights must be refused before anything is deployed (asserted first, so
+// before the run).
 func existingClusterFeature() features.Feature {
 	return features.New("satoken run on a cluster it did not create (--kubeconfig, --registry)").
 		WithLabel("scenario", "existing").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			b := &byoCluster{name: clusterName + "-byo", provider: kindcluster.NewProvider(kindcluster.ProviderWithDocker())}
 			t.Cleanup(b.down)
-			b.up(ctx, t)
-			return context.WithValue(ctx, byoKey{}, b)
+			b.up(ctx, t, suiteOf(ctx))
+			return withState(ctx, b)
 		}).
 		Assess("a kubeconfig that reaches nothing, or lacks rights, is refused before anything is deployed", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			b := ctx.Value(byoKey{}).(*byoCluster)
+			b := stateOf[*byoCluster](ctx, t)
 			out, code := satoken(ctx, t, "run", "--kubeconfig", filepath.Join(t.TempDir(), "missing"), "--registry", b.registry, "--versions", oldestLabel)
 			assert.Equal(t, 1, code, out)
 			assert.Contains(t, out, "kubeconfig")
@@ -81,26 +80,33 @@ func existingClusterFeature() features.Feature {
 			assert.Empty(t, b.leftovers(ctx, t), "nothing deployed")
 			return ctx
 		}).
-		Assess("v8.0.0 fails after expiry and recovers, the newest reloads; nothing is left behind", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			b := ctx.Value(byoKey{}).(*byoCluster)
-			newest := built[len(built)-1].Probe.Label
-			dir := filepath.Join(artifactsDir, "existing")
+		Assess("satoken run exits 0: the verdicts it was told to --expect held", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			b, s := stateOf[*byoCluster](ctx, t), suiteOf(ctx)
+			newest := s.newest().Probe.Label
+			dir := filepath.Join(s.artifactsDir, "existing")
 			out, code := satoken(ctx, t, "run", "--kubeconfig", b.kubeconfig, "--registry", b.registry,
 				"--versions", oldestLabel+","+newest, "--settle", "2m", "--out", dir,
 				"--expect", fmt.Sprintf("%s=%s,%s=%s", oldestLabel, verdict.FailsAfterExpiry, newest, verdict.Reloads))
-			require.NoError(t, os.WriteFile(filepath.Join(artifactsDir, "existing.log"), []byte(out), 0o644))
-			assert.Equal(t, 0, code, "satoken run exit code; output in %s", filepath.Join(artifactsDir, "existing.log"))
+			require.NoError(t, os.WriteFile(filepath.Join(s.artifactsDir, "existing.log"), []byte(out), 0o644))
+			assert.Equal(t, 0, code, "satoken run exit code; output in %s", filepath.Join(s.artifactsDir, "existing.log"))
 
 			data, err := os.ReadFile(filepath.Join(dir, "report.json"))
 			require.NoError(t, err)
 			var rep report.Report
 			require.NoError(t, json.Unmarshal(data, &rep))
+			return withState(ctx, &rep)
+		}).
+		Assess("the report names the existing cluster and the registry", onReport(func(ctx context.Context, t *testing.T, rep *report.Report) {
+			b := stateOf[*byoCluster](ctx, t)
 			require.Len(t, rep.Clusters, 1)
 			assert.Contains(t, rep.Clusters[0].Kind, "existing cluster")
 			assert.Equal(t, "registry "+b.registry, rep.Clusters[0].Images)
+		})).
+		Assess("v8.0.0 fails after expiry and recovers, the newest reloads, each on the pushed image and a 600 s token", onReport(func(ctx context.Context, t *testing.T, rep *report.Report) {
+			b, newest := stateOf[*byoCluster](ctx, t), suiteOf(ctx).newest().Probe.Label
 			require.Len(t, rep.Results, 2)
 			for _, p := range rep.Results {
-				assertConsistent(t, p, &rep)
+				assertConsistent(t, p, rep)
 				assert.True(t, strings.HasPrefix(p.Image, b.registry+"/probe:"+p.Name()+"@sha256:"), "%s ran the pushed image, pinned by digest: %s", p.Name(), p.Image)
 				assert.Equal(t, []string{report.EvidenceProbeLog, report.EvidenceRestarts}, p.Evidence, "%s: no audit log was given", p.Name())
 				assert.Equal(t, int64(600), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: a 600 s projection is not extended, even with extension on", p.Name())
@@ -113,7 +119,9 @@ func existingClusterFeature() features.Feature {
 					assert.Equal(t, verdict.Reloads, p.Verdict, p.Reason)
 				}
 			}
-			assert.Empty(t, b.leftovers(ctx, t), "every satoken namespace is gone")
+		})).
+		Assess("nothing is left behind", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			assert.Empty(t, stateOf[*byoCluster](ctx, t).leftovers(ctx, t), "every satoken namespace is gone")
 			return ctx
 		}).
 		Feature()
@@ -122,8 +130,9 @@ func existingClusterFeature() features.Feature {
 // satoken runs the CLI (built once per suite) and returns its combined output and exit code.
 func satoken(ctx context.Context, t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, cliBinary(t), args...)
-	cmd.Dir = hctx.Root
+	s := suiteOf(ctx)
+	cmd := exec.CommandContext(ctx, s.cli.binary(t), args...)
+	cmd.Dir = s.hctx.Root
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -138,38 +147,45 @@ func satoken(ctx context.Context, t *testing.T, args ...string) (string, int) {
 	return "", -1
 }
 
-// cliDir holds the satoken binary built for this suite run (removed at Finish), so
-// suites side by side never run each other's build.
-var cliDir string
+// cli is the satoken binary under test: $SATOKEN_CLI (e.g. one from go install), else built
+// at most once per suite run from this checkout into dir, a temporary directory removed at
+// Finish, so suites side by side never run each other's build.
+type cli struct {
+	dir   string
+	build func() (string, error)
+}
 
-// buildCLI is the satoken binary under test: $SATOKEN_CLI (e.g. one from go install), else
-// built once from this checkout into cliDir.
-var buildCLI = sync.OnceValues(func() (string, error) {
-	if path := os.Getenv("SATOKEN_CLI"); path != "" {
-		return path, nil
-	}
-	dir, err := os.MkdirTemp("", "satoken-e2e-cli-")
-	if err != nil {
-		return "", err
-	}
-	cliDir = dir
-	path := filepath.Join(dir, "satoken")
-	_, err = gocmd.Run(context.Background(), hctx.Root, gocmd.Pinned, "build", "-o", path, "./cmd/satoken")
-	return path, err
-})
+func newCLI(root string) *cli {
+	c := &cli{}
+	c.build = sync.OnceValues(func() (string, error) {
+		if path := os.Getenv("SATOKEN_CLI"); path != "" {
+			return path, nil
+		}
+		dir, err := os.MkdirTemp("", "satoken-e2e-cli-")
+		if err != nil {
+			return "", err
+		}
+		c.dir = dir
+		path := filepath.Join(dir, "satoken")
+		_, err = gocmd.Run(context.Background(), root, gocmd.Pinned, "build", "-o", path, "./cmd/satoken")
+		return path, err
+	})
+	return c
+}
 
-func cliBinary(t *testing.T) string {
-	path, err := buildCLI()
+func (c *cli) binary(t *testing.T) string {
+	path, err := c.build()
 	require.NoError(t, err, "build the satoken CLI")
 	return path
 }
 
 // removeCLI removes the suite's build of the CLI.
 func removeCLI(ctx context.Context, _ *envconf.Config) (context.Context, error) {
-	if cliDir == "" {
+	c := suiteOf(ctx).cli
+	if c == nil || c.dir == "" {
 		return ctx, nil
 	}
-	return ctx, os.RemoveAll(cliDir)
+	return ctx, os.RemoveAll(c.dir)
 }
 
 const byoKindConfig = `kind: Cluster
@@ -187,12 +203,12 @@ kubeadmConfigPatches:
   skipPhases: [addon/coredns]
 `
 
-func (b *byoCluster) up(ctx context.Context, t *testing.T) {
+func (b *byoCluster) up(ctx context.Context, t *testing.T, s *suite) {
 	b.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
 	_ = b.provider.Delete(b.name, b.kubeconfig) // a leftover of an interrupted suite
 	create := func() error {
 		return b.provider.Create(b.name, kindcluster.CreateWithRawConfig([]byte(byoKindConfig)),
-			kindcluster.CreateWithNodeImage(stockImage), kindcluster.CreateWithKubeconfigPath(b.kubeconfig),
+			kindcluster.CreateWithNodeImage(s.stockImage), kindcluster.CreateWithKubeconfigPath(b.kubeconfig),
 			kindcluster.CreateWithWaitForReady(3*time.Minute), kindcluster.CreateWithDisplayUsage(false), kindcluster.CreateWithDisplaySalutation(false))
 	}
 	if err := create(); err != nil {
@@ -200,7 +216,7 @@ func (b *byoCluster) up(ctx context.Context, t *testing.T) {
 		_ = b.provider.Delete(b.name, b.kubeconfig)
 		require.NoError(t, create())
 	}
-	require.NoError(t, cluster.WaitServiceRouting(ctx, b.name, hctx.Log))
+	require.NoError(t, cluster.WaitServiceRouting(ctx, b.name, s.hctx.Log))
 
 	// The registry listens on the kind network's gateway: the host pushes to it and the
 	// node pulls from it under the same name, over plain HTTP (a private address).

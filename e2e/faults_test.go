@@ -48,28 +48,27 @@ import (
 // and the probes' interval can miss, shorter than the token's lifetime.
 const outage = 40 * time.Second
 
-type faultClusterKey struct{}
-
 // faultCluster brings up a cluster of the suite's node image for one feature; it is
 // deleted when the feature's test ends, however it ends.
 func faultCluster(name string, set ...func(*cluster.Options)) features.Func {
 	return func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-		opts, err := harness.ClusterOptions(hctx.Root, name)
+		s := suiteOf(ctx)
+		opts, err := harness.ClusterOptions(s.hctx.Root, name)
 		require.NoError(t, err)
-		opts.NodeImage = provider.opts.NodeImage
+		opts.NodeImage = s.provider.opts.NodeImage
 		for _, f := range set {
 			f(&opts)
 		}
-		c, err := cluster.Up(ctx, opts, hctx.Log)
+		c, err := cluster.Up(ctx, opts, s.hctx.Log)
 		require.NoError(t, err)
 		t.Cleanup(func() {
 			if t.Failed() {
-				dir := filepath.Join(artifactsDir, "kind-logs", name)
+				dir := filepath.Join(s.artifactsDir, "kind-logs", name)
 				t.Logf("exporting %s's logs to %s: %v", name, dir, c.ExportLogs(dir))
 			}
 			assert.NoError(t, c.Down(), "delete %s", name)
 		})
-		return context.WithValue(ctx, faultClusterKey{}, c)
+		return withState(ctx, c)
 	}
 }
 
@@ -176,24 +175,40 @@ func nodeRestarted(after func(time.Duration) time.Duration) fault {
 // faultRunInput is one fault scenario on the reproduction.
 type faultRunInput struct {
 	name, title string
-	label       string         // scenario label ("faults" when empty)
-	extra       []probes.Built // probes beside the oldest and the newest client-go
-	faults      []fault        // injected in order
+	label       string // scenario label ("faults" when empty)
 	// runEnds: the fault may end the run with an error (the report must still be kept).
 	runEnds bool
+	claim   string // what the plan's want asserts
+	// plan is what the scenario does with the suite's probes.
+	plan func(*suite) faultPlan
+}
+
+// faultPlan is what a fault scenario runs and injects, and what it wants of the outcome.
+type faultPlan struct {
+	extra  []probes.Built // probes beside the oldest and the newest client-go
+	faults []fault        // injected in order
 	// want judges the report, what was injected when, and the run's error.
 	want func(*testing.T, *report.Report, map[string]injected, error)
 }
 
-// faultRunFeature runs the reproduction on a cluster of its own, injecting in.faults while
-// it runs, and hands the report to in.want.
+// faultRun is a reproduction with faults injected, as its feature's Setup ran it.
+type faultRun struct {
+	plan faultPlan
+	rep  *report.Report
+	got  map[string]injected
+	err  error
+}
+
+// faultRunFeature runs the reproduction on a cluster of its own in its Setup, injecting the
+// plan's faults while it runs; its Assess steps judge the report.
 func faultRunFeature(in faultRunInput) features.Feature {
-	clusterName, name, extra, faults := "satoken-fault-"+in.name, in.name, in.extra, in.faults
-	return features.New("faults: "+in.title).
+	clusterName, name := "satoken-fault-"+in.name, in.name
+	f := features.New("faults: "+in.title).
 		WithLabel("scenario", cmp.Or(in.label, "faults")).
 		Setup(faultCluster(clusterName)).
-		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			c := ctx.Value(faultClusterKey{}).(*cluster.Cluster)
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			s, c := suiteOf(ctx), stateOf[*cluster.Cluster](ctx, t)
+			plan := in.plan(s)
 			ttl := tokenTTL()
 			log := &phase.Recorder{Out: os.Stderr, Prefix: name + ": "}
 			kc, err := c.Target().Client()
@@ -205,7 +220,7 @@ func faultRunFeature(in faultRunInput) features.Feature {
 				got := map[string]injected{}
 				defer func() { done <- got }()
 				started, err := probesStartedAt(injectCtx, kc)
-				for _, f := range faults {
+				for _, f := range plan.faults {
 					if err != nil {
 						got[f.what] = injected{err: fmt.Errorf("no probe started: %w", err)}
 						continue
@@ -221,36 +236,47 @@ func faultRunFeature(in faultRunInput) features.Feature {
 					got[f.what] = injected{at: at, err: err}
 				}
 			}()
-			run := append([]probes.Built{}, extra...)
-			for _, b := range built {
+			run := append([]probes.Built{}, plan.extra...)
+			for _, b := range s.built {
 				if b.Probe.Label == oldestLabel {
 					run = append(run, b)
 				}
 			}
-			run = append(run, built[len(built)-1])
-			out := filepath.Join(artifactsDir, "fault-"+name)
+			run = append(run, s.newest())
+			out := filepath.Join(s.artifactsDir, "fault-"+name)
 			rep, err := repro.Run(ctx, repro.Input{Target: c.Target(), Probes: run, TTL: ttl, Interval: interval,
-				Settle: settleFor(target.StockSettle), OutDir: out, FixturesDir: provider.opts.FixturesDir, Log: log})
+				Settle: settleFor(target.StockSettle), OutDir: out, FixturesDir: s.provider.opts.FixturesDir, Log: log})
 			require.NotNil(t, rep, "%v", err)
 			// As the CLI finishes it: an error fails the run, whatever was judged.
 			require.NoError(t, session.Finish(ctx, rep, err, session.Output{Out: out, Log: log}))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
 			got := <-done
-			for _, f := range faults {
-				require.NoError(t, got[f.what].err, "fault %s was injected", f.what)
-				require.True(t, got[f.what].at.Before(rep.FinishedAt), "fault %s took effect at %v, during the run (finished %v)", f.what, got[f.what].at, rep.FinishedAt)
-			}
 			require.Len(t, rep.Results, len(run))
-			if !in.runEnds { // a run that ended early skipped its later steps (the restart)
-				require.NoError(t, err)
-				for _, p := range rep.Results {
-					assertConsistent(t, p, rep)
-				}
-			}
-			in.want(t, rep, got, err)
-			return ctx
+			return withState(ctx, &faultRun{plan: plan, rep: rep, got: got, err: err})
 		}).
-		Feature()
+		Assess("every fault was injected during the run", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			r := stateOf[*faultRun](ctx, t)
+			for _, f := range r.plan.faults {
+				require.NoError(t, r.got[f.what].err, "fault %s was injected", f.what)
+				require.True(t, r.got[f.what].at.Before(r.rep.FinishedAt), "fault %s took effect at %v, during the run (finished %v)", f.what, r.got[f.what].at, r.rep.FinishedAt)
+			}
+			return ctx
+		})
+	if !in.runEnds { // a run that ended early skipped its later steps (the restart)
+		f = f.Assess("the run completes and every verdict agrees with its own data", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			r := stateOf[*faultRun](ctx, t)
+			require.NoError(t, r.err)
+			for _, p := range r.rep.Results {
+				assertConsistent(t, p, r.rep)
+			}
+			return ctx
+		})
+	}
+	return f.Assess(in.claim, func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		r := stateOf[*faultRun](ctx, t)
+		r.plan.want(t, r.rep, r.got, r.err)
+		return ctx
+	}).Feature()
 }
 
 // assertOutage: satoken's polls saw the apiserver go away when it was killed, for as long
@@ -276,17 +302,20 @@ func byName(rep *report.Report) map[string]report.Result {
 // hides nothing the others' verdicts stand on: v8.0.0 still fails after expiry, the newest
 // client-go still reloads.
 func faultsBeforeExpiry() features.Feature {
-	victim := built[len(built)-2]
 	return faultRunFeature(faultRunInput{name: "before-expiry", title: "a probe pod deleted and the kube-apiserver killed before the tokens expire",
-		extra: []probes.Built{victim},
-		faults: []fault{podDeleted(victim.Probe.Label, func(ttl time.Duration) time.Duration { return ttl / 12 }),
-			apiserverKilled(func(ttl time.Duration) time.Duration { return ttl / 6 })},
-		want: func(t *testing.T, rep *report.Report, got map[string]injected, _ error) {
-			assertOutage(t, rep, got["apiserver"].at)
-			assertHeadlineVerdicts(t, rep)
-			p := byName(rep)[victim.Probe.Label]
-			assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
-			assert.Contains(t, p.Reason, "its pod was deleted, not by satoken")
+		claim: "the deleted probe is NOT_JUDGED saying so; the outage hides nothing: v8.0.0 fails after expiry, the newest reloads",
+		plan: func(s *suite) faultPlan {
+			victim := s.built[len(s.built)-2]
+			return faultPlan{extra: []probes.Built{victim},
+				faults: []fault{podDeleted(victim.Probe.Label, func(ttl time.Duration) time.Duration { return ttl / 12 }),
+					apiserverKilled(func(ttl time.Duration) time.Duration { return ttl / 6 })},
+				want: func(t *testing.T, rep *report.Report, got map[string]injected, _ error) {
+					assertOutage(t, rep, got["apiserver"].at)
+					assertHeadlineVerdicts(t, s, rep)
+					p := byName(rep)[victim.Probe.Label]
+					assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
+					assert.Contains(t, p.Reason, "its pod was deleted, not by satoken")
+				}}
 		}})
 }
 
@@ -294,15 +323,18 @@ func faultsBeforeExpiry() features.Feature {
 // accepted hides what decides every verdict: all NOT_JUDGED, saying when it was away.
 func faultsInRefusalWindow() features.Feature {
 	return faultRunFeature(faultRunInput{name: "in-refusal-window", title: "the kube-apiserver killed when the first tokens stop being accepted",
-		faults: []fault{apiserverKilled(func(ttl time.Duration) time.Duration { return ttl + verdict.ValidatorLeeway + 2*time.Second })},
-		want: func(t *testing.T, rep *report.Report, got map[string]injected, _ error) {
-			assertOutage(t, rep, got["apiserver"].at)
-			assert.Equal(t, report.NotJudged, rep.Decide())
-			for _, p := range rep.Results {
-				assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
-				assert.Contains(t, p.Reason, "the apiserver was unavailable", p.Name())
-				assert.NotEmpty(t, p.Hint, p.Name())
-			}
+		claim: "every verdict is NOT_JUDGED, naming the outage",
+		plan: func(*suite) faultPlan {
+			return faultPlan{faults: []fault{apiserverKilled(func(ttl time.Duration) time.Duration { return ttl + verdict.ValidatorLeeway + 2*time.Second })},
+				want: func(t *testing.T, rep *report.Report, got map[string]injected, _ error) {
+					assertOutage(t, rep, got["apiserver"].at)
+					assert.Equal(t, report.NotJudged, rep.Decide())
+					for _, p := range rep.Results {
+						assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
+						assert.Contains(t, p.Reason, "the apiserver was unavailable", p.Name())
+						assert.NotEmpty(t, p.Hint, p.Name())
+					}
+				}}
 		}})
 }
 
@@ -314,11 +346,11 @@ func auditRotationFeature() features.Feature {
 	return features.New("faults: the audit log rotated during check").
 		WithLabel("scenario", "faults-extra").
 		Setup(faultCluster(name, func(o *cluster.Options) { o.AuditLogRotation = cluster.AuditLogRotation{MaxSizeMB: 1, MaxBackups: 100} })).
-		Assess("verdicts as unrotated", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			c := ctx.Value(faultClusterKey{}).(*cluster.Cluster)
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			s, c := suiteOf(ctx), stateOf[*cluster.Cluster](ctx, t)
 			var objs []*unstructured.Unstructured
 			for _, m := range []string{"good-addon.yaml", "bad-addon.yaml"} {
-				data, err := os.ReadFile(filepath.Join(provider.opts.FixturesDir, "check", m))
+				data, err := os.ReadFile(filepath.Join(s.provider.opts.FixturesDir, "check", m))
 				require.NoError(t, err)
 				o, err := kube.Decode(data)
 				require.NoError(t, err)
@@ -334,18 +366,24 @@ func auditRotationFeature() features.Feature {
 					time.Sleep(20 * time.Millisecond)
 				}
 			}()
-			out := filepath.Join(artifactsDir, "fault-audit")
+			out := filepath.Join(s.artifactsDir, "fault-audit")
 			log := &phase.Recorder{Out: os.Stderr, Prefix: "audit: "}
-			rep, err := check.Run(ctx, check.Input{Target: c.Target(), Manifests: objs, Load: check.Images(objs), Canary: canaryImage,
+			rep, err := check.Run(ctx, check.Input{Target: c.Target(), Manifests: objs, Load: check.Images(objs), Canary: s.canaryImage,
 				Mutate: check.MutateManifests, TTL: tokenTTL(), Settle: settleFor(3 * time.Minute), OutDir: out, Log: log})
 			stopFilling()
 			require.NotNil(t, rep, "%v", err)
 			require.NoError(t, session.Finish(ctx, rep, err, session.Output{Out: out, Log: log}))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
 			require.NoError(t, err)
-			rotated := audit.Backups(c.AuditLog())
+			return withState(ctx, rep)
+		}).
+		Assess("the apiserver rotated its audit log during the check", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			rotated := audit.Backups(stateOf[*cluster.Cluster](ctx, t).AuditLog())
 			require.NotEmpty(t, rotated, "the apiserver rotated its audit log during the check")
 			t.Logf("audit log rotated into %d files", len(rotated))
+			return ctx
+		}).
+		Assess("verdicts as unrotated", onReport(func(_ context.Context, t *testing.T, rep *report.Report) {
 			verdicts := map[string]verdict.Verdict{}
 			for _, r := range rep.Results {
 				verdicts[r.Namespace] = r.Verdict
@@ -354,8 +392,7 @@ func auditRotationFeature() features.Feature {
 			assert.Equal(t, verdict.Reloads, verdicts["addon-good"], "the good add-on, as on an unrotated log")
 			assert.Equal(t, verdict.FailsAfterExpiry, verdicts["addon-bad"], "the bad add-on, as on an unrotated log")
 			assert.Equal(t, report.Broken, rep.Decide())
-			return ctx
-		}).
+		})).
 		Feature()
 }
 
@@ -364,12 +401,15 @@ func auditRotationFeature() features.Feature {
 // first process ends there), and the cluster is still deleted whole.
 func faultsNodeRestart() features.Feature {
 	return faultRunFeature(faultRunInput{name: "node-restart", title: "the node container restarted before the tokens expire", label: "faults-extra",
-		faults: []fault{nodeRestarted(func(ttl time.Duration) time.Duration { return ttl / 6 })},
-		want: func(t *testing.T, rep *report.Report, got map[string]injected, _ error) {
-			for _, p := range rep.Results {
-				assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
-				assert.Contains(t, p.Reason, "the client's process restarted at", p.Name())
-			}
+		claim: "every result is NOT_JUDGED, saying its process restarted",
+		plan: func(*suite) faultPlan {
+			return faultPlan{faults: []fault{nodeRestarted(func(ttl time.Duration) time.Duration { return ttl / 6 })},
+				want: func(t *testing.T, rep *report.Report, got map[string]injected, _ error) {
+					for _, p := range rep.Results {
+						assert.Equal(t, verdict.NotJudged, p.Verdict, "%s: %s", p.Name(), p.Reason)
+						assert.Contains(t, p.Reason, "the client's process restarted at", p.Name())
+					}
+				}}
 		}})
 }
 
@@ -396,16 +436,17 @@ func concurrentClustersFeature() features.Feature {
 			var mu sync.Mutex
 			var outcomes []outcome
 			record := func(o outcome) { mu.Lock(); outcomes = append(outcomes, o); mu.Unlock() }
+			s := suiteOf(ctx)
 			var wg sync.WaitGroup
 			for i, name := range []string{"satoken-fault-a", "satoken-fault-b"} {
 				wg.Go(func() {
 					time.Sleep(time.Duration(i) * 20 * time.Second)
-					opts, err := harness.ClusterOptions(hctx.Root, name)
+					opts, err := harness.ClusterOptions(s.hctx.Root, name)
 					if err != nil {
 						record(outcome{name: name, err: err})
 						return
 					}
-					opts.NodeImage = provider.opts.NodeImage
+					opts.NodeImage = s.provider.opts.NodeImage
 					for cycle := 1; cycle <= cycles; cycle++ {
 						start := time.Now()
 						var log bytes.Buffer
@@ -463,7 +504,8 @@ func engineRestarted(after func(time.Duration) time.Duration) fault {
 		}); err != nil {
 			return at, fmt.Errorf("dockerd did not stop: %w", err)
 		}
-		_, err := host.Ensure(ctx, host.Input{RepoRoot: hctx.Root, Log: hctx.Log})
+		h := suiteOf(ctx).hctx
+		_, err := host.Ensure(ctx, host.Input{RepoRoot: h.Root, Log: h.Log})
 		return at, err
 	}}
 }
@@ -477,22 +519,25 @@ func engineRestarted(after func(time.Duration) time.Duration) fault {
 // e2e-engine), not in CI.
 func faultsEngineRestart() features.Feature {
 	return faultRunFeature(faultRunInput{name: "engine", title: "the Docker engine restarted during the watch", label: "engine", runEnds: true,
-		faults: []fault{engineRestarted(func(ttl time.Duration) time.Duration { return max(ttl+140*time.Second, ttl*17/10) })},
-		want: func(t *testing.T, rep *report.Report, got map[string]injected, err error) {
-			if err != nil {
-				t.Logf("the run ended with: %v", err)
-				assert.Equal(t, report.Failed, rep.Decide(), "a run that ended early fails, whatever was judged")
-			}
-			// v8.0.0's 401s had settled (exp+1m5s + 1 min) before the engine stopped; the newest
-			// client-go's second switch may come later than that (it re-reads its token
-			// file once a minute): then it is not judged, and the reason says why.
-			byLabel := byName(rep)
-			assert.Equal(t, verdict.FailsAfterExpiry, byLabel[oldestLabel].Verdict, "decided before the engine stopped: %s", byLabel[oldestLabel].Reason)
-			newest := byLabel[built[len(built)-1].Probe.Label]
-			if newest.Verdict != verdict.Reloads {
-				assert.Equal(t, verdict.NotJudged, newest.Verdict, newest.Reason)
-				assert.Regexp(t, "process restarted|apiserver was unavailable|without an HTTP answer", newest.Reason)
-			}
+		claim: "the report keeps what was judged before: v8.0.0 fails after expiry; a run that ended early fails",
+		plan: func(s *suite) faultPlan {
+			return faultPlan{faults: []fault{engineRestarted(func(ttl time.Duration) time.Duration { return max(ttl+140*time.Second, ttl*17/10) })},
+				want: func(t *testing.T, rep *report.Report, got map[string]injected, err error) {
+					if err != nil {
+						t.Logf("the run ended with: %v", err)
+						assert.Equal(t, report.Failed, rep.Decide(), "a run that ended early fails, whatever was judged")
+					}
+					// v8.0.0's 401s had settled (exp+1m5s + 1 min) before the engine stopped; the newest
+					// client-go's second switch may come later than that (it re-reads its token
+					// file once a minute): then it is not judged, and the reason says why.
+					byLabel := byName(rep)
+					assert.Equal(t, verdict.FailsAfterExpiry, byLabel[oldestLabel].Verdict, "decided before the engine stopped: %s", byLabel[oldestLabel].Reason)
+					newest := byLabel[s.newest().Probe.Label]
+					if newest.Verdict != verdict.Reloads {
+						assert.Equal(t, verdict.NotJudged, newest.Verdict, newest.Reason)
+						assert.Regexp(t, "process restarted|apiserver was unavailable|without an HTTP answer", newest.Reason)
+					}
+				}}
 		}})
 }
 
@@ -511,10 +556,11 @@ type cliSession struct {
 func concurrentSessionsFeature() features.Feature {
 	return features.New("faults: two run and two check sessions at once").
 		WithLabel("scenario", "faults").
-		Assess("each completes or is refused", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			cli, dir := cliBinary(t), t.TempDir()
-			newest := built[len(built)-1].Probe.Label
-			good := filepath.Join(provider.opts.FixturesDir, "check", "good-addon.yaml")
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			st := suiteOf(ctx)
+			cli, dir := st.cli.binary(t), t.TempDir()
+			newest := st.newest().Probe.Label
+			good := filepath.Join(st.provider.opts.FixturesDir, "check", "good-addon.yaml")
 			sessions := []*cliSession{
 				{args: []string{"run", "--fast", "--versions", oldestLabel + "," + newest, "--cluster", "satoken-cc-run-a", "--out", filepath.Join(dir, "run-a")}},
 				{args: []string{"run", "--fast", "--versions", oldestLabel + "," + newest, "--cluster", "satoken-cc-run-b", "--out", filepath.Join(dir, "run-b")}},
@@ -526,7 +572,7 @@ func concurrentSessionsFeature() features.Feature {
 				wg.Go(func() {
 					start := time.Now()
 					cmd := exec.CommandContext(ctx, cli, s.args...)
-					cmd.Dir = hctx.Root
+					cmd.Dir = st.hctx.Root
 					out, err := cmd.CombinedOutput()
 					s.out, s.took, s.code = string(out), time.Since(start), cmd.ProcessState.ExitCode()
 					if err != nil && cmd.ProcessState == nil {
@@ -535,7 +581,11 @@ func concurrentSessionsFeature() features.Feature {
 				})
 			}
 			wg.Wait()
-			for _, s := range sessions[:2] {
+			return withState(ctx, sessions)
+		}).
+		Assess("both runs complete: v8.0.0 fails after expiry, the newest reloads", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			newest := suiteOf(ctx).newest().Probe.Label
+			for _, s := range stateOf[[]*cliSession](ctx, t)[:2] {
 				require.Equal(t, 0, s.code, "satoken %v:\n%s", s.args, s.out)
 				rep, err := report.Load(filepath.Join(s.args[len(s.args)-1], "report.json"))
 				require.NoError(t, err)
@@ -543,6 +593,10 @@ func concurrentSessionsFeature() features.Feature {
 				assert.Equal(t, verdict.FailsAfterExpiry, got[oldestLabel].Verdict, "%v: %s", s.args, got[oldestLabel].Reason)
 				assert.Equal(t, verdict.Reloads, got[newest].Verdict, "%v: %s", s.args, got[newest].Reason)
 			}
+			return ctx
+		}).
+		Assess("one check completes, the other on its cluster name is refused at once", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			sessions := stateOf[[]*cliSession](ctx, t)
 			won, lost := sessions[2], sessions[3]
 			if won.code != 0 {
 				won, lost = lost, won
@@ -553,6 +607,9 @@ func concurrentSessionsFeature() features.Feature {
 			assert.Less(t, lost.took, won.took/2, "refused at once, not after a check of its own")
 			t.Logf("runs %s and %s; check %s; refused check %s", sessions[0].took.Round(time.Second), sessions[1].took.Round(time.Second),
 				won.took.Round(time.Second), lost.took.Round(time.Second))
+			return ctx
+		}).
+		Assess("no cluster of the sessions is left", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			left, err := exec.Command("docker", "ps", "-a", "--filter", "name=satoken-cc-", "--format", "{{.Names}}").Output()
 			require.NoError(t, err)
 			assert.Empty(t, strings.TrimSpace(string(left)), "no cluster of the sessions is left")

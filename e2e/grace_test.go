@@ -29,37 +29,43 @@ import (
 // year; the only signal is the stale-token audit annotation after 3607 s. The harness must
 // name the workloads that would break when the grace period ends: old probes, not new ones.
 func gracePeriodFeature() features.Feature {
-	var gc *cluster.Cluster
 	return features.New("grace period: stale-token annotations name the clients that would break").
 		WithLabel("scenario", "long").
 		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			o, err := harness.ClusterOptions(hctx.Root, clusterName+"-grace")
+			s := suiteOf(ctx)
+			o, err := harness.ClusterOptions(s.hctx.Root, clusterName+"-grace")
 			require.NoError(t, err)
 			// As on a real cluster: extension on and a maximum above the kubelet's 3607 s
 			// request (a 1h maximum would cap it first, and capped tokens are not extended).
-			o.NodeImage, o.ExtendTokenExpiration, o.MaxTokenExpiration = stockImage, true, 24*time.Hour
-			gc, err = cluster.Up(ctx, o, hctx.Log)
+			o.NodeImage, o.ExtendTokenExpiration, o.MaxTokenExpiration = s.stockImage, true, 24*time.Hour
+			gc, err := cluster.Up(ctx, o, s.hctx.Log)
 			require.NoError(t, err)
-			return ctx
+			t.Cleanup(func() { // however the feature ends
+				if os.Getenv("SATOKEN_KEEP_CLUSTER") == "" {
+					assert.NoError(t, gc.Down())
+				}
+			})
+			return withState(ctx, gc)
 		}).
-		Assess("stale tokens are attributed to the old clients only", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+		Setup(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			s, gc := suiteOf(ctx), stateOf[*cluster.Cluster](ctx, t)
 			kc, err := kube.New(gc.Kubeconfig(), "")
 			require.NoError(t, err)
 			var images []string
-			for _, b := range built {
+			for _, b := range s.built {
 				images = append(images, b.Image)
 			}
 			require.NoError(t, gc.LoadImages(ctx, images...))
-			d, err := repro.NewDeployer(ctx, kc, provider.opts.FixturesDir, repro.PodSettings{Automount: true, Interval: interval})
+			d, err := repro.NewDeployer(ctx, kc, s.provider.opts.FixturesDir, repro.PodSettings{Automount: true, Interval: interval})
 			require.NoError(t, err)
-			for _, b := range built {
+			for _, b := range s.built {
 				_, err := d.Deploy(ctx, b, repro.NamespaceFor(b.Probe.Label), "probe", false)
 				require.NoError(t, err)
 			}
 			// Past the 3607 s the kubelet asked for, plus time for every old client to call.
 			wait := repro.AutomountTTL + 2*time.Minute
 			for end := time.Now().Add(wait); time.Now().Before(end); {
-				hctx.Log.Printf("waiting for tokens to pass their 3607 s warn-after point: %s left", time.Until(end).Round(time.Second))
+				s.hctx.Log.Printf("waiting for tokens to pass their 3607 s warn-after point: %s left", time.Until(end).Round(time.Second))
 				select {
 				case <-ctx.Done():
 					t.Fatal(ctx.Err())
@@ -68,29 +74,32 @@ func gracePeriodFeature() features.Feature {
 			}
 			events, err := audit.ReadFile(gc.AuditLog())
 			require.NoError(t, err)
-			stale := audit.StaleTokens(events)
-			metric, found, err := kc.Metric(ctx, "serviceaccount_stale_tokens_total")
+			g := &graceRun{kc: kc, stale: audit.StaleTokens(events)}
+			g.metric, g.found, err = kc.Metric(ctx, "serviceaccount_stale_tokens_total")
 			require.NoError(t, err)
 
-			out := filepath.Join(artifactsDir, "grace")
+			out := filepath.Join(s.artifactsDir, "grace")
 			require.NoError(t, os.MkdirAll(out, 0o755))
-			data, _ := json.MarshalIndent(map[string]any{"staleTokenUses": stale, "serviceaccount_stale_tokens_total": metric}, "", "  ")
+			data, _ := json.MarshalIndent(map[string]any{"staleTokenUses": g.stale, "serviceaccount_stale_tokens_total": g.metric}, "", "  ")
 			require.NoError(t, os.WriteFile(filepath.Join(out, "stale-tokens.json"), data, 0o644))
-			for _, u := range stale {
+			for _, u := range g.stale {
 				t.Logf("would break when the grace period ends: %s/%s (pod %s, %d stale requests: %s)", u.Namespace, u.ServiceAccount, u.Pod, u.Requests, u.Annotation)
 			}
-
+			return withState(ctx, g)
+		}).
+		Assess("stale tokens are attributed to the old clients only", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			s, g := suiteOf(ctx), stateOf[*graceRun](ctx, t)
 			staleNS := map[string]bool{}
-			for _, u := range stale {
+			for _, u := range g.stale {
 				staleNS[u.Namespace] = true
 			}
 			// Cross-check against the measured verdict table (an independent measurement, on
 			// clusters without extension): clients that kept their first token in every
 			// run must be listed, clients that always reloaded must not. Clients measured
 			// both ways re-read on a timer of their own and may land either side.
-			tbl, err := table.Load(filepath.Join(provider.opts.FixturesDir, "verdict-table.json"))
+			tbl, err := table.Load(filepath.Join(s.provider.opts.FixturesDir, "verdict-table.json"))
 			require.NoError(t, err)
-			sv, err := kc.Typed.Discovery().ServerVersion()
+			sv, err := g.kc.Typed.Discovery().ServerVersion()
 			require.NoError(t, err)
 			minor, err := table.K8sMinor(sv.GitVersion)
 			require.NoError(t, err)
@@ -101,7 +110,7 @@ func gracePeriodFeature() features.Feature {
 				}
 			}
 			checked := 0
-			for _, b := range built {
+			for _, b := range s.built {
 				label := b.Probe.Label
 				switch observed := measured[label]; {
 				case slices.Equal(observed, []verdict.Verdict{verdict.FailsAfterExpiry}):
@@ -113,16 +122,22 @@ func gracePeriodFeature() features.Feature {
 				}
 			}
 			assert.True(t, staleNS[repro.NamespaceFor(oldestLabel)], "%s is listed", oldestLabel)
-			assert.GreaterOrEqual(t, checked, len(built)/2, "most probes have a consistent measured verdict to check against")
-			assert.True(t, found, "the apiserver exposes serviceaccount_stale_tokens_total")
-			assert.Positive(t, metric, "serviceaccount_stale_tokens_total counts the stale uses")
+			assert.GreaterOrEqual(t, checked, len(s.built)/2, "most probes have a consistent measured verdict to check against")
 			return ctx
 		}).
-		Teardown(func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			if gc != nil && os.Getenv("SATOKEN_KEEP_CLUSTER") == "" {
-				assert.NoError(t, gc.Down())
-			}
+		Assess("the apiserver counts the stale uses in serviceaccount_stale_tokens_total", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			g := stateOf[*graceRun](ctx, t)
+			assert.True(t, g.found, "the apiserver exposes serviceaccount_stale_tokens_total")
+			assert.Positive(t, g.metric, "serviceaccount_stale_tokens_total counts the stale uses")
 			return ctx
 		}).
 		Feature()
+}
+
+// graceRun is what the grace cluster showed once its tokens passed their warn-after point.
+type graceRun struct {
+	kc     *kube.Client
+	stale  []audit.StaleUse
+	metric float64
+	found  bool
 }

@@ -31,28 +31,58 @@ const (
 )
 
 // reproductionFeature is the fast scenario (the whole matrix on the suite's shortest
-// token: 2 minutes accelerated, 10 stock). It
-// asserts only what the problem statement fixes — the newest client-go reloads, v8.0.0
-// fails after expiry and recovers after a restart — and that every verdict agrees with its
-// own data. The other versions' verdicts are what the harness discovers, not asserted;
-// the checked-in verdict table must agree with them (else regenerate it).
+// token: 2 minutes accelerated, 10 stock): its Setup runs the reproduction, one Assess per
+// claim reads the report. It asserts only what the problem statement fixes — the newest
+// client-go reloads, v8.0.0 fails after expiry and recovers after a restart — and that every
+// verdict agrees with its own data. The other versions' verdicts are what the harness
+// discovers, not asserted; the checked-in verdict table must agree with them (else
+// regenerate it).
 func reproductionFeature() features.Feature {
 	ttl := tokenTTL()
-	return features.New(fmt.Sprintf("token expiry across the client-go matrix (%s projected tokens, accelerated %t)", ttl, accelerated)).
+	f := features.New(fmt.Sprintf("token expiry across the client-go matrix (%s projected tokens, accelerated %t)", ttl, accelerated)).
 		WithLabel("scenario", "fast").
-		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			rep := reproduce(ctx, t, "fast", ttl, settleFor(target.StockSettle), false)
+		Setup(reproduce("fast", ttl, settleFor(target.StockSettle), false))
+	return assessReproduction(f).
+		Assess("the report says whether its control plane was accelerated", onReport(func(_ context.Context, t *testing.T, rep *report.Report) {
 			assert.Equal(t, accelerated, rep.Accelerated(), "the report says whether its control plane was accelerated")
-			assertHeadlineVerdicts(t, rep)
+		})).
+		Assess("every probe is judged from its data: outcome passed", onReport(func(_ context.Context, t *testing.T, rep *report.Report) {
 			assert.Equal(t, report.Passed, rep.Decide(), "every probe of the matrix is judged from its data")
+		})).
+		Assess("every projected token lives the suite's TTL", onReport(func(_ context.Context, t *testing.T, rep *report.Report) {
 			for _, p := range rep.Results {
 				require.Equal(t, int64(ttl.Seconds()), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: projected token lifetime", p.Name())
 			}
-			assertScanPredictions(ctx, t, rep)
-			assertJSProbes(t, rep, ttl)
-			return ctx
-		}).
+		})).
+		Assess("scan reads each probe image's client and the table holds the verdict measured", onReport(assertScanPredictions)).
+		Assess("the JavaScript probes were judged on the token they sent", onReport(func(ctx context.Context, t *testing.T, rep *report.Report) {
+			assertJSProbes(t, suiteOf(ctx), rep, ttl)
+		})).
 		Feature()
+}
+
+// assessReproduction adds the claims every reproduction's report must hold.
+func assessReproduction(f *features.FeatureBuilder) *features.FeatureBuilder {
+	return f.
+		Assess("every verdict agrees with the report's own numbers", onReport(func(_ context.Context, t *testing.T, rep *report.Report) {
+			for _, p := range rep.Results {
+				assertConsistent(t, p, rep)
+			}
+		})).
+		Assess("the cluster's token behaviour is measured from this run", onReport(func(_ context.Context, t *testing.T, rep *report.Report) {
+			assertMeasured(t, rep)
+		})).
+		Assess("v8.0.0 fails after expiry and recovers after a restart; the newest client-go reloads", onReport(func(ctx context.Context, t *testing.T, rep *report.Report) {
+			assertHeadlineVerdicts(t, suiteOf(ctx), rep)
+		}))
+}
+
+// onReport is an Assess step on the report its feature's Setup stored.
+func onReport(assess func(context.Context, *testing.T, *report.Report)) features.Func {
+	return func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+		assess(ctx, t, stateOf[*report.Report](ctx, t))
+		return ctx
+	}
 }
 
 // assertJSProbes: the oldest and the newest @kubernetes/client-node probes ran beside the
@@ -60,13 +90,13 @@ func reproductionFeature() features.Feature {
 // records them, assertScanPredictions compares), not asserted here; what their data must
 // show is asserted: each was judged, on the suite's token lifetime, and the token each call
 // sent was observed (the probe reads the Authorization header off node's http(s).request).
-func assertJSProbes(t *testing.T, rep *report.Report, ttl time.Duration) {
+func assertJSProbes(t *testing.T, s *suite, rep *report.Report, ttl time.Duration) {
 	byLabel := map[string]report.Result{}
 	for _, p := range rep.Results {
 		byLabel[p.Name()] = p
 	}
 	var js []string
-	for _, b := range built {
+	for _, b := range s.built {
 		if b.Probe.IsJS() {
 			js = append(js, b.Probe.Label)
 		}
@@ -86,7 +116,7 @@ func assertJSProbes(t *testing.T, rep *report.Report, ttl time.Duration) {
 // assertScanPredictions: `satoken scan` of every probe image reads the pinned client-go and
 // looks up, in the checked-in table, a verdict set that holds what this run measured.
 func assertScanPredictions(ctx context.Context, t *testing.T, rep *report.Report) {
-	tbl, err := table.Load(filepath.Join(provider.opts.FixturesDir, "verdict-table.json"))
+	tbl, err := table.Load(filepath.Join(suiteOf(ctx).provider.opts.FixturesDir, "verdict-table.json"))
 	require.NoError(t, err)
 	// CI's version must be measured for every probe; others may be new to the table.
 	ciMinor, err := table.K8sMinor(nodeimage.DefaultKubernetesVersion)
@@ -121,42 +151,43 @@ func assertScanPredictions(ctx context.Context, t *testing.T, rep *report.Report
 // automountFeature is the faithful path: no custom projection, the default automounted
 // token (3607 s requested) capped to 1h by the apiserver flag. ~70 min.
 func automountFeature() features.Feature {
-	return features.New("token expiry with the default automounted token capped to 1h").
+	f := features.New("token expiry with the default automounted token capped to 1h").
 		WithLabel("scenario", "long").
-		Assess("verdicts", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-			rep := reproduce(ctx, t, "long", 0, target.StockSettle, true)
-			assertHeadlineVerdicts(t, rep)
+		Setup(reproduce("long", 0, target.StockSettle, true))
+	return assessReproduction(f).
+		Assess("3607 s requested is capped to the 1h maximum, not extended", onReport(func(_ context.Context, t *testing.T, rep *report.Report) {
 			for _, p := range rep.Results {
 				require.Equal(t, int64(3600), p.TokenExp.Unix()-p.TokenIat.Unix(), "%s: 3607 s capped to the 1h maximum, not extended", p.Name())
 			}
-			return ctx
-		}).
+		})).
 		Feature()
 }
 
-func reproduce(ctx context.Context, t *testing.T, name string, ttl, settle time.Duration, automount bool) *report.Report {
-	out := filepath.Join(artifactsDir, name)
-	rep, err := repro.Run(ctx, repro.Input{
-		Target: provider.cluster.Target(), Probes: built, TTL: ttl, Automount: automount,
-		Interval: interval, Settle: settle, OutDir: out,
-		FixturesDir: provider.opts.FixturesDir, Log: hctx.Log,
+// reproduce is the Setup step that runs the reproduction on the suite's cluster, writes its
+// report and stores it in the feature's context; a run that failed, leaked a token into its
+// artifacts or left a probe without a verdict stops the feature.
+func reproduce(name string, ttl, settle time.Duration, automount bool) features.Func {
+	return exportLogsIfStopped(func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+		s := suiteOf(ctx)
+		out := filepath.Join(s.artifactsDir, name)
+		rep, err := repro.Run(ctx, repro.Input{
+			Target: s.provider.cluster.Target(), Probes: s.built, TTL: ttl, Automount: automount,
+			Interval: interval, Settle: settle, OutDir: out,
+			FixturesDir: s.provider.opts.FixturesDir, Log: s.hctx.Log,
+		})
+		if rep != nil {
+			rep.Phases = s.hctx.Log.Timings()
+			rep.Decide() // report.json carries its outcome, as the CLI's does
+			require.NoError(t, rep.WriteAll(out))
+			t.Logf("report in %s:\n%s", out, rep.Markdown())
+		}
+		require.NoError(t, err)
+		leaks, err := artifacts.ScanForTokens(out)
+		require.NoError(t, err)
+		require.Empty(t, leaks, "bearer tokens in artifacts")
+		require.Len(t, rep.Results, len(s.built), "a verdict for every probe")
+		return withState(ctx, rep)
 	})
-	if rep != nil {
-		rep.Phases = hctx.Log.Timings()
-		rep.Decide() // report.json carries its outcome, as the CLI's does
-		require.NoError(t, rep.WriteAll(out))
-		t.Logf("report in %s:\n%s", out, rep.Markdown())
-	}
-	require.NoError(t, err)
-	leaks, err := artifacts.ScanForTokens(out)
-	require.NoError(t, err)
-	require.Empty(t, leaks, "bearer tokens in artifacts")
-	require.Len(t, rep.Results, len(built), "a verdict for every probe")
-	for _, p := range rep.Results {
-		assertConsistent(t, p, rep)
-	}
-	assertMeasured(t, rep)
-	return rep
 }
 
 // assertMeasured: the cluster's token behaviour was measured from this run, and agrees
@@ -182,12 +213,12 @@ func assertMeasured(t *testing.T, rep *report.Report) {
 	}
 }
 
-func assertHeadlineVerdicts(t *testing.T, rep *report.Report) {
+func assertHeadlineVerdicts(t *testing.T, s *suite, rep *report.Report) {
 	byLabel := map[string]report.Result{}
 	for _, p := range rep.Results {
 		byLabel[p.Name()] = p
 	}
-	newest := byLabel[built[len(built)-1].Probe.Label]
+	newest := byLabel[s.newest().Probe.Label]
 	assert.Equal(t, verdict.Reloads, newest.Verdict, "newest client-go %s: %s", newest.Name(), newest.Reason)
 
 	old, ok := byLabel[oldestLabel]

@@ -8,7 +8,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 )
 
-// The scenarios, after TestSmoke (Go runs test files in name order: smoke_ < suite_).
+// The scenarios; the env Setup (TestMain) has made the suite's cluster and proved it fit
+// (smoke) before any of them runs.
 
 // TestExpiry runs the 10-minute scenarios side by side on the suite's cluster (they use
 // disjoint namespaces): the reproduction over the whole matrix and the add-on gates, and the
