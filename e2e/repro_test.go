@@ -14,13 +14,13 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
-	"github.com/satoken-e2e/satoken-e2e/internal/artifacts"
 	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 	"github.com/satoken-e2e/satoken-e2e/internal/report"
 	"github.com/satoken-e2e/satoken-e2e/internal/repro"
 	"github.com/satoken-e2e/satoken-e2e/internal/scan/find"
 	"github.com/satoken-e2e/satoken-e2e/internal/scan/predict"
 	"github.com/satoken-e2e/satoken-e2e/internal/scan/table"
+	"github.com/satoken-e2e/satoken-e2e/internal/session"
 	"github.com/satoken-e2e/satoken-e2e/internal/target"
 	"github.com/satoken-e2e/satoken-e2e/internal/verdict"
 )
@@ -170,21 +170,24 @@ func reproduce(name string, ttl, settle time.Duration, automount bool) features.
 	return exportLogsIfStopped(func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 		s := suiteOf(ctx)
 		out := filepath.Join(s.artifactsDir, name)
-		rep, err := repro.Run(ctx, repro.Input{
-			Target: s.provider.cluster.Target(), Probes: s.built, TTL: ttl, Automount: automount,
-			Interval: interval, Settle: settle, OutDir: out,
-			FixturesDir: s.provider.opts.FixturesDir, Log: s.hctx.Log,
+		// The CLI's one lifecycle, on the suite's cluster as an existing one: it finishes
+		// the report (outcome, every format) and fails on a token left in an artifact.
+		tgt := s.provider.cluster.Target()
+		rep, err := session.Lifecycle(ctx, session.LifecycleInput{
+			Where: session.Where{Existing: &tgt},
+			Job: func(tgt target.Target) (*report.Report, error) {
+				return repro.Run(ctx, repro.Input{
+					Target: tgt, Probes: s.built, TTL: ttl, Automount: automount,
+					Interval: interval, Settle: settle, OutDir: out,
+					FixturesDir: s.provider.opts.FixturesDir, Log: s.hctx.Log,
+				})
+			},
+			Output: session.Output{Out: out, Log: s.hctx.Log},
 		})
 		if rep != nil {
-			rep.Phases = s.hctx.Log.Timings()
-			rep.Decide() // report.json carries its outcome, as the CLI's does
-			require.NoError(t, rep.WriteAll(out))
 			t.Logf("report in %s:\n%s", out, rep.Markdown())
 		}
 		require.NoError(t, err)
-		leaks, err := artifacts.ScanForTokens(out)
-		require.NoError(t, err)
-		require.Empty(t, leaks, "bearer tokens in artifacts")
 		require.Len(t, rep.Results, len(s.built), "a verdict for every probe")
 		return withState(ctx, rep)
 	})
