@@ -42,7 +42,7 @@ func Until(ctx context.Context, in Input, check func(context.Context) (done bool
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
-		return fmt.Errorf("stopped waiting for %s (%v); last seen: %s", in.What, context.Cause(ctx), or(last))
+		return stopped(ctx, in.What, or(last))
 	case wait.Interrupted(err):
 		return fmt.Errorf("%s: %w after %s; last seen: %s", in.What, ErrTimeout, timeout, or(last))
 	}

@@ -39,6 +39,7 @@ func TestUntilCancelledSaysSo(t *testing.T) {
 	})
 	require.NotErrorIs(t, err, ErrTimeout)
 	require.ErrorContains(t, err, "stopped waiting for pod a/b running (interrupted); last seen: phase Pending")
+	require.ErrorIs(t, err, context.Canceled, "the command prints the reason alone, as for every wait")
 }
 
 func TestScale(t *testing.T) {

@@ -56,22 +56,30 @@ func Watch(ctx context.Context, in WatchInput, look func(context.Context) (Look,
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return stoppedError{what: in.What, cause: context.Cause(ctx), err: ctx.Err()}
+			return stopped(ctx, in.What, "")
 		case <-t.C:
 		}
 	}
 }
 
 // stoppedError is a wait that ctx ended: it says why (ctx's cause: Ctrl-C, SIGTERM, a
-// lost cluster) and matches both the cause and ctx.Err() (context.Canceled), which the
-// command tests to print the reason alone.
+// lost cluster) and what it last saw, and matches both the cause and ctx.Err()
+// (context.Canceled), which the command tests to print the reason alone.
 type stoppedError struct {
-	what       string
+	what, seen string
 	cause, err error
 }
 
+func stopped(ctx context.Context, what, seen string) error {
+	return stoppedError{what: what, seen: seen, cause: context.Cause(ctx), err: ctx.Err()}
+}
+
 func (e stoppedError) Error() string {
-	return fmt.Sprintf("stopped waiting for %s (%v)", e.what, e.cause)
+	msg := fmt.Sprintf("stopped waiting for %s (%v)", e.what, e.cause)
+	if e.seen != "" {
+		msg += "; last seen: " + e.seen
+	}
+	return msg
 }
 
 func (e stoppedError) Unwrap() []error { return []error{e.cause, e.err} }
