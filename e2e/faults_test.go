@@ -595,6 +595,12 @@ func concurrentSessionsFeature() features.Feature {
 			}
 			return ctx
 		}).
+		Assess("each run imported its probe images while its cluster came up", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			for _, s := range stateOf[[]*cliSession](ctx, t)[:2] {
+				assert.Contains(t, s.out, "preloaded 2 images into 1 node(s) while kubeadm ran", "%v", s.args)
+			}
+			return ctx
+		}).
 		Assess("one check completes, the other on its cluster name is refused at once", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			sessions := stateOf[[]*cliSession](ctx, t)
 			won, lost := sessions[2], sessions[3]

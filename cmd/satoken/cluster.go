@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/cluster"
@@ -35,6 +36,7 @@ type clusterFlags struct {
 	extend    bool
 	reuse     bool
 	image     nodeImageFlags
+	preload   func() (map[string]v1.Image, error) // not a flag: the images the job will ship (cluster.Options.Preload)
 }
 
 func (f *clusterFlags) register(c *cobra.Command, defaultName string) {
@@ -56,6 +58,7 @@ func (f *clusterFlags) options() (cluster.Options, error) {
 		return o, err
 	}
 	o.MaxTokenExpiration, o.ExtendTokenExpiration, o.Reuse = f.maxExpiry, f.extend, f.reuse
+	o.Preload = f.preload
 	o.NodeImage = "pending" // validated for real once resolved
 	if err := f.image.validate(); err != nil {
 		return o, err

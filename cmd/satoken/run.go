@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/harness"
@@ -232,6 +233,9 @@ func (f *runFlags) crossCheckParts(cmd *cobra.Command, parts []sessionFlags) ([]
 func (p sessionFlags) runOn(cmd *cobra.Command, env *harness.Env, in repro.Input, want map[string]verdict.Verdict, stdout io.Writer) (*report.Report, error) {
 	in.OutDir, in.Log = p.out, env.Log
 	in.TTL, in.Settle, in.MinTTL = p.ttl, p.settle, p.minTTL()
+	if !p.target.existing() {
+		p.cluster.preload = func() (map[string]v1.Image, error) { return repro.Images(in.Probes) }
+	}
 	return p.withTarget(cmd, env, stdout, func(t target.Target) (*report.Report, error) {
 		in.Target = t
 		rep, err := repro.Run(cmd.Context(), in)

@@ -11,7 +11,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
-	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
@@ -23,13 +22,16 @@ import (
 // Cluster is a running kind cluster.
 type Cluster struct {
 	Options
-	provider *kindcluster.Provider
-	lock     *lock // held from Up to Down (or the process's end)
-	mirror   *mirror
+	provider  *kindcluster.Provider
+	lock      *lock // held from Up to Down (or the process's end)
+	mirror    *mirror
+	preloaded *preloaded
 }
 
-func newProvider() *kindcluster.Provider {
-	return kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(kindcmd.NewLogger()))
+// newProvider is kind's docker provider; log, when not nil, gets kind's status lines
+// (kind's own stderr logger otherwise).
+func newProvider(log *phase.Recorder) *kindcluster.Provider {
+	return kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(loggerFor(log)))
 }
 
 // Up creates the cluster (replacing one of the same name left behind by an earlier run,
@@ -38,7 +40,7 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (_ *Cluster, err er
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Cluster{Options: o, provider: newProvider(), mirror: &mirror{name: o.Name}}
+	c := &Cluster{Options: o, provider: newProvider(log), mirror: &mirror{name: o.Name}}
 	if c.lock, err = o.acquire(); err != nil {
 		return nil, err
 	}
@@ -83,7 +85,7 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (_ *Cluster, err er
 			kindcluster.CreateWithDisplaySalutation(false),
 		)
 	}
-	err = create()
+	err = c.createPreloading(ctx, create, log)
 	if err != nil && ctx.Err() == nil {
 		log.Printf("cluster create failed (%v%s); cleaning up and retrying once", err, commandOutput(err))
 		_ = c.delete()
@@ -107,11 +109,30 @@ func Up(ctx context.Context, o Options, log *phase.Recorder) (_ *Cluster, err er
 	return c, nil
 }
 
+// createPreloading runs create with o.Preload's images imported alongside; a cluster
+// whose create failed drops them (a retry ships them afterwards).
+func (c *Cluster) createPreloading(ctx context.Context, create func() error, log *phase.Recorder) error {
+	if c.Preload == nil {
+		return create()
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := preload(pctx, c.Name, c.Preload)
+	err := create()
+	if err != nil {
+		cancel()
+		<-done
+		return err
+	}
+	c.awaitPreload(done, log)
+	return nil
+}
+
 // WaitServiceRouting waits until kube-proxy has programmed the kubernetes Service on every
 // node of kind cluster name: before that a pod's call to 10.96.0.1 fails (or leaves the
 // node), which would look like a token problem in a probe's log.
 func WaitServiceRouting(ctx context.Context, name string, log *phase.Recorder) error {
-	nodes, err := newProvider().ListNodes(name)
+	nodes, err := newProvider(nil).ListNodes(name)
 	if err != nil {
 		return err
 	}
@@ -180,7 +201,7 @@ func Down(o Options) error {
 	if err != nil {
 		return err
 	}
-	c := &Cluster{Options: o, provider: newProvider(), lock: l}
+	c := &Cluster{Options: o, provider: newProvider(nil), lock: l}
 	return c.Down()
 }
 
@@ -217,7 +238,10 @@ func (c *Cluster) LoadImages(ctx context.Context, names ...string) error {
 }
 
 // LoadArchive imports an image archive (docker save format) into every node.
-func (c *Cluster) LoadArchive(path string) error { return c.Images().loadArchive(path) }
+func (c *Cluster) LoadArchive(path string) error {
+	_, err := c.Images().loadArchive(path)
+	return err
+}
 
 // ExportLogs writes `kind export logs` output to dir.
 func (c *Cluster) ExportLogs(dir string) error { return c.provider.CollectLogs(c.Name, dir) }

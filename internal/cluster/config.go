@@ -13,6 +13,8 @@ import (
 	"text/template"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/satoken-e2e/satoken-e2e/internal/nodeimage"
 )
 
@@ -35,6 +37,10 @@ type Options struct {
 	// AcceleratedMinTTL is the shortest token lifetime the node image's apiserver accepts
 	// when it is an accelerated one (read from the image by Up), 0 for a stock image.
 	AcceleratedMinTTL time.Duration
+	// Preload makes the images the session will ship (local name → image); they are
+	// built and imported while kind creates the cluster, so shipping them afterwards is
+	// free (see preload). Not saved.
+	Preload func() (map[string]v1.Image, error) `json:"-"`
 	// AuditLogRotation bounds the apiserver's audit log rotation (zero: DefaultAuditLog).
 	AuditLogRotation AuditLogRotation
 }

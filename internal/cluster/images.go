@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 
@@ -10,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/satoken-e2e/satoken-e2e/internal/docker"
@@ -19,65 +21,128 @@ import (
 
 // Nodes ships images straight into the containerd of every node of a kind cluster, made
 // by satoken or by anyone (`--load kind:NAME`), as `kind load` does.
-type Nodes struct{ Name string }
+type Nodes struct {
+	Name      string
+	preloaded *preloaded // imported while satoken's cluster came up; nil for anyone's
+}
 
-// Ship imports the images under their local names.
+// Ship imports the images under their local names, but for those preloaded (preload).
 func (n Nodes) Ship(ctx context.Context, images map[string]v1.Image) (map[string]string, error) {
 	refs := map[string]string{}
+	for local := range images {
+		refs[local] = local
+	}
+	now, err := n.internalNodes()
+	if err != nil {
+		return nil, err
+	}
+	skip, err := n.preloaded.skip(images, now)
+	if err != nil {
+		return nil, err
+	}
+	todo := map[string]v1.Image{}
+	for local, img := range images {
+		if !skip[local] {
+			todo[local] = img
+		}
+	}
+	if len(todo) == 0 {
+		return refs, nil
+	}
+	archive, err := writeArchive(todo)
+	if err != nil {
+		return nil, err
+	}
+	defer archive.remove()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	_, err = n.loadArchive(archive.path)
+	return refs, err
+}
+
+// archive is a temporary docker-save archive of images under their local names.
+type archive struct {
+	path    string
+	digests map[string]v1.Hash // local name → digest
+}
+
+func writeArchive(images map[string]v1.Image) (*archive, error) {
+	a := &archive{digests: map[string]v1.Hash{}}
 	byRef := map[name.Reference]v1.Image{}
 	for local, img := range images {
 		tag, err := name.NewTag(local)
 		if err != nil {
 			return nil, fmt.Errorf("image %s: %w", local, err)
 		}
+		if a.digests[local], err = img.Digest(); err != nil {
+			return nil, fmt.Errorf("image %s: %w", local, err)
+		}
 		byRef[tag] = img
-		refs[local] = local
 	}
 	tmp, err := os.CreateTemp("", "satoken-images-*.tar")
 	if err != nil {
 		return nil, err
 	}
 	tmp.Close()
-	defer os.Remove(tmp.Name())
-	if err := tarball.MultiRefWriteToFile(tmp.Name(), byRef); err != nil {
+	a.path = tmp.Name()
+	if err := tarball.MultiRefWriteToFile(a.path, byRef); err != nil {
+		a.remove()
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return refs, n.loadArchive(tmp.Name())
+	return a, nil
 }
+
+func (a *archive) remove() { os.Remove(a.path) }
 
 // PullPolicy: the images are on the nodes and nowhere else.
 func (Nodes) PullPolicy() corev1.PullPolicy { return corev1.PullNever }
 
 func (n Nodes) String() string { return "kind cluster " + n.Name + "'s nodes" }
 
-// loadArchive imports an image archive (docker save format) into every node.
-func (n Nodes) loadArchive(path string) error {
-	nodes, err := newProvider().ListInternalNodes(n.Name)
+func (n Nodes) internalNodes() ([]nodes.Node, error) {
+	all, err := newProvider(nil).ListInternalNodes(n.Name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(nodes) == 0 {
-		return fmt.Errorf("kind cluster %q has no nodes (does it exist? kind get clusters)", n.Name)
+	if len(all) == 0 {
+		return nil, fmt.Errorf("kind cluster %q has no nodes (does it exist? kind get clusters)", n.Name)
 	}
-	for _, node := range nodes {
+	return all, nil
+}
+
+// loadArchive imports an image archive (docker save format) into every node and returns
+// those nodes.
+func (n Nodes) loadArchive(path string) ([]nodes.Node, error) {
+	all, err := n.internalNodes()
+	if err != nil {
+		return nil, err
+	}
+	for _, node := range all {
 		f, err := os.Open(path)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		err = nodeutils.LoadImageArchive(node, f)
+		err = importArchive(node, f)
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("load images into %s: %w", node.String(), err)
+			return nil, fmt.Errorf("load images into %s: %w", node.String(), err)
 		}
 	}
-	return nil
+	return all, nil
+}
+
+// importArchive streams a docker-save archive into node's containerd without unpacking
+// it (kind's LoadImageArchive unpacks): containerd unpacks an image when its first
+// container is created, which for a probe is after the kubelet has issued its token, in
+// the token wait's idle time, not while the cluster comes up or the session waits to
+// deploy. kind's node images keep their own images packed the same way.
+func importArchive(node nodes.Node, archive io.Reader) error {
+	return node.Command("ctr", "--namespace=k8s.io", "images", "import", "--all-platforms", "--digests", "--no-unpack", "-").SetStdin(archive).Run()
 }
 
 // Images are the cluster's image sink.
-func (c *Cluster) Images() Nodes { return Nodes{Name: c.Name} }
+func (c *Cluster) Images() Nodes { return Nodes{Name: c.Name, preloaded: c.preloaded} }
 
 // Target is the cluster as `run` and `check` deploy into it.
 func (c *Cluster) Target() target.Target {
@@ -113,7 +178,7 @@ func (s *mirror) Ship(ctx context.Context, images map[string]v1.Image) (map[stri
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := newProvider().ListNodes(s.name)
+	nodes, err := newProvider(nil).ListNodes(s.name)
 	if err != nil {
 		return nil, err
 	}

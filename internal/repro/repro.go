@@ -178,13 +178,9 @@ func (r *runner) Cleanup(ctx context.Context, s *session.Session) error {
 // into kind nodes, or pushed to a registry), then prepares the deployer with the
 // references the pods must use.
 func (r *runner) shipImages(ctx context.Context) error {
-	images := map[string]v1.Image{}
-	for _, b := range r.in.Probes {
-		img, err := b.OCI()
-		if err != nil {
-			return fmt.Errorf("image of %s: %w", b.Probe.Label, err)
-		}
-		images[b.Image] = img
+	images, err := Images(r.in.Probes)
+	if err != nil {
+		return err
 	}
 	r.in.Log.Printf("shipping %d probe images to %s", len(images), r.in.Target.Images)
 	refs, err := r.in.Target.Images.Ship(ctx, images)
@@ -194,6 +190,20 @@ func (r *runner) shipImages(ctx context.Context) error {
 	r.deployer, err = NewDeployer(ctx, r.kc, r.in.FixturesDir, PodSettings{TTL: r.in.TTL, Automount: r.in.Automount, Interval: r.in.Interval,
 		Refs: refs, PullPolicy: r.in.Target.Images.PullPolicy(), PullSecrets: r.in.Target.PullSecrets})
 	return err
+}
+
+// Images are the probes' images under their local names, as shipImages ships them (and
+// a cluster made for the run may preload them).
+func Images(built []probes.Built) (map[string]v1.Image, error) {
+	images := map[string]v1.Image{}
+	for _, b := range built {
+		img, err := b.OCI()
+		if err != nil {
+			return nil, fmt.Errorf("image of %s: %w", b.Probe.Label, err)
+		}
+		images[b.Image] = img
+	}
+	return images, nil
 }
 
 // deploy creates every probe first and then waits for them, so their first tokens expire
@@ -436,6 +446,7 @@ func (r *runner) restartFailing(ctx context.Context) error {
 		r.in.Log.Printf("no probe is failing: nothing to restart")
 		return nil
 	}
+	// Every replacement is created before any is waited for: they start side by side.
 	for _, pr := range failing {
 		r.in.Log.Printf("restarting %s (delete pod, create a new one)", pr.built.Probe.Label)
 		pr.restartAt = time.Now().UTC()
@@ -443,7 +454,12 @@ func (r *runner) restartFailing(ctx context.Context) error {
 		if err := r.kc.Typed.CoreV1().Pods(pr.namespace).Delete(ctx, pr.pod, metav1.DeleteOptions{GracePeriodSeconds: &grace}); err != nil {
 			return err
 		}
-		pod, err := r.deployer.Deploy(ctx, pr.built, pr.namespace, "probe-restarted", true)
+		if err := r.deployer.Create(ctx, pr.built, pr.namespace, restartedPod, true); err != nil {
+			return err
+		}
+	}
+	for _, pr := range failing {
+		pod, err := r.kc.WaitPodRunning(ctx, pr.namespace, restartedPod, podStartTimeout)
 		if err != nil {
 			return err
 		}
@@ -474,6 +490,9 @@ func (r *runner) restartFailing(ctx context.Context) error {
 	}
 	return nil // probes still failing after recoverTimeout are reported as not recovered
 }
+
+// restartedPod names a failing probe's replacement.
+const restartedPod = "probe-restarted"
 
 func lastCall(lines []probelog.Line) *probelog.Line {
 	for i := len(lines) - 1; i >= 0; i-- {
