@@ -124,9 +124,9 @@ func (p *kindLibProvider) LoadImage(ctx context.Context, image string, _ ...stri
 	return p.cluster.LoadImages(ctx, image)
 }
 
-func (p *kindLibProvider) LoadImageArchive(_ context.Context, archivePath string, _ ...string) error {
+func (p *kindLibProvider) LoadImageArchive(ctx context.Context, archivePath string, _ ...string) error {
 	if p.cluster == nil {
 		return errors.New("no cluster")
 	}
-	return p.cluster.LoadArchive(archivePath)
+	return p.cluster.LoadArchive(ctx, archivePath)
 }

@@ -238,8 +238,8 @@ func (c *Cluster) LoadImages(ctx context.Context, names ...string) error {
 }
 
 // LoadArchive imports an image archive (docker save format) into every node.
-func (c *Cluster) LoadArchive(path string) error {
-	_, err := c.Images().loadArchive(path)
+func (c *Cluster) LoadArchive(ctx context.Context, path string) error {
+	_, err := c.Images().loadArchive(ctx, path)
 	return err
 }
 

@@ -57,7 +57,7 @@ func (n Nodes) Ship(ctx context.Context, images map[string]v1.Image) (map[string
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	_, err = n.loadArchive(archive.path)
+	_, err = n.loadArchive(ctx, archive.path)
 	return refs, err
 }
 
@@ -113,7 +113,7 @@ func (n Nodes) internalNodes() ([]nodes.Node, error) {
 
 // loadArchive imports an image archive (docker save format) into every node and returns
 // those nodes.
-func (n Nodes) loadArchive(path string) ([]nodes.Node, error) {
+func (n Nodes) loadArchive(ctx context.Context, path string) ([]nodes.Node, error) {
 	all, err := n.internalNodes()
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func (n Nodes) loadArchive(path string) ([]nodes.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = importArchive(node, f)
+		err = importArchive(ctx, node, f)
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("load images into %s: %w", node.String(), err)
@@ -137,8 +137,8 @@ func (n Nodes) loadArchive(path string) ([]nodes.Node, error) {
 // container is created, which for a probe is after the kubelet has issued its token, in
 // the token wait's idle time, not while the cluster comes up or the session waits to
 // deploy. kind's node images keep their own images packed the same way.
-func importArchive(node nodes.Node, archive io.Reader) error {
-	return node.Command("ctr", "--namespace=k8s.io", "images", "import", "--all-platforms", "--digests", "--no-unpack", "-").SetStdin(archive).Run()
+func importArchive(ctx context.Context, node nodes.Node, archive io.Reader) error {
+	return node.CommandContext(ctx, "ctr", "--namespace=k8s.io", "images", "import", "--all-platforms", "--digests", "--no-unpack", "-").SetStdin(archive).Run()
 }
 
 // Images are the cluster's image sink.

@@ -74,7 +74,7 @@ func runPreload(ctx context.Context, name string, build func() (map[string]v1.Im
 	if err != nil {
 		return nil, err
 	}
-	loaded, err := Nodes{Name: name}.loadArchive(archive.path)
+	loaded, err := Nodes{Name: name}.loadArchive(ctx, archive.path)
 	if err != nil {
 		return nil, err
 	}
