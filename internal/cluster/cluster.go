@@ -239,8 +239,7 @@ func (c *Cluster) LoadImages(ctx context.Context, names ...string) error {
 
 // LoadArchive imports an image archive (docker save format) into every node.
 func (c *Cluster) LoadArchive(ctx context.Context, path string) error {
-	_, err := c.Images().loadArchive(ctx, path)
-	return err
+	return c.Images().loadArchive(ctx, path)
 }
 
 // ExportLogs writes `kind export logs` output to dir.

@@ -53,47 +53,35 @@ func (n Nodes) Ship(ctx context.Context, images map[string]v1.Image) (map[string
 	if err != nil {
 		return nil, err
 	}
-	defer archive.remove()
+	defer os.Remove(archive)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	_, err = n.loadArchive(ctx, archive.path)
-	return refs, err
+	return refs, importInto(ctx, now, archive)
 }
 
-// archive is a temporary docker-save archive of images under their local names.
-type archive struct {
-	path    string
-	digests map[string]v1.Hash // local name → digest
-}
-
-func writeArchive(images map[string]v1.Image) (*archive, error) {
-	a := &archive{digests: map[string]v1.Hash{}}
+// writeArchive writes images under their local names to a temporary docker-save
+// archive and returns its path.
+func writeArchive(images map[string]v1.Image) (string, error) {
 	byRef := map[name.Reference]v1.Image{}
 	for local, img := range images {
 		tag, err := name.NewTag(local)
 		if err != nil {
-			return nil, fmt.Errorf("image %s: %w", local, err)
-		}
-		if a.digests[local], err = img.Digest(); err != nil {
-			return nil, fmt.Errorf("image %s: %w", local, err)
+			return "", fmt.Errorf("image %s: %w", local, err)
 		}
 		byRef[tag] = img
 	}
 	tmp, err := os.CreateTemp("", "satoken-images-*.tar")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	tmp.Close()
-	a.path = tmp.Name()
-	if err := tarball.MultiRefWriteToFile(a.path, byRef); err != nil {
-		a.remove()
-		return nil, err
+	if err := tarball.MultiRefWriteToFile(tmp.Name(), byRef); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
 	}
-	return a, nil
+	return tmp.Name(), nil
 }
-
-func (a *archive) remove() { os.Remove(a.path) }
 
 // PullPolicy: the images are on the nodes and nowhere else.
 func (Nodes) PullPolicy() corev1.PullPolicy { return corev1.PullNever }
@@ -111,25 +99,29 @@ func (n Nodes) internalNodes() ([]nodes.Node, error) {
 	return all, nil
 }
 
-// loadArchive imports an image archive (docker save format) into every node and returns
-// those nodes.
-func (n Nodes) loadArchive(ctx context.Context, path string) ([]nodes.Node, error) {
+// loadArchive imports an image archive (docker save format) into every node.
+func (n Nodes) loadArchive(ctx context.Context, path string) error {
 	all, err := n.internalNodes()
 	if err != nil {
-		return nil, err
+		return err
 	}
+	return importInto(ctx, all, path)
+}
+
+// importInto imports an image archive (docker save format) into each of the nodes.
+func importInto(ctx context.Context, all []nodes.Node, path string) error {
 	for _, node := range all {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		err = importArchive(ctx, node, f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("load images into %s: %w", node.String(), err)
+			return fmt.Errorf("load images into %s: %w", node.String(), err)
 		}
 	}
-	return all, nil
+	return nil
 }
 
 // importArchive streams a docker-save archive into node's containerd without unpacking

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -50,11 +51,17 @@ func runPreload(ctx context.Context, name string, build func() (map[string]v1.Im
 	if err != nil {
 		return nil, err
 	}
+	digests := map[string]v1.Hash{}
+	for local, img := range images {
+		if digests[local], err = img.Digest(); err != nil {
+			return nil, fmt.Errorf("image %s: %w", local, err)
+		}
+	}
 	archive, err := writeArchive(images)
 	if err != nil {
 		return nil, err
 	}
-	defer archive.remove()
+	defer os.Remove(archive)
 	err = waits.Until(ctx, waits.Input{What: "kubeadm to start on kind cluster " + name, Every: 500 * time.Millisecond, Timeout: 3 * time.Minute},
 		func(context.Context) (bool, string, error) {
 			all, err := newProvider(nil).ListNodes(name)
@@ -74,11 +81,14 @@ func runPreload(ctx context.Context, name string, build func() (map[string]v1.Im
 	if err != nil {
 		return nil, err
 	}
-	loaded, err := Nodes{Name: name}.loadArchive(ctx, archive.path)
+	all, err := Nodes{Name: name}.internalNodes()
+	if err == nil {
+		err = importInto(ctx, all, archive)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &preloaded{nodes: nodeNames(loaded), digests: archive.digests}, nil
+	return &preloaded{nodes: nodeNames(all), digests: digests}, nil
 }
 
 // awaitPreload waits for a started preload and keeps what it imported, or says why
